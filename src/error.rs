@@ -1,0 +1,65 @@
+//! The library's error type.
+//!
+//! Owns: `Error`, the one enum every fallible library call returns, and the escaping of the
+//! offending text it carries (through `report::escape`, so a hostile value cannot reach a
+//! terminal raw). Errors describe; they never print and never choose an exit code (that is
+//! `cli::exit`).
+
+use crate::report::escape::escape_bytes;
+
+/// Everything the library can refuse, with the offending text (already escaped).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// A `--trust` / `set_real_ip_from` value that is not `unix:`, an address, a CIDR or a
+    /// preset name.
+    #[error("invalid trusted address or range \"{text}\": {reason}")]
+    Trust {
+        /// The value as given, escaped.
+        text: String,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// A peer or client address that nginx's parser would not accept.
+    #[error("invalid address \"{text}\": {reason}")]
+    Address {
+        /// The value as given, escaped.
+        text: String,
+        /// What is wrong with it.
+        reason: &'static str,
+    },
+    /// A `real_ip_header` name that cannot be a header name.
+    #[error("invalid header name \"{text}\": {reason}")]
+    HeaderName {
+        /// The value as given, escaped.
+        text: String,
+        /// What is wrong with it.
+        reason: &'static str,
+    },
+    /// An nginx version string that is not understood or not supported.
+    #[error("unsupported nginx version \"{text}\": {reason}")]
+    NginxVersion {
+        /// The value as given, escaped.
+        text: String,
+        /// What is wrong with it.
+        reason: &'static str,
+    },
+}
+
+impl Error {
+    pub(crate) fn trust(text: &[u8], reason: impl Into<String>) -> Self {
+        Error::Trust { text: escape_bytes(text).into_owned(), reason: reason.into() }
+    }
+
+    pub(crate) fn address(text: &[u8], reason: &'static str) -> Self {
+        Error::Address { text: escape_bytes(text).into_owned(), reason }
+    }
+
+    pub(crate) fn header_name(text: &[u8], reason: &'static str) -> Self {
+        Error::HeaderName { text: escape_bytes(text).into_owned(), reason }
+    }
+
+    pub(crate) fn nginx_version(text: &[u8], reason: &'static str) -> Self {
+        Error::NginxVersion { text: escape_bytes(text).into_owned(), reason }
+    }
+}

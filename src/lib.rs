@@ -1,0 +1,54 @@
+//! realip: is the client IP in your nginx logs really the client?
+//!
+//! Behind a Google Cloud HTTP(S) load balancer nginx sees requests from Google front ends
+//! (130.211.0.0/22, 35.191.0.0/16) carrying `X-Forwarded-For: <client>, <load-balancer-ip>`.
+//! nginx finds the client only if `set_real_ip_from` lists the front-end ranges *and* every
+//! load-balancer IP; forget one and every request "comes from" the load balancer. This crate
+//! resolves client addresses exactly as nginx's realip module does, so that logs and configs
+//! can be checked against what nginx really did.
+//!
+//! # Brief overview
+//!
+//! * [`TrustedSet`] is the `set_real_ip_from` list: CIDRs, bare addresses, `unix:` and
+//!   [`presets`] (`gcp`, `cloudflare`), aggregated into sorted ranges.
+//! * [`Resolver`] is one location's realip configuration (`real_ip_header`,
+//!   `real_ip_recursive`) and resolves one request at a time into a [`Resolution`]: the
+//!   `$remote_addr` nginx would log, the port, and why the walk stopped. [`Resolver::explain`]
+//!   records every step.
+//! * [`Addr`] prints exactly like `$remote_addr`, including nginx's own IPv6 text form.
+//!
+//! ```
+//! use realip::{Addr, Header, Resolver, TrustedSet};
+//!
+//! // The GCP front ends plus our load balancer's forwarding-rule IP.
+//! let (trusted, _warnings) = TrustedSet::parse(["gcp", "34.120.5.6"])?;
+//! let resolver = Resolver::new(trusted, Header::x_forwarded_for(), true);
+//!
+//! let peer = Addr::parse(b"35.191.10.20")?;
+//! let xff: &[u8] = b"198.51.100.66, 203.0.113.7, 34.120.5.6"; // spoofed entry on the left
+//! let res = resolver.resolve(peer, [xff]);
+//! assert_eq!(res.addr.to_string(), "203.0.113.7");
+//! # Ok::<(), realip::Error>(())
+//! ```
+//!
+//! # Organization
+//!
+//! * [`net`]: addresses, nginx's address grammar and text form, the trusted set.
+//! * [`presets`]: published ranges with their source and date.
+//! * [`resolve`]: the realip walk and its tokenizer.
+//! * [`input`]: bounded line reading for batch and log input.
+//! * [`report`]: rendering for humans; the one place untrusted text is escaped.
+//! * [`error`]: the error type.
+
+#![deny(missing_docs)]
+
+pub mod error;
+pub mod input;
+pub mod net;
+pub mod presets;
+pub mod report;
+pub mod resolve;
+
+pub use error::Error;
+pub use net::{Addr, TrustEntry, TrustNet, TrustedSet};
+pub use resolve::{Explanation, Header, NginxVersion, Resolution, Resolver, Stop};

@@ -1,0 +1,198 @@
+//! Splitting one header value into candidate addresses, byte-exact with nginx.
+//!
+//! Owns: where nginx's right-to-left walk finds the next token in a header value
+//! (`ngx_http_get_forwarded_addr_internal`: SPACE and COMMA separate, runs of them collapse,
+//! trailing ones are skipped, and byte 0 is never looked at as a separator), and what a token
+//! may be (`ngx_parse_addr_port`: a bare address, `addr:port`, `[addr]:port`, and `[addr]` from
+//! nginx 1.27.3).
+//! Does not own: trust decisions or the order of lines (`resolve`), the address grammar itself
+//! (`net::inet`).
+
+use std::fmt;
+use std::net::IpAddr;
+use std::ops::Range;
+
+use crate::net::inet::parse_ip;
+
+/// Why a token is not an address nginx would accept.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum TokenError {
+    /// The header value (or what is left of it) is empty.
+    Empty,
+    /// Not an address, `addr:port` or `[addr]:port`.
+    NotAnAddress,
+    /// A port that is not 1..=65535 written in decimal digits.
+    BadPort,
+    /// `[addr]` without a port, which nginx accepts only from 1.27.3.
+    BracketsWithoutPort,
+}
+
+impl fmt::Display for TokenError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            TokenError::Empty => "empty value",
+            TokenError::NotAnAddress => "not an address",
+            TokenError::BadPort => "port is not 1..65535",
+            TokenError::BracketsWithoutPort => "[address] without a port (valid from nginx 1.27.3)",
+        })
+    }
+}
+
+#[inline]
+fn is_sep(b: u8) -> bool {
+    b == b' ' || b == b','
+}
+
+/// The span of the rightmost token within `value[..len]`, the way nginx finds it.
+///
+/// Trailing separators are skipped, then the token runs back to just after the previous
+/// separator. Index 0 is never treated as a separator: a value starting with one separator
+/// glues it to the first address (`,192.0.2.1` is one, invalid, token). An empty prefix gives
+/// an empty span. The caller continues the walk with `len = span.start - 1` while
+/// `span.start > 0`.
+#[inline]
+pub fn token_span(value: &[u8], len: usize) -> Range<usize> {
+    if len == 0 {
+        return 0..0;
+    }
+    let mut end = len;
+    let mut p = len - 1;
+    while p > 0 && is_sep(value[p]) {
+        p -= 1;
+        end -= 1;
+    }
+    while p > 0 {
+        if is_sep(value[p]) {
+            return p + 1..end;
+        }
+        p -= 1;
+    }
+    0..end
+}
+
+/// Parses a token like nginx's `ngx_parse_addr_port`: the whole token as an address, else
+/// `[addr]:port` (or `[addr]` when `brackets_without_port`), else `addr:port` split at the
+/// first colon. Ports are decimal digits, 1..=65535, leading zeros allowed.
+#[inline]
+pub fn parse_token(
+    token: &[u8],
+    brackets_without_port: bool,
+) -> Result<(IpAddr, Option<u16>), TokenError> {
+    if token.is_empty() {
+        return Err(TokenError::Empty);
+    }
+    if let Some(ip) = parse_ip(token) {
+        return Ok((ip, None));
+    }
+    let (addr, port) = if token[0] == b'[' {
+        let close = memchr::memchr(b']', token).ok_or(TokenError::NotAnAddress)?;
+        if close == token.len() - 1 {
+            if !brackets_without_port {
+                return Err(TokenError::BracketsWithoutPort);
+            }
+            let ip = parse_ip(&token[1..close]).ok_or(TokenError::NotAnAddress)?;
+            return Ok((ip, None));
+        }
+        if token[close + 1] != b':' {
+            return Err(TokenError::NotAnAddress);
+        }
+        (&token[1..close], &token[close + 2..])
+    } else {
+        let colon = memchr::memchr(b':', token).ok_or(TokenError::NotAnAddress)?;
+        (&token[..colon], &token[colon + 1..])
+    };
+    let port = parse_port(port).ok_or(TokenError::BadPort)?;
+    let ip = parse_ip(addr).ok_or(TokenError::NotAnAddress)?;
+    Ok((ip, Some(port)))
+}
+
+/// `ngx_atoi` restricted to a port: digits only, non-empty, 1..=65535.
+fn parse_port(text: &[u8]) -> Option<u16> {
+    if text.is_empty() {
+        return None;
+    }
+    let mut v: u32 = 0;
+    for &c in text {
+        if !c.is_ascii_digit() {
+            return None;
+        }
+        v = v * 10 + u32::from(c - b'0');
+        if v > 65535 {
+            return None;
+        }
+    }
+    u16::try_from(v).ok().filter(|&p| p != 0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// All tokens nginx's recursive walk visits, right to left, as text.
+    fn tokens(value: &str) -> Vec<&str> {
+        let v = value.as_bytes();
+        let mut out = Vec::new();
+        let mut len = v.len();
+        loop {
+            let span = token_span(v, len);
+            out.push(&value[span.clone()]);
+            if span.start == 0 {
+                return out;
+            }
+            len = span.start - 1;
+        }
+    }
+
+    #[test]
+    fn space_and_comma_separate_and_collapse() {
+        assert_eq!(tokens("a, b"), ["b", "a"]);
+        assert_eq!(tokens("a,,b"), ["b", "a"]);
+        assert_eq!(tokens("a , ,, ,b,, "), ["b", "a"]);
+        assert_eq!(tokens("a b"), ["b", "a"]);
+        assert_eq!(tokens("a,\tb"), ["\tb", "a"]);
+        assert_eq!(tokens("a;b"), ["a;b"]);
+    }
+
+    #[test]
+    fn byte_zero_is_never_a_separator() {
+        assert_eq!(tokens(",a"), [",a"]);
+        assert_eq!(tokens(", a"), ["a", ","]);
+        assert_eq!(tokens(",,a"), ["a", ","]);
+        assert_eq!(tokens(","), [","]);
+        assert_eq!(tokens(",,,"), [","]);
+        assert_eq!(tokens("a,"), ["a"]);
+        assert_eq!(tokens(""), [""]);
+    }
+
+    fn tok(s: &str, brackets: bool) -> Result<(String, Option<u16>), TokenError> {
+        parse_token(s.as_bytes(), brackets)
+            .map(|(ip, port)| (crate::net::NginxText(ip).to_string(), port))
+    }
+
+    #[test]
+    fn ports_follow_ngx_parse_addr_port() {
+        assert_eq!(tok("192.0.2.1:80", true), Ok(("192.0.2.1".into(), Some(80))));
+        assert_eq!(tok("192.0.2.1:080", true), Ok(("192.0.2.1".into(), Some(80))));
+        assert_eq!(tok("192.0.2.1:000000000000000000000443", true), Ok(("192.0.2.1".into(), Some(443))));
+        assert_eq!(tok("[2001:db8::1]:8080", true), Ok(("2001:db8::1".into(), Some(8080))));
+        assert_eq!(tok("[192.0.2.1]:80", true), Ok(("192.0.2.1".into(), Some(80))));
+        assert_eq!(tok("2001:db8::1:80", true), Ok(("2001:db8::1:80".into(), None)));
+        for bad in ["192.0.2.1:0", "192.0.2.1:65536", "192.0.2.1:", "192.0.2.1:80:81",
+            "192.0.2.1:http", "192.0.2.1:+80", "[::1]:0", "[::1]:99999999999999999999"]
+        {
+            assert_eq!(tok(bad, true), Err(TokenError::BadPort), "{bad}");
+        }
+        for bad in ["[::1", "::1]", "[::1]:80]", "[]:80", ":80", "fe80::1%eth0", "unknown", "[::1]x"] {
+            assert!(tok(bad, true).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn brackets_without_port_depend_on_the_version() {
+        assert_eq!(tok("[2001:db8::1]", true), Ok(("2001:db8::1".into(), None)));
+        assert_eq!(tok("[192.0.2.1]", true), Ok(("192.0.2.1".into(), None)));
+        assert_eq!(tok("[2001:db8::1]", false), Err(TokenError::BracketsWithoutPort));
+        assert_eq!(tok("[]", true), Err(TokenError::NotAnAddress));
+    }
+}

@@ -1,0 +1,17 @@
+//! The one integration-test binary (`autotests = false`); each module below is one topic.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
+
+/// Shared helpers: temp dirs, running the binary, the nginx launcher.
+mod util;
+
+/// Table cases ported from the nginx reference (`testdata/resolve/cases.tsv`).
+mod resolve;
+
+/// Differential test: the same hostile requests through a real nginx and through `Resolver`.
+mod nginx_oracle;
+
+/// Property tests: spoofing resistance, idempotence, canonical output.
+mod properties;
+
+/// The `realip` command line: help, single and batch modes, errors and exit codes.
+mod cli;
