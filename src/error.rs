@@ -48,18 +48,30 @@ pub enum Error {
 
 impl Error {
     pub(crate) fn trust(text: &[u8], reason: impl Into<String>) -> Self {
-        Error::Trust { text: escape_bytes(text).into_owned(), reason: reason.into() }
+        Error::Trust {
+            text: escape_bytes(text).into_owned(),
+            reason: reason.into(),
+        }
     }
 
     pub(crate) fn address(text: &[u8], reason: &'static str) -> Self {
-        Error::Address { text: escape_bytes(text).into_owned(), reason }
+        Error::Address {
+            text: escape_bytes(text).into_owned(),
+            reason,
+        }
     }
 
     pub(crate) fn header_name(text: &[u8], reason: &'static str) -> Self {
-        Error::HeaderName { text: escape_bytes(text).into_owned(), reason }
+        Error::HeaderName {
+            text: escape_bytes(text).into_owned(),
+            reason,
+        }
     }
 
     pub(crate) fn nginx_version(text: &[u8], reason: &'static str) -> Self {
-        Error::NginxVersion { text: escape_bytes(text).into_owned(), reason }
+        Error::NginxVersion {
+            text: escape_bytes(text).into_owned(),
+            reason,
+        }
     }
 }

@@ -34,7 +34,12 @@ pub struct LineReader<R> {
 impl<R: BufRead> LineReader<R> {
     /// Reads `inner`, keeping at most `max` bytes of any one line in memory.
     pub fn new(inner: R, max: usize) -> Self {
-        LineReader { inner, max, buf: Vec::new(), line_no: 0 }
+        LineReader {
+            inner,
+            max,
+            buf: Vec::new(),
+            line_no: 0,
+        }
     }
 
     /// The number of the line last returned (1-based; 0 before the first).
@@ -78,7 +83,13 @@ impl<R: BufRead> LineReader<R> {
         }
         self.line_no += 1;
         if len > self.max as u64 {
-            return Ok(Some((self.line_no, Line::TooLong { prefix: &self.buf, len })));
+            return Ok(Some((
+                self.line_no,
+                Line::TooLong {
+                    prefix: &self.buf,
+                    len,
+                },
+            )));
         }
         if ended && self.buf.last() == Some(&b'\r') {
             self.buf.pop();
@@ -110,7 +121,12 @@ mod tests {
     fn splits_lines_and_strips_crlf() {
         assert_eq!(
             lines(b"a\r\nb\n\nc", 100),
-            [(1, "a".into()), (2, "b".into()), (3, "".into()), (4, "c".into())]
+            [
+                (1, "a".into()),
+                (2, "b".into()),
+                (3, "".into()),
+                (4, "c".into())
+            ]
         );
         assert!(lines(b"", 100).is_empty());
         assert_eq!(lines(b"\n", 100), [(1, "".into())]);
@@ -121,12 +137,18 @@ mod tests {
         let mut input = vec![b'x'; 10_000];
         input.extend_from_slice(b"\nok\n");
         let got = lines(&input, 8);
-        assert_eq!(got, [(1, "TOOLONG(xxxxxxxx,10000)".into()), (2, "ok".into())]);
+        assert_eq!(
+            got,
+            [(1, "TOOLONG(xxxxxxxx,10000)".into()), (2, "ok".into())]
+        );
     }
 
     #[test]
     fn invalid_utf8_is_kept_as_bytes() {
         let mut r = LineReader::new(&b"\xff\xfe\n"[..], 100);
-        assert_eq!(r.next_line().unwrap(), Some((1, Line::Complete(&b"\xff\xfe"[..]))));
+        assert_eq!(
+            r.next_line().unwrap(),
+            Some((1, Line::Complete(&b"\xff\xfe"[..])))
+        );
     }
 }

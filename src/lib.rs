@@ -37,11 +37,13 @@
 //! * [`presets`]: published ranges with their source and date.
 //! * [`resolve`]: the realip walk and its tokenizer.
 //! * [`input`]: bounded line reading for batch and log input.
+//! * [`batch`]: the `PEER<TAB>VALUE…` batch contract and its streaming loop.
 //! * [`report`]: rendering for humans; the one place untrusted text is escaped.
 //! * [`error`]: the error type.
 
 #![deny(missing_docs)]
 
+pub mod batch;
 pub mod error;
 pub mod input;
 pub mod net;

@@ -95,6 +95,9 @@ mod tests {
 
     #[test]
     fn gcp_holds_the_front_end_ranges_only() {
-        assert_eq!(GCP.ranges, &["130.211.0.0/22", "35.191.0.0/16", "2600:2d00:1:1::/64"]);
+        assert_eq!(
+            GCP.ranges,
+            &["130.211.0.0/22", "35.191.0.0/16", "2600:2d00:1:1::/64"]
+        );
     }
 }

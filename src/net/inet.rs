@@ -271,7 +271,10 @@ mod tests {
         assert_eq!(v6(":1:2:3:4:5:6:7:8").as_deref(), Some("1:2:3:4:5:6:7:8"));
         assert_eq!(v6("::2:3:4:5:6:7:8").as_deref(), Some("0:2:3:4:5:6:7:8"));
         assert_eq!(v6("1::3:4:5:6:7:8").as_deref(), Some("1:0:3:4:5:6:7:8"));
-        assert_eq!(v6("1:2:3:4:5:6:1.2.3.4").as_deref(), Some("1:2:3:4:5:6:102:304"));
+        assert_eq!(
+            v6("1:2:3:4:5:6:1.2.3.4").as_deref(),
+            Some("1:2:3:4:5:6:102:304")
+        );
         assert_eq!(v6("::FFFF:C000:0201").as_deref(), Some("::ffff:192.0.2.1"));
         assert_eq!(v6("1::").as_deref(), Some("1::"));
     }

@@ -197,7 +197,12 @@ impl TrustedSet {
             .iter()
             .map(|n| (u128::from(n.network()), u128::from(n.broadcast())))
             .collect();
-        TrustedSet { entries, v4, v6, unix }
+        TrustedSet {
+            entries,
+            v4,
+            v6,
+            unix,
+        }
     }
 
     /// Parses `--trust` values: preset names, `unix:`, addresses and CIDRs (see
@@ -279,16 +284,25 @@ pub fn parse_trust_spec(
     let text = spec.trim();
     if let Some(preset) = presets::find(text) {
         for range in preset.ranges {
-            let (net, _) = parse_cidr(range)
-                .map_err(|reason| Error::trust(range.as_bytes(), reason))?;
-            out.push(TrustEntry { net, origin: Origin::Preset(preset.name) });
+            let (net, _) =
+                parse_cidr(range).map_err(|reason| Error::trust(range.as_bytes(), reason))?;
+            out.push(TrustEntry {
+                net,
+                origin: Origin::Preset(preset.name),
+            });
         }
         return Ok(None);
     }
     let (net, masked) = parse_cidr(text).map_err(|reason| Error::trust(text.as_bytes(), reason))?;
-    out.push(TrustEntry { net, origin: Origin::Given(text.to_string()) });
+    out.push(TrustEntry {
+        net,
+        origin: Origin::Given(text.to_string()),
+    });
     Ok(match (masked, net) {
-        (true, TrustNet::Net(used)) => Some(TrustWarning { text: text.to_string(), used }),
+        (true, TrustNet::Net(used)) => Some(TrustWarning {
+            text: text.to_string(),
+            used,
+        }),
         _ => None,
     })
 }
@@ -389,9 +403,20 @@ mod tests {
 
     #[test]
     fn bad_specs_name_the_offending_text() {
-        for bad in ["127.0.0.0/33", "127.0.0.1/", "127.0.0.1/-1", "::1/129", "UNIX:", "unix:/x",
-            "localhost/8", "no-such-host.invalid", "255.255.255.255/32", "[::1]", "127.0.0.1:80", ""]
-        {
+        for bad in [
+            "127.0.0.0/33",
+            "127.0.0.1/",
+            "127.0.0.1/-1",
+            "::1/129",
+            "UNIX:",
+            "unix:/x",
+            "localhost/8",
+            "no-such-host.invalid",
+            "255.255.255.255/32",
+            "[::1]",
+            "127.0.0.1:80",
+            "",
+        ] {
             let err = TrustedSet::parse([bad]).unwrap_err().to_string();
             assert!(err.contains(&format!("\"{bad}\"")), "{err}");
         }
@@ -399,7 +424,13 @@ mod tests {
 
     #[test]
     fn ranges_are_merged_and_searched() {
-        let s = set(&["10.0.0.0/9", "10.128.0.0/9", "192.0.2.7", "2001:db8::/32", "::1"]);
+        let s = set(&[
+            "10.0.0.0/9",
+            "10.128.0.0/9",
+            "192.0.2.7",
+            "2001:db8::/32",
+            "::1",
+        ]);
         assert_eq!(s.v4.len(), 2);
         assert!(s.contains(&addr("10.255.255.255")));
         assert!(!s.contains(&addr("11.0.0.0")));

@@ -83,7 +83,10 @@ mod tests {
 
     #[test]
     fn clean_text_is_borrowed() {
-        assert!(matches!(escape_str("203.0.113.7, 34.120.5.6"), Cow::Borrowed(_)));
+        assert!(matches!(
+            escape_str("203.0.113.7, 34.120.5.6"),
+            Cow::Borrowed(_)
+        ));
         assert!(matches!(escape_bytes("café".as_bytes()), Cow::Borrowed(_)));
     }
 

@@ -19,7 +19,11 @@ fn trust_text(entry: &Option<TrustEntry>) -> String {
 /// Writes the walk, one step per line, then the result.
 pub fn write_explanation(out: &mut impl Write, ex: &Explanation) -> fmt::Result {
     let on_off = if ex.recursive { "on" } else { "off" };
-    let which = if ex.all_lines { "every line, last first" } else { "first line only" };
+    let which = if ex.all_lines {
+        "every line, last first"
+    } else {
+        "first line only"
+    };
     writeln!(
         out,
         "header {} ({which}), real_ip_recursive {on_off}, {} line(s) sent",
@@ -34,7 +38,12 @@ pub fn write_explanation(out: &mut impl Write, ex: &Explanation) -> fmt::Result 
                 first = false;
                 writeln!(out, "  {what} {addr}: {}", trust_text(trusted_by))?;
             }
-            Step::Token { line, span, text, parsed } => {
+            Step::Token {
+                line,
+                span,
+                text,
+                parsed,
+            } => {
                 let text = escape_bytes(text);
                 match parsed {
                     Ok((ip, port)) => {

@@ -172,18 +172,52 @@ mod tests {
 
     #[test]
     fn ports_follow_ngx_parse_addr_port() {
-        assert_eq!(tok("192.0.2.1:80", true), Ok(("192.0.2.1".into(), Some(80))));
-        assert_eq!(tok("192.0.2.1:080", true), Ok(("192.0.2.1".into(), Some(80))));
-        assert_eq!(tok("192.0.2.1:000000000000000000000443", true), Ok(("192.0.2.1".into(), Some(443))));
-        assert_eq!(tok("[2001:db8::1]:8080", true), Ok(("2001:db8::1".into(), Some(8080))));
-        assert_eq!(tok("[192.0.2.1]:80", true), Ok(("192.0.2.1".into(), Some(80))));
-        assert_eq!(tok("2001:db8::1:80", true), Ok(("2001:db8::1:80".into(), None)));
-        for bad in ["192.0.2.1:0", "192.0.2.1:65536", "192.0.2.1:", "192.0.2.1:80:81",
-            "192.0.2.1:http", "192.0.2.1:+80", "[::1]:0", "[::1]:99999999999999999999"]
-        {
+        assert_eq!(
+            tok("192.0.2.1:80", true),
+            Ok(("192.0.2.1".into(), Some(80)))
+        );
+        assert_eq!(
+            tok("192.0.2.1:080", true),
+            Ok(("192.0.2.1".into(), Some(80)))
+        );
+        assert_eq!(
+            tok("192.0.2.1:000000000000000000000443", true),
+            Ok(("192.0.2.1".into(), Some(443)))
+        );
+        assert_eq!(
+            tok("[2001:db8::1]:8080", true),
+            Ok(("2001:db8::1".into(), Some(8080)))
+        );
+        assert_eq!(
+            tok("[192.0.2.1]:80", true),
+            Ok(("192.0.2.1".into(), Some(80)))
+        );
+        assert_eq!(
+            tok("2001:db8::1:80", true),
+            Ok(("2001:db8::1:80".into(), None))
+        );
+        for bad in [
+            "192.0.2.1:0",
+            "192.0.2.1:65536",
+            "192.0.2.1:",
+            "192.0.2.1:80:81",
+            "192.0.2.1:http",
+            "192.0.2.1:+80",
+            "[::1]:0",
+            "[::1]:99999999999999999999",
+        ] {
             assert_eq!(tok(bad, true), Err(TokenError::BadPort), "{bad}");
         }
-        for bad in ["[::1", "::1]", "[::1]:80]", "[]:80", ":80", "fe80::1%eth0", "unknown", "[::1]x"] {
+        for bad in [
+            "[::1",
+            "::1]",
+            "[::1]:80]",
+            "[]:80",
+            ":80",
+            "fe80::1%eth0",
+            "unknown",
+            "[::1]x",
+        ] {
             assert!(tok(bad, true).is_err(), "{bad}");
         }
     }
@@ -192,7 +226,10 @@ mod tests {
     fn brackets_without_port_depend_on_the_version() {
         assert_eq!(tok("[2001:db8::1]", true), Ok(("2001:db8::1".into(), None)));
         assert_eq!(tok("[192.0.2.1]", true), Ok(("192.0.2.1".into(), None)));
-        assert_eq!(tok("[2001:db8::1]", false), Err(TokenError::BracketsWithoutPort));
+        assert_eq!(
+            tok("[2001:db8::1]", false),
+            Err(TokenError::BracketsWithoutPort)
+        );
         assert_eq!(tok("[]", true), Err(TokenError::NotAnAddress));
     }
 }

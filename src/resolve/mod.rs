@@ -46,14 +46,23 @@ impl Header {
         }
         let tchar = |b: u8| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b);
         if !name.bytes().all(tchar) {
-            return Err(Error::header_name(name.as_bytes(), "not a valid HTTP header name"));
+            return Err(Error::header_name(
+                name.as_bytes(),
+                "not a valid HTTP header name",
+            ));
         }
-        Ok(Header { name: name.to_string(), all_lines: name == "X-Forwarded-For" })
+        Ok(Header {
+            name: name.to_string(),
+            all_lines: name == "X-Forwarded-For",
+        })
     }
 
     /// `X-Forwarded-For`, the usual choice behind load balancers.
     pub fn x_forwarded_for() -> Header {
-        Header { name: "X-Forwarded-For".into(), all_lines: true }
+        Header {
+            name: "X-Forwarded-For".into(),
+            all_lines: true,
+        }
     }
 
     /// The name as configured.
@@ -70,7 +79,10 @@ impl Header {
 impl Default for Header {
     /// nginx's default `real_ip_header` is `X-Real-IP`.
     fn default() -> Self {
-        Header { name: "X-Real-IP".into(), all_lines: false }
+        Header {
+            name: "X-Real-IP".into(),
+            all_lines: false,
+        }
     }
 }
 
@@ -94,7 +106,9 @@ impl NginxVersion {
         let mut num = || -> Result<u32, Error> {
             match parts.next() {
                 None => Ok(0),
-                Some(p) => p.parse().map_err(|_| bad("expected MAJOR.MINOR.PATCH, e.g. 1.22.1")),
+                Some(p) => p
+                    .parse()
+                    .map_err(|_| bad("expected MAJOR.MINOR.PATCH, e.g. 1.22.1")),
             }
         };
         let v = NginxVersion(num()?, num()?, num()?);
@@ -102,7 +116,9 @@ impl NginxVersion {
             return Err(bad("expected MAJOR.MINOR.PATCH, e.g. 1.22.1"));
         }
         if v < Self::OLDEST {
-            return Err(bad("realip rules before nginx 1.11.5 differ and are not reproduced"));
+            return Err(bad(
+                "realip rules before nginx 1.11.5 differ and are not reproduced",
+            ));
         }
         Ok(v)
     }
@@ -142,7 +158,10 @@ pub enum Stop {
 impl Stop {
     /// Whether realip changed the address.
     pub fn applied(self) -> bool {
-        !matches!(self, Stop::HeaderAbsent | Stop::PeerUntrusted | Stop::RightmostInvalid)
+        !matches!(
+            self,
+            Stop::HeaderAbsent | Stop::PeerUntrusted | Stop::RightmostInvalid
+        )
     }
 
     /// A short machine-readable name.
@@ -167,8 +186,10 @@ impl fmt::Display for Stop {
             Stop::RightmostInvalid => "rightmost value is not an address: address unchanged",
             Stop::NotRecursive => "recursion off: rightmost address taken",
             Stop::Untrusted => "first untrusted address from the right",
-            Stop::InvalidToken => "stopped at a value that is not an address: kept the trusted \
-                                   address to its right",
+            Stop::InvalidToken => {
+                "stopped at a value that is not an address: kept the trusted \
+                                   address to its right"
+            }
             Stop::AllTrusted => "every address trusted: leftmost address taken",
         })
     }
@@ -229,7 +250,9 @@ enum LineResult {
     Ok,
     Done(Stop),
     /// Nothing taken from this line; `true` when the cause was an untrusted address.
-    Declined { untrusted: bool },
+    Declined {
+        untrusted: bool,
+    },
 }
 
 /// nginx's realip for one location: trusted set, header and recursion.
@@ -253,7 +276,12 @@ pub struct Resolver {
 impl Resolver {
     /// A resolver with current nginx's token rules.
     pub fn new(trusted: TrustedSet, header: Header, recursive: bool) -> Self {
-        Resolver { trusted, header, recursive, brackets_without_port: true }
+        Resolver {
+            trusted,
+            header,
+            recursive,
+            brackets_without_port: true,
+        }
     }
 
     /// Reproduces the token rules of `version` (only `[addr]` without a port differs).
@@ -296,7 +324,11 @@ impl Resolver {
         I::IntoIter: DoubleEndedIterator,
     {
         let lines: Vec<&[u8]> = lines.into_iter().collect();
-        let mut rec = Recorder { trusted: &self.trusted, lines: lines.len(), steps: Vec::new() };
+        let mut rec = Recorder {
+            trusted: &self.trusted,
+            lines: lines.len(),
+            steps: Vec::new(),
+        };
         let resolution = self.resolve_traced(peer, lines.iter().copied(), &mut rec);
         Explanation {
             peer,
@@ -337,7 +369,8 @@ impl Resolver {
                             let mut stop = None;
                             for (k, value) in rev.enumerate() {
                                 let line = LineRef::FromLast(k + 1);
-                                match self.walk_line(line, value, &mut cur, &mut port, &mut taken, trace)
+                                match self
+                                    .walk_line(line, value, &mut cur, &mut port, &mut taken, trace)
                                 {
                                     LineResult::Ok => continue,
                                     LineResult::Done(s) => stop = Some(s),
@@ -371,8 +404,18 @@ impl Resolver {
             }
         };
         match result {
-            Ok(stop) => Resolution { addr: cur, port, stop, taken },
-            Err(stop) => Resolution { addr: peer, port: None, stop, taken },
+            Ok(stop) => Resolution {
+                addr: cur,
+                port,
+                stop,
+                taken,
+            },
+            Err(stop) => Resolution {
+                addr: peer,
+                port: None,
+                stop,
+                taken,
+            },
         }
     }
 
@@ -486,8 +529,15 @@ struct Recorder<'t> {
 
 impl Trace for Recorder<'_> {
     fn check(&mut self, addr: &Addr, trusted: bool) {
-        let trusted_by = if trusted { self.trusted.matching_entry(addr).cloned() } else { None };
-        self.steps.push(Step::Check { addr: *addr, trusted_by });
+        let trusted_by = if trusted {
+            self.trusted.matching_entry(addr).cloned()
+        } else {
+            None
+        };
+        self.steps.push(Step::Check {
+            addr: *addr,
+            trusted_by,
+        });
     }
 
     fn token(
@@ -502,6 +552,11 @@ impl Trace for Recorder<'_> {
             LineRef::FromLast(k) => self.lines.saturating_sub(k + 1),
         };
         let text = value[span.clone()].to_vec();
-        self.steps.push(Step::Token { line, span, text, parsed: *parsed });
+        self.steps.push(Step::Token {
+            line,
+            span,
+            text,
+            parsed: *parsed,
+        });
     }
 }

@@ -1,0 +1,56 @@
+//! Exit codes: one enum, documented values, one merge rule.
+//!
+//! Owns: [`ExitCode`] and how several outcomes combine. Nothing else decides a process exit
+//! status except `main.rs`, which maps errors to [`ExitCode::Error`].
+
+/// The process exit status.
+///
+/// | code | meaning |
+/// |---|---|
+/// | 0 | success |
+/// | 1 | findings (reserved for audits and checks) |
+/// | 2 | error: bad usage (clap's convention), unreadable input, or malformed input lines |
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+#[repr(u8)]
+pub enum ExitCode {
+    /// Everything worked.
+    Ok = 0,
+    /// The run worked and found something to report.
+    Findings = 1,
+    /// Something could not be done, or some input was malformed.
+    Error = 2,
+}
+
+impl ExitCode {
+    /// Combines two outcomes: the worse one wins (error > findings > ok).
+    pub fn merge(self, other: ExitCode) -> ExitCode {
+        self.max(other)
+    }
+}
+
+impl From<ExitCode> for std::process::ExitCode {
+    fn from(code: ExitCode) -> Self {
+        std::process::ExitCode::from(code as u8)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::ExitCode::*;
+
+    #[test]
+    fn the_worse_outcome_wins() {
+        assert_eq!(Ok.merge(Ok), Ok);
+        assert_eq!(Ok.merge(Findings), Findings);
+        assert_eq!(Findings.merge(Ok), Findings);
+        assert_eq!(Findings.merge(Error), Error);
+        assert_eq!(Error.merge(Ok), Error);
+    }
+
+    #[test]
+    fn values_are_the_documented_ones() {
+        assert_eq!(Ok as u8, 0);
+        assert_eq!(Findings as u8, 1);
+        assert_eq!(Error as u8, 2);
+    }
+}

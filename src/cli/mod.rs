@@ -1,0 +1,62 @@
+//! The command line: clap types, global flags and dispatch.
+//!
+//! Owns: parsing what the user typed ([`Cli`], one `Args` per subcommand in its own file)
+//! and handing a checked configuration to the library. Algorithms live in the library;
+//! exit codes in [`exit`].
+
+pub mod exit;
+pub mod resolve;
+
+use clap::{Parser, Subcommand};
+
+use exit::ExitCode;
+
+const AFTER_HELP: &str = "\
+Exit codes: 0 success; 1 findings; 2 usage error, unreadable input or malformed input lines.
+
+Run 'realip <COMMAND> --help' for examples.";
+
+/// Is the client IP in your nginx logs really the client?
+///
+/// realip resolves client addresses exactly as nginx's realip module does
+/// (set_real_ip_from, real_ip_header, real_ip_recursive), so you can check what nginx will
+/// log behind Google Cloud load balancers and CDNs.
+#[derive(Debug, Parser)]
+#[command(name = "realip", version, about, long_about, after_help = AFTER_HELP)]
+#[command(propagate_version = true, max_term_width = 100)]
+pub struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Resolve client addresses like nginx's realip module (one request, or a batch on stdin).
+    ///
+    /// Give the TCP peer nginx sees and the values of the header realip reads; realip prints
+    /// the address nginx's `$remote_addr` becomes, in nginx's own text form. The rules are
+    /// nginx's, quirks included: the peer must be trusted, the walk goes right to left through
+    /// trusted addresses, `X-Forwarded-For` (that exact spelling) reads every header line
+    /// last-first, any other header only its first line.
+    Resolve(resolve::Args),
+}
+
+/// Runs the parsed command line.
+pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    match cli.command {
+        Command::Resolve(args) => resolve::run(args),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn clap_definition_is_consistent() {
+        Cli::command().debug_assert();
+    }
+}

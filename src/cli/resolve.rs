@@ -1,0 +1,181 @@
+//! `realip resolve`: what nginx's `$remote_addr` becomes for one request, or for a batch.
+//!
+//! Owns: the flags of this subcommand, their help and examples, and the wiring from flags to
+//! a checked [`Resolver`] to the library's resolver or batch loop. No resolution logic here.
+
+use std::io::{self, BufReader, BufWriter, Write};
+
+use anyhow::Context;
+use realip::report::escape::escape_str;
+use realip::report::explain::write_explanation;
+use realip::{Addr, Header, NginxVersion, Resolver, TrustedSet};
+
+use super::exit::ExitCode;
+
+const EXAMPLES: &str = "\
+Examples:
+  # Behind a Google Cloud HTTP(S) load balancer: trust the Google front ends (preset gcp)
+  # and your load balancer's own forwarding-rule IP, which no preset can know.
+  realip resolve --trust gcp --trust 34.120.5.6 \\
+      --peer 35.191.10.20 --value '203.0.113.7, 34.120.5.6'
+  203.0.113.7
+
+  # Forget the load-balancer IP and nginx logs the load balancer as the client:
+  realip resolve --trust gcp --peer 35.191.10.20 --value '203.0.113.7, 34.120.5.6'
+  34.120.5.6
+
+  # Show every step of the walk:
+  realip resolve --trust gcp --trust 34.120.5.6 --peer 35.191.10.20 \\
+      --value '198.51.100.66, 203.0.113.7, 34.120.5.6' --explain
+
+  # Two X-Forwarded-For lines, in arrival order:
+  realip resolve --trust 10.0.0.0/8 --peer 10.0.0.1 --value 192.0.2.1 --value 10.0.0.2
+
+  # Cloudflare's single-IP header, with nginx's default (non-recursive) walk:
+  realip resolve --trust cloudflare --header CF-Connecting-IP --no-recursive \\
+      --peer 173.245.48.10 --value 203.0.113.7
+
+  # Batch: one request per line, PEER<TAB>VALUE1<TAB>VALUE2...; one address out per line.
+  printf '35.191.10.20\\t203.0.113.7, 34.120.5.6\\n' | realip resolve --trust gcp --batch
+
+Presets: gcp (Google front ends 130.211.0.0/22, 35.191.0.0/16, 2600:2d00:1:1::/64; add your
+load-balancer IPs with --trust IP), cloudflare (www.cloudflare.com/ips-v4 and ips-v6).
+
+Exit codes: 0 success; 2 usage error, unreadable input, or malformed batch lines (each one
+reported on stderr with its line number and answered with an empty output line).";
+
+/// The flags of `realip resolve` (the help text lives on `Command::Resolve`).
+#[derive(Debug, clap::Args)]
+#[command(after_long_help = EXAMPLES, after_help = "Run with --help for examples.")]
+#[command(group(clap::ArgGroup::new("mode").required(true).args(["peer", "batch"])))]
+pub struct Args {
+    /// Trusted proxy: an address, a CIDR, `unix:` or a preset (gcp, cloudflare).
+    ///
+    /// nginx's `set_real_ip_from`. Repeat it or separate values with commas. The gcp preset
+    /// holds Google's front-end ranges only: your load balancer's forwarding-rule IPs are
+    /// yours and must be added with --trust IP, or every request resolves to them.
+    #[arg(long, value_name = "SPEC", value_delimiter = ',')]
+    pub trust: Vec<String>,
+
+    /// Header that carries the client address (nginx's `real_ip_header`).
+    ///
+    /// Only the exact spelling `X-Forwarded-For` reads every header line; any other name,
+    /// even `x-forwarded-for`, reads the first line only, as nginx does.
+    #[arg(long, value_name = "NAME", default_value = "X-Forwarded-For")]
+    pub header: String,
+
+    /// Walk right to left through every trusted address (the default; nginx's
+    /// `real_ip_recursive on`, the only safe setting behind more than one proxy).
+    #[arg(long, overrides_with = "no_recursive")]
+    pub recursive: bool,
+
+    /// Take the rightmost address only (nginx's default `real_ip_recursive off`).
+    #[arg(long, overrides_with = "recursive")]
+    pub no_recursive: bool,
+
+    /// Reproduce this nginx version's rules (only `[addr]` without a port changed, in
+    /// 1.27.3). Default: current nginx.
+    #[arg(long, value_name = "V")]
+    pub nginx_version: Option<String>,
+
+    /// The TCP peer nginx sees (its `$realip_remote_addr`), e.g. a Google front end.
+    #[arg(long, value_name = "ADDR")]
+    pub peer: Option<String>,
+
+    /// One line of the header, in arrival order; repeat for several lines. None: the
+    /// header is absent.
+    #[arg(long, value_name = "V", requires = "peer")]
+    pub value: Vec<String>,
+
+    /// Print every step of the walk: trust checks, tokens taken, why it stopped.
+    #[arg(long, requires = "peer")]
+    pub explain: bool,
+
+    /// Read requests from stdin, one per line: PEER<TAB>VALUE1<TAB>VALUE2...
+    ///
+    /// No tab after PEER means the header is absent; an empty field is an empty header
+    /// line. Writes one address per input line, in order. A malformed line is reported on
+    /// stderr with its line number and answered with an empty line; the exit code is then 2.
+    #[arg(long, conflicts_with_all = ["peer", "value", "explain"])]
+    pub batch: bool,
+
+    /// Longest batch line accepted, in bytes; longer lines are reported and skipped.
+    #[arg(long, value_name = "BYTES", default_value_t = 16 << 20, requires = "batch")]
+    pub max_line_bytes: usize,
+}
+
+/// How many malformed batch lines are reported one by one before only counting.
+const MAX_REPORTED: u64 = 20;
+
+/// Builds the resolver from the flags, printing trust warnings to stderr.
+fn resolver(args: &Args) -> anyhow::Result<Resolver> {
+    let (trusted, warnings) = TrustedSet::parse(&args.trust)?;
+    for w in &warnings {
+        eprintln!("realip: warning: {}", escape_str(&w.to_string()));
+    }
+    if trusted.is_empty() {
+        eprintln!(
+            "realip: warning: no --trust given: like nginx without set_real_ip_from, \
+             nothing is resolved and every address stays the peer"
+        );
+    }
+    let header = Header::new(&args.header)?;
+    let recursive = !args.no_recursive;
+    let mut resolver = Resolver::new(trusted, header, recursive);
+    if let Some(v) = &args.nginx_version {
+        resolver = resolver.with_nginx_version(NginxVersion::parse(v)?);
+    }
+    Ok(resolver)
+}
+
+/// Runs `realip resolve`.
+pub fn run(args: Args) -> anyhow::Result<ExitCode> {
+    let resolver = resolver(&args)?;
+    let stdout = io::stdout();
+    let mut out = BufWriter::with_capacity(1 << 16, stdout.lock());
+
+    if args.batch {
+        let stdin = io::stdin();
+        let input = BufReader::with_capacity(1 << 16, stdin.lock());
+        let mut reported = 0u64;
+        let stats = realip::batch::run(&resolver, input, &mut out, args.max_line_bytes, |e| {
+            reported += 1;
+            if reported <= MAX_REPORTED {
+                eprintln!("realip: stdin: {}", e);
+            }
+        })
+        .context("reading stdin / writing stdout")?;
+        out.flush()?;
+        if stats.malformed > 0 {
+            eprintln!(
+                "realip: {} of {} input lines were malformed (answered with empty lines){}",
+                stats.malformed,
+                stats.lines,
+                if stats.malformed > MAX_REPORTED {
+                    "; only the first 20 are listed"
+                } else {
+                    ""
+                }
+            );
+            return Ok(ExitCode::Error);
+        }
+        return Ok(ExitCode::Ok);
+    }
+
+    let Some(peer_text) = args.peer.as_deref() else {
+        anyhow::bail!("give --peer ADDR or --batch");
+    };
+    let peer = Addr::parse(peer_text.as_bytes()).context("--peer")?;
+    let values = args.value.iter().map(|v| v.as_bytes());
+    if args.explain {
+        let ex = resolver.explain(peer, values);
+        let mut text = String::new();
+        write_explanation(&mut text, &ex)?;
+        out.write_all(text.as_bytes())?;
+    } else {
+        let res = resolver.resolve(peer, values);
+        writeln!(out, "{}", res.addr)?;
+    }
+    out.flush()?;
+    Ok(ExitCode::Ok)
+}
