@@ -46,6 +46,7 @@
 pub mod batch;
 pub mod error;
 pub mod input;
+pub mod logfmt;
 pub mod net;
 pub mod presets;
 pub mod report;

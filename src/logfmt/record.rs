@@ -1,0 +1,417 @@
+//! One parsed access-log line, borrowed from the line buffer, and the parsing of its values.
+//!
+//! Owns: [`Field`] (the nginx variables realip understands), [`Record`] (a fixed array of
+//! borrowed field slices: no allocation per line), and value parsing: status codes, sizes,
+//! durations in seconds (`$request_time`), the multi-valued `$upstream_response_time`
+//! (`0.010, 0.020`, `0.005 : 0.010`, `-`), and timestamps (`$time_local`, `$time_iso8601`,
+//! `$msec`).
+//! Does not own: where fields are in a line (`line`, `ltsv`, `json`), aggregation (`summary`).
+
+use std::fmt;
+
+macro_rules! fields {
+    ($( $(#[$doc:meta])* $variant:ident = $name:literal ),+ $(,)?) => {
+        /// An nginx variable realip knows the meaning of.
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        #[repr(u8)]
+        pub enum Field {
+            $( $(#[$doc])* $variant, )+
+        }
+
+        impl Field {
+            /// Every field, in declaration order.
+            pub const ALL: &'static [Field] = &[$(Field::$variant),+];
+            /// How many fields there are.
+            pub const COUNT: usize = Field::ALL.len();
+
+            /// The nginx variable name, without `$`.
+            pub fn name(self) -> &'static str {
+                match self {
+                    $(Field::$variant => $name,)+
+                }
+            }
+
+            /// The field for an nginx variable name (without `$`), if realip knows it.
+            pub fn from_name(name: &str) -> Option<Field> {
+                match name {
+                    $($name => Some(Field::$variant),)+
+                    _ => None,
+                }
+            }
+        }
+    };
+}
+
+fields! {
+    /// `$remote_addr`: the client address nginx logged (after realip).
+    RemoteAddr = "remote_addr",
+    /// `$remote_user`.
+    RemoteUser = "remote_user",
+    /// `$time_local`: `10/Oct/2000:13:55:36 -0700`.
+    TimeLocal = "time_local",
+    /// `$time_iso8601`: `2000-10-10T13:55:36-07:00`.
+    TimeIso8601 = "time_iso8601",
+    /// `$msec`: seconds since the epoch with milliseconds, `1700000000.123`.
+    Msec = "msec",
+    /// `$request`: `GET /path HTTP/1.1`.
+    Request = "request",
+    /// `$request_method`.
+    RequestMethod = "request_method",
+    /// `$request_uri`: path and query as sent.
+    RequestUri = "request_uri",
+    /// `$uri`: the normalised path.
+    Uri = "uri",
+    /// `$status`.
+    Status = "status",
+    /// `$body_bytes_sent`.
+    BodyBytesSent = "body_bytes_sent",
+    /// `$bytes_sent`.
+    BytesSent = "bytes_sent",
+    /// `$http_referer`.
+    HttpReferer = "http_referer",
+    /// `$http_user_agent`.
+    HttpUserAgent = "http_user_agent",
+    /// `$http_x_forwarded_for`: every XFF line joined with `", "`.
+    HttpXForwardedFor = "http_x_forwarded_for",
+    /// `$http_true_client_ip`.
+    HttpTrueClientIp = "http_true_client_ip",
+    /// `$http_x_real_ip`.
+    HttpXRealIp = "http_x_real_ip",
+    /// `$realip_remote_addr`: the TCP peer before realip.
+    RealipRemoteAddr = "realip_remote_addr",
+    /// `$request_time`: seconds with millisecond resolution.
+    RequestTime = "request_time",
+    /// `$upstream_response_time`: one value per upstream tried.
+    UpstreamResponseTime = "upstream_response_time",
+    /// `$host`.
+    Host = "host",
+    /// `$server_name`.
+    ServerName = "server_name",
+}
+
+/// One log line's fields, borrowed from the line. Fields the format does not have, and `-`
+/// values, are `None`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Record<'a> {
+    fields: [Option<&'a [u8]>; Field::COUNT],
+}
+
+impl<'a> Record<'a> {
+    /// An empty record.
+    pub fn new() -> Self {
+        Record { fields: [None; Field::COUNT] }
+    }
+
+    /// Forgets every field (reuse one record for many lines).
+    #[inline]
+    pub fn clear(&mut self) {
+        self.fields = [None; Field::COUNT];
+    }
+
+    /// The raw value of a field as logged, if present and not `-`.
+    #[inline]
+    pub fn get(&self, field: Field) -> Option<&'a [u8]> {
+        self.fields[field as usize]
+    }
+
+    /// Sets a field's raw value; `-` (nginx's "no value") and empty are stored as absent.
+    #[inline]
+    pub fn set(&mut self, field: Field, value: &'a [u8]) {
+        self.fields[field as usize] = if value == b"-" || value.is_empty() { None } else { Some(value) };
+    }
+
+    /// `$status` as a number.
+    pub fn status(&self) -> Option<u16> {
+        parse_status(self.get(Field::Status)?)
+    }
+
+    /// `$request_time` in microseconds.
+    pub fn request_time_us(&self) -> Option<u64> {
+        parse_seconds_us(self.get(Field::RequestTime)?)
+    }
+
+    /// `$upstream_response_time`: the sum in microseconds and the number of values.
+    pub fn upstream_time(&self) -> Option<UpstreamTime> {
+        parse_upstream_times(self.get(Field::UpstreamResponseTime)?)
+    }
+
+    /// `$body_bytes_sent` (or `$bytes_sent` when that is all the log has).
+    pub fn bytes(&self) -> Option<u64> {
+        let v = self.get(Field::BodyBytesSent).or_else(|| self.get(Field::BytesSent))?;
+        parse_u64(v)
+    }
+
+    /// The request method: `$request_method`, or the first word of `$request`.
+    pub fn method(&self) -> Option<&'a [u8]> {
+        if let Some(m) = self.get(Field::RequestMethod) {
+            return Some(m);
+        }
+        let req = self.get(Field::Request)?;
+        let sp = memchr::memchr(b' ', req)?;
+        Some(&req[..sp])
+    }
+
+    /// The request path with its query: `$request_uri`, else the second word of `$request`,
+    /// else `$uri`.
+    pub fn path(&self) -> Option<&'a [u8]> {
+        if let Some(p) = self.get(Field::RequestUri) {
+            return Some(p);
+        }
+        if let Some(req) = self.get(Field::Request) {
+            let sp = memchr::memchr(b' ', req)?;
+            let rest = &req[sp + 1..];
+            let end = memchr::memrchr(b' ', rest).unwrap_or(rest.len());
+            return Some(&rest[..end]);
+        }
+        self.get(Field::Uri)
+    }
+
+    /// The time of the request in seconds since the epoch, from `$msec`, `$time_iso8601` or
+    /// `$time_local`, whichever the log has.
+    pub fn epoch_seconds(&self) -> Option<i64> {
+        if let Some(v) = self.get(Field::Msec) {
+            let dot = memchr::memchr(b'.', v).unwrap_or(v.len());
+            return parse_u64(&v[..dot]).and_then(|s| i64::try_from(s).ok());
+        }
+        if let Some(v) = self.get(Field::TimeIso8601) {
+            return parse_time_iso8601(v);
+        }
+        parse_time_local(self.get(Field::TimeLocal)?)
+    }
+}
+
+/// The parsed `$upstream_response_time`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct UpstreamTime {
+    /// Sum of every value, in microseconds.
+    pub total_us: u64,
+    /// How many upstream attempts had a time (retries = `tries - 1`).
+    pub tries: u32,
+}
+
+/// A 3-digit HTTP status.
+#[inline]
+pub fn parse_status(v: &[u8]) -> Option<u16> {
+    match v {
+        [a @ b'1'..=b'9', b @ b'0'..=b'9', c @ b'0'..=b'9'] => {
+            Some(u16::from(a - b'0') * 100 + u16::from(b - b'0') * 10 + u16::from(c - b'0'))
+        }
+        _ => None,
+    }
+}
+
+/// A decimal unsigned integer (no sign, no spaces), without overflow.
+#[inline]
+pub fn parse_u64(v: &[u8]) -> Option<u64> {
+    if v.is_empty() || v.len() > 20 {
+        return None;
+    }
+    let mut n: u64 = 0;
+    for &c in v {
+        if !c.is_ascii_digit() {
+            return None;
+        }
+        n = n.checked_mul(10)?.checked_add(u64::from(c - b'0'))?;
+    }
+    Some(n)
+}
+
+/// Seconds as nginx logs them (`0.123`, `12`, `1.5`) in microseconds, rounding down past
+/// the sixth decimal.
+#[inline]
+pub fn parse_seconds_us(v: &[u8]) -> Option<u64> {
+    let (int, frac) = match memchr::memchr(b'.', v) {
+        Some(i) => (&v[..i], &v[i + 1..]),
+        None => (v, &b""[..]),
+    };
+    if int.is_empty() && frac.is_empty() {
+        return None;
+    }
+    let secs = if int.is_empty() { 0 } else { parse_u64(int)? };
+    let mut us: u64 = 0;
+    for (i, &c) in frac.iter().enumerate() {
+        if !c.is_ascii_digit() {
+            return None;
+        }
+        if i < 6 {
+            us = us * 10 + u64::from(c - b'0');
+        }
+    }
+    for _ in frac.len()..6 {
+        us *= 10;
+    }
+    secs.checked_mul(1_000_000)?.checked_add(us)
+}
+
+/// `$upstream_response_time`: values separated by `, ` (several upstreams tried) or ` : `
+/// (internal redirect to another upstream group); `-` values (no response) are skipped.
+/// `None` when no value parses.
+pub fn parse_upstream_times(v: &[u8]) -> Option<UpstreamTime> {
+    let mut total: u64 = 0;
+    let mut tries = 0u32;
+    for part in v.split(|&b| b == b',' || b == b':') {
+        let part = trim_spaces(part);
+        if part.is_empty() || part == b"-" {
+            continue;
+        }
+        total = total.checked_add(parse_seconds_us(part)?)?;
+        tries += 1;
+    }
+    (tries > 0).then_some(UpstreamTime { total_us: total, tries })
+}
+
+fn trim_spaces(mut v: &[u8]) -> &[u8] {
+    while let [b' ', rest @ ..] = v {
+        v = rest;
+    }
+    while let [rest @ .., b' '] = v {
+        v = rest;
+    }
+    v
+}
+
+fn digits(v: &[u8]) -> Option<i64> {
+    parse_u64(v).and_then(|n| i64::try_from(n).ok())
+}
+
+/// Days since 1970-01-01 for a civil date (Howard Hinnant's algorithm).
+fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let mp = (m + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
+fn epoch(y: i64, mo: i64, d: i64, h: i64, mi: i64, s: i64, offset_s: i64) -> Option<i64> {
+    if !(1..=12).contains(&mo) || !(1..=31).contains(&d) || h > 23 || mi > 59 || s > 60 {
+        return None;
+    }
+    Some(days_from_civil(y, mo, d) * 86_400 + h * 3600 + mi * 60 + s - offset_s)
+}
+
+fn offset(sign: u8, hh: &[u8], mm: &[u8]) -> Option<i64> {
+    let o = digits(hh)? * 3600 + digits(mm)? * 60;
+    match sign {
+        b'+' => Some(o),
+        b'-' => Some(-o),
+        _ => None,
+    }
+}
+
+/// `$time_local`: `10/Oct/2000:13:55:36 -0700` -> seconds since the epoch (UTC).
+pub fn parse_time_local(v: &[u8]) -> Option<i64> {
+    if v.len() != 26 || v[2] != b'/' || v[6] != b'/' || v[11] != b':' || v[20] != b' ' {
+        return None;
+    }
+    let mo = match &v[3..6] {
+        b"Jan" => 1,
+        b"Feb" => 2,
+        b"Mar" => 3,
+        b"Apr" => 4,
+        b"May" => 5,
+        b"Jun" => 6,
+        b"Jul" => 7,
+        b"Aug" => 8,
+        b"Sep" => 9,
+        b"Oct" => 10,
+        b"Nov" => 11,
+        b"Dec" => 12,
+        _ => return None,
+    };
+    epoch(
+        digits(&v[7..11])?,
+        mo,
+        digits(&v[0..2])?,
+        digits(&v[12..14])?,
+        digits(&v[15..17])?,
+        digits(&v[18..20])?,
+        offset(v[21], &v[22..24], &v[24..26])?,
+    )
+}
+
+/// `$time_iso8601`: `2000-10-10T13:55:36-07:00` (or `Z`) -> seconds since the epoch (UTC).
+pub fn parse_time_iso8601(v: &[u8]) -> Option<i64> {
+    if v.len() < 20 || v[4] != b'-' || v[7] != b'-' || v[10] != b'T' || v[13] != b':' {
+        return None;
+    }
+    let off = match &v[19..] {
+        b"Z" => 0,
+        [sign, h1, h2, b':', m1, m2] => offset(*sign, &[*h1, *h2], &[*m1, *m2])?,
+        _ => return None,
+    };
+    epoch(
+        digits(&v[0..4])?,
+        digits(&v[5..7])?,
+        digits(&v[8..10])?,
+        digits(&v[11..13])?,
+        digits(&v[14..16])?,
+        digits(&v[17..19])?,
+        off,
+    )
+}
+
+impl fmt::Display for Field {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "${}", self.name())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn field_names_round_trip() {
+        for &f in Field::ALL {
+            assert_eq!(Field::from_name(f.name()), Some(f));
+        }
+        assert_eq!(Field::from_name("nope"), None);
+    }
+
+    #[test]
+    fn values_parse_like_nginx_writes_them() {
+        assert_eq!(parse_status(b"200"), Some(200));
+        assert_eq!(parse_status(b"099"), None);
+        assert_eq!(parse_status(b"2000"), None);
+        assert_eq!(parse_seconds_us(b"0.123"), Some(123_000));
+        assert_eq!(parse_seconds_us(b"12"), Some(12_000_000));
+        assert_eq!(parse_seconds_us(b"1.5"), Some(1_500_000));
+        assert_eq!(parse_seconds_us(b"0.0000019"), Some(1));
+        assert_eq!(parse_seconds_us(b"-"), None);
+        assert_eq!(parse_seconds_us(b"."), None);
+        assert_eq!(parse_seconds_us(b"1e3"), None);
+    }
+
+    #[test]
+    fn upstream_times_sum_and_count_retries() {
+        let t = |s: &str| parse_upstream_times(s.as_bytes());
+        assert_eq!(t("0.010"), Some(UpstreamTime { total_us: 10_000, tries: 1 }));
+        assert_eq!(t("0.010, 0.020"), Some(UpstreamTime { total_us: 30_000, tries: 2 }));
+        assert_eq!(t("0.005 : 0.010"), Some(UpstreamTime { total_us: 15_000, tries: 2 }));
+        assert_eq!(t("-, 0.020"), Some(UpstreamTime { total_us: 20_000, tries: 1 }));
+        assert_eq!(t("-"), None);
+        assert_eq!(t("x"), None);
+    }
+
+    #[test]
+    fn timestamps_convert_to_utc_epoch() {
+        assert_eq!(parse_time_local(b"10/Oct/2000:13:55:36 -0700"), Some(971_211_336));
+        assert_eq!(parse_time_iso8601(b"2000-10-10T13:55:36-07:00"), Some(971_211_336));
+        assert_eq!(parse_time_iso8601(b"2000-10-10T20:55:36Z"), Some(971_211_336));
+        assert_eq!(parse_time_local(b"01/Jan/1970:00:00:00 +0000"), Some(0));
+        assert_eq!(parse_time_local(b"10/Foo/2000:13:55:36 -0700"), None);
+    }
+
+    #[test]
+    fn request_line_gives_method_and_path() {
+        let mut r = Record::new();
+        r.set(Field::Request, b"GET /a/b?c=1 HTTP/1.1");
+        assert_eq!(r.method(), Some(&b"GET"[..]));
+        assert_eq!(r.path(), Some(&b"/a/b?c=1"[..]));
+        r.set(Field::Status, b"-");
+        assert_eq!(r.get(Field::Status), None);
+    }
+}
