@@ -36,6 +36,24 @@ pub enum Error {
         /// What is wrong with it.
         reason: &'static str,
     },
+    /// An input that cannot be opened or read.
+    #[error("{path}: {message}")]
+    Input {
+        /// The path as given (`-` for stdin), escaped.
+        path: String,
+        /// What went wrong.
+        message: String,
+        /// The I/O error kind, when there was one.
+        kind: Option<std::io::ErrorKind>,
+    },
+    /// A `--route REGEX=NAME` rule that does not parse.
+    #[error("invalid route rule \"{text}\": {reason}")]
+    Route {
+        /// The rule as given.
+        text: String,
+        /// What is wrong with it.
+        reason: String,
+    },
     /// An nginx version string that is not understood or not supported.
     #[error("unsupported nginx version \"{text}\": {reason}")]
     NginxVersion {
@@ -65,6 +83,22 @@ impl Error {
         Error::HeaderName {
             text: escape_bytes(text).into_owned(),
             reason,
+        }
+    }
+
+    pub(crate) fn input(path: &str, message: impl Into<String>) -> Self {
+        Error::Input {
+            path: escape_bytes(path.as_bytes()).into_owned(),
+            message: message.into(),
+            kind: None,
+        }
+    }
+
+    pub(crate) fn io(path: &str, err: &std::io::Error) -> Self {
+        Error::Input {
+            path: escape_bytes(path.as_bytes()).into_owned(),
+            message: err.to_string(),
+            kind: Some(err.kind()),
         }
     }
 

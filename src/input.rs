@@ -4,9 +4,21 @@
 //! (CRLF input), keeps invalid UTF-8 as bytes, hands back a final line that has no newline,
 //! and bounds memory: a line longer than the limit is reported as [`Line::TooLong`] with its
 //! first bytes and full length, and reading goes on at the next line. Line numbers start at 1.
+//! It also owns opening inputs ([`open`]: files, stdin, gzip detected by magic bytes, globs
+//! in [`expand_inputs`]), splitting plain files into newline-aligned chunks for parallel
+//! workers ([`chunk_file`], [`RangeReader`]), and reading any stream in blocks of whole lines
+//! with bounded memory ([`read_blocks`]).
 //! Does not own: what a line means (fields, headers), or reporting (callers count and sample).
 
-use std::io::{self, BufRead};
+use std::fs::File;
+use std::io::{self, BufRead, BufReader, Read};
+use std::ops::Range;
+use std::os::unix::fs::FileExt;
+use std::path::{Path, PathBuf};
+
+use flate2::read::MultiGzDecoder;
+
+use crate::error::Error;
 
 /// One line read.
 #[derive(Debug, PartialEq, Eq)]
@@ -150,5 +162,355 @@ mod tests {
             r.next_line().unwrap(),
             Some((1, Line::Complete(&b"\xff\xfe"[..])))
         );
+    }
+}
+
+/// Where log lines come from.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Source {
+    /// Standard input (`-`).
+    Stdin,
+    /// A file (plain or gzip, told apart by its first bytes).
+    Path(PathBuf),
+}
+
+impl Source {
+    /// The name used in messages and `path:line` samples.
+    pub fn name(&self) -> String {
+        match self {
+            Source::Stdin => "-".to_string(),
+            Source::Path(p) => p.display().to_string(),
+        }
+    }
+}
+
+/// Expands command-line inputs: `-` is stdin, a name with `*`, `?` or `[` that is not an
+/// existing file is a glob (sorted matches; none is an error). No inputs means stdin.
+pub fn expand_inputs(args: &[String]) -> Result<Vec<Source>, Error> {
+    if args.is_empty() {
+        return Ok(vec![Source::Stdin]);
+    }
+    let mut out = Vec::new();
+    for arg in args {
+        if arg == "-" {
+            out.push(Source::Stdin);
+            continue;
+        }
+        let path = Path::new(arg);
+        let is_glob = arg.contains(['*', '?', '[']);
+        if !is_glob || path.exists() {
+            out.push(Source::Path(path.to_path_buf()));
+            continue;
+        }
+        let paths = glob::glob(arg).map_err(|e| Error::input(arg, e.msg))?;
+        let mut matched: Vec<PathBuf> = paths.filter_map(Result::ok).filter(|p| p.is_file()).collect();
+        if matched.is_empty() {
+            return Err(Error::input(arg, "no file matches this pattern"));
+        }
+        matched.sort();
+        out.extend(matched.into_iter().map(Source::Path));
+    }
+    Ok(out)
+}
+
+/// An opened input.
+pub enum Opened {
+    /// A regular, uncompressed file: it can be split into chunks read in parallel.
+    Plain {
+        /// The file.
+        file: File,
+        /// Its length in bytes.
+        len: u64,
+    },
+    /// A stream read once from start to end (stdin, gzip).
+    Stream(Box<dyn Read + Send>),
+}
+
+const GZIP_MAGIC: [u8; 2] = [0x1f, 0x8b];
+
+/// Opens a source; gzip (including multi-member, as `cat a.gz b.gz` makes) is detected by
+/// its magic bytes, not its name.
+pub fn open(src: &Source) -> Result<Opened, Error> {
+    match src {
+        Source::Stdin => {
+            let mut r = BufReader::with_capacity(1 << 16, io::stdin());
+            let head = r.fill_buf().map_err(|e| Error::io("-", &e))?;
+            if head.starts_with(&GZIP_MAGIC) {
+                Ok(Opened::Stream(Box::new(MultiGzDecoder::new(r))))
+            } else {
+                Ok(Opened::Stream(Box::new(r)))
+            }
+        }
+        Source::Path(p) => {
+            let name = p.display().to_string();
+            let file = File::open(p).map_err(|e| Error::io(&name, &e))?;
+            let meta = file.metadata().map_err(|e| Error::io(&name, &e))?;
+            if meta.is_dir() {
+                return Err(Error::input(&name, "is a directory"));
+            }
+            let mut magic = [0u8; 2];
+            let n = read_at_most(&file, 0, &mut magic).map_err(|e| Error::io(&name, &e))?;
+            if n == 2 && magic == GZIP_MAGIC {
+                let r = BufReader::with_capacity(1 << 16, file);
+                Ok(Opened::Stream(Box::new(MultiGzDecoder::new(r))))
+            } else if meta.is_file() {
+                Ok(Opened::Plain { file, len: meta.len() })
+            } else {
+                // FIFOs, character devices, /dev/stdin: read once as a stream.
+                Ok(Opened::Stream(Box::new(BufReader::with_capacity(1 << 16, file))))
+            }
+        }
+    }
+}
+
+fn read_at_most(file: &File, offset: u64, buf: &mut [u8]) -> io::Result<usize> {
+    let mut done = 0;
+    while done < buf.len() {
+        match file.read_at(&mut buf[done..], offset + done as u64) {
+            Ok(0) => break,
+            Ok(n) => done += n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(done)
+}
+
+/// Reads a byte range of a file through positional reads (`pread`), so many workers can
+/// share one handle.
+#[derive(Debug)]
+pub struct RangeReader<'f> {
+    file: &'f File,
+    pos: u64,
+    end: u64,
+}
+
+impl<'f> RangeReader<'f> {
+    /// Reads `file` from `range.start` to `range.end`.
+    pub fn new(file: &'f File, range: Range<u64>) -> Self {
+        RangeReader { file, pos: range.start, end: range.end }
+    }
+}
+
+impl Read for RangeReader<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let left = self.end.saturating_sub(self.pos);
+        let want = buf.len().min(usize::try_from(left).unwrap_or(usize::MAX));
+        if want == 0 {
+            return Ok(0);
+        }
+        let n = self.file.read_at(&mut buf[..want], self.pos)?;
+        self.pos += n as u64;
+        Ok(n)
+    }
+}
+
+/// Splits a file of `len` bytes into ranges of about `target` bytes, each starting at the
+/// beginning of a line and ending just after a newline (or at the end of the file).
+pub fn chunk_file(file: &File, len: u64, target: u64) -> io::Result<Vec<Range<u64>>> {
+    let target = target.max(1);
+    let mut out = Vec::new();
+    let mut start = 0u64;
+    let mut buf = vec![0u8; 64 << 10];
+    while start < len {
+        let mut probe = start.saturating_add(target);
+        if probe >= len {
+            out.push(start..len);
+            break;
+        }
+        // Find the first newline at or after `probe - 1`: the chunk ends just after it.
+        probe -= 1;
+        let end = loop {
+            let n = read_at_most(file, probe, &mut buf)?;
+            if n == 0 {
+                break len;
+            }
+            if let Some(i) = memchr::memchr(b'\n', &buf[..n]) {
+                break probe + i as u64 + 1;
+            }
+            probe += n as u64;
+        };
+        out.push(start..end);
+        start = end;
+    }
+    Ok(out)
+}
+
+/// A piece of input handed to a line consumer by [`read_blocks`].
+#[derive(Debug, PartialEq, Eq)]
+pub enum Block<'a> {
+    /// Whole lines, each ending in `\n` except possibly the very last line of the input.
+    Lines(&'a [u8]),
+    /// One line longer than the limit, skipped: its first bytes and its full length.
+    TooLong {
+        /// The first bytes of the line (up to [`SAMPLE_BYTES`]).
+        prefix: &'a [u8],
+        /// The line's full length in bytes.
+        len: u64,
+    },
+}
+
+/// How many bytes of an overlong line are kept for the report.
+pub const SAMPLE_BYTES: usize = 256;
+
+/// Reads `r` to its end and hands over blocks of whole lines of about `block` bytes, with
+/// bounded memory: a line longer than `max_line` is not buffered but skipped and reported as
+/// [`Block::TooLong`]. Returns the number of bytes read.
+pub fn read_blocks<R: Read>(
+    mut r: R,
+    block: usize,
+    max_line: usize,
+    mut f: impl FnMut(Block<'_>),
+) -> io::Result<u64> {
+    let block = block.max(1);
+    let cap = block + max_line + 1;
+    let mut buf = vec![0u8; cap];
+    let mut filled = 0usize;
+    let mut searched = 0usize; // bytes of buf[..filled] known to hold no newline
+    let mut eof = false;
+    let mut total = 0u64;
+    loop {
+        // Fill until a block's worth with a newline in it, the buffer is full, or EOF.
+        while !eof && filled < cap {
+            if filled >= block {
+                if memchr::memchr(b'\n', &buf[searched..filled]).is_some() {
+                    break;
+                }
+                searched = filled;
+            }
+            match r.read(&mut buf[filled..cap]) {
+                Ok(0) => eof = true,
+                Ok(n) => {
+                    filled += n;
+                    total += n as u64;
+                }
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(e),
+            }
+        }
+        if filled == 0 {
+            return Ok(total);
+        }
+        match memchr::memrchr(b'\n', &buf[..filled]) {
+            Some(i) => {
+                f(Block::Lines(&buf[..=i]));
+                buf.copy_within(i + 1..filled, 0);
+                filled -= i + 1;
+                searched = 0;
+            }
+            None if eof => {
+                f(Block::Lines(&buf[..filled]));
+                filled = 0;
+            }
+            None => {
+                // One line fills the buffer and exceeds max_line: skip to its newline.
+                let prefix: Vec<u8> = buf[..SAMPLE_BYTES.min(filled)].to_vec();
+                let mut len = filled as u64;
+                filled = 0;
+                searched = 0;
+                loop {
+                    let n = match r.read(&mut buf[..]) {
+                        Ok(n) => n,
+                        Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                        Err(e) => return Err(e),
+                    };
+                    total += n as u64;
+                    if n == 0 {
+                        eof = true;
+                        break;
+                    }
+                    if let Some(i) = memchr::memchr(b'\n', &buf[..n]) {
+                        len += i as u64;
+                        buf.copy_within(i + 1..n, 0);
+                        filled = n - (i + 1);
+                        break;
+                    }
+                    len += n as u64;
+                }
+                f(Block::TooLong { prefix: &prefix, len });
+            }
+        }
+    }
+}
+
+/// Calls `f(line)` for every line of a [`Block::Lines`] block, without its `\n` or `\r\n`.
+#[inline]
+pub fn for_each_line(block: &[u8], mut f: impl FnMut(&[u8])) {
+    let mut rest = block;
+    while !rest.is_empty() {
+        let (line, next) = match memchr::memchr(b'\n', rest) {
+            Some(i) => (&rest[..i], &rest[i + 1..]),
+            None => (rest, &b""[..]),
+        };
+        let line = match line {
+            [head @ .., b'\r'] => head,
+            l => l,
+        };
+        f(line);
+        rest = next;
+    }
+}
+
+#[cfg(test)]
+mod block_tests {
+    use super::*;
+
+    fn collect(input: &[u8], block: usize, max_line: usize) -> Vec<String> {
+        let mut out = Vec::new();
+        read_blocks(input, block, max_line, |b| match b {
+            Block::Lines(l) => for_each_line(l, |line| out.push(String::from_utf8_lossy(line).into_owned())),
+            Block::TooLong { prefix, len } => {
+                out.push(format!("TOOLONG({len},{})", String::from_utf8_lossy(&prefix[..prefix.len().min(3)])))
+            }
+        })
+        .unwrap();
+        out
+    }
+
+    #[test]
+    fn blocks_hold_whole_lines_whatever_the_block_size() {
+        let input = b"alpha\r\nbeta\n\ngamma";
+        for block in [1, 2, 3, 5, 8, 64] {
+            assert_eq!(collect(input, block, 100), ["alpha", "beta", "", "gamma"], "block {block}");
+        }
+        assert!(collect(b"", 4, 10).is_empty());
+    }
+
+    #[test]
+    fn overlong_lines_are_skipped_with_their_length() {
+        let mut input = b"ok\n".to_vec();
+        input.extend(std::iter::repeat_n(b'x', 5000));
+        input.extend_from_slice(b"\nafter\n");
+        for block in [4, 16, 1000] {
+            assert_eq!(collect(&input, block, 100), ["ok", "TOOLONG(5000,xxx)", "after"], "block {block}");
+        }
+        // A long line at the very end without a newline.
+        let input = [b"ok\n".as_slice(), &[b'y'; 300]].concat();
+        assert_eq!(collect(&input, 8, 100), ["ok", "TOOLONG(300,yyy)"]);
+    }
+
+    #[test]
+    fn chunks_end_at_newlines_and_cover_the_file() {
+        use std::io::Write;
+        let mut tmp = tempfile::tempfile().unwrap();
+        let data = b"aaaa\nbb\ncccccccccc\nd\n\ne";
+        tmp.write_all(data).unwrap();
+        for target in [1, 3, 6, 100] {
+            let chunks = chunk_file(&tmp, data.len() as u64, target).unwrap();
+            assert_eq!(chunks.first().unwrap().start, 0);
+            assert_eq!(chunks.last().unwrap().end, data.len() as u64);
+            for w in chunks.windows(2) {
+                assert_eq!(w[0].end, w[1].start);
+                assert_eq!(data[w[0].end as usize - 1], b'\n');
+            }
+            let mut lines = Vec::new();
+            for c in &chunks {
+                let mut r = RangeReader::new(&tmp, c.clone());
+                let mut bytes = Vec::new();
+                r.read_to_end(&mut bytes).unwrap();
+                for_each_line(&bytes, |l| lines.push(l.to_vec()));
+            }
+            assert_eq!(lines.len(), 6, "target {target}");
+        }
     }
 }

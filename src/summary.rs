@@ -1,0 +1,727 @@
+//! Latency and status summaries of access-log records, mergeable across workers and hosts.
+//!
+//! Owns: [`Summary`] (requests, bytes, status codes and classes, `$request_time` and
+//! `$upstream_response_time` histograms, optional group-by with top-N and an "others"
+//! bucket), its merge (`AddAssign`/`Add`: any split of the input merges to the same result),
+//! and [`SummaryView`], the plain data the reports render (serde `Serialize`).
+//! Does not own: parsing lines (`logfmt`), parallelism (`scan`), rendering (`report`).
+//!
+//! Latencies are recorded in microseconds in HDR histograms with 3 significant digits (1 µs
+//! to 1 hour; longer values are clamped to 1 hour and counted in `clamped`); groups use 2
+//! significant digits to keep memory bounded. Percentile `pN` is the smallest recorded value
+//! `v` such that at least N % of the requests took `v` or less (nearest rank), within the
+//! histogram's precision; min, max and mean are exact.
+
+use std::collections::HashMap;
+use std::ops::{Add, AddAssign};
+use std::sync::Arc;
+
+use hdrhistogram::Histogram;
+use regex::bytes::Regex;
+use serde::Serialize;
+
+use crate::logfmt::{Field, Record};
+
+/// The longest latency recorded exactly: one hour, in microseconds.
+pub const MAX_LATENCY_US: u64 = 3_600_000_000;
+
+/// The percentiles reported when none are asked for.
+pub const DEFAULT_PERCENTILES: &[f64] = &[50.0, 75.0, 90.0, 95.0, 99.0, 99.9];
+
+/// What to group requests by.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum GroupBy {
+    /// The request path with IDs replaced by placeholders (and `--route` rules).
+    Route,
+    /// `$host`.
+    Host,
+    /// The request method.
+    Method,
+    /// The status code.
+    Status,
+    /// `$remote_addr`.
+    Client,
+}
+
+impl GroupBy {
+    /// The name used on the command line.
+    pub fn name(self) -> &'static str {
+        match self {
+            GroupBy::Route => "route",
+            GroupBy::Host => "host",
+            GroupBy::Method => "method",
+            GroupBy::Status => "status",
+            GroupBy::Client => "client",
+        }
+    }
+}
+
+/// How groups are ordered in the report.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum SortBy {
+    /// Most requests first.
+    #[default]
+    Count,
+    /// Largest total `$request_time` first.
+    Sum,
+    /// Largest p99 `$request_time` first.
+    P99,
+}
+
+/// A user route rule: paths matching `regex` are grouped under `name`.
+#[derive(Clone, Debug)]
+pub struct RouteRule {
+    /// The pattern, matched against the path (query string included).
+    pub regex: Regex,
+    /// The group name.
+    pub name: String,
+}
+
+impl RouteRule {
+    /// Parses `REGEX=NAME` (split at the last `=`).
+    pub fn parse(spec: &str) -> Result<RouteRule, crate::Error> {
+        let bad = |reason: String| crate::Error::Route { text: spec.to_string(), reason };
+        let (re, name) = spec.rsplit_once('=').ok_or_else(|| bad("expected REGEX=NAME".into()))?;
+        if name.is_empty() {
+            return Err(bad("the NAME after '=' is empty".into()));
+        }
+        let regex = Regex::new(re).map_err(|e| bad(e.to_string()))?;
+        Ok(RouteRule { regex, name: name.to_string() })
+    }
+}
+
+/// Settings shared by every worker's summary.
+#[derive(Clone, Debug)]
+pub struct SummaryConfig {
+    /// Group requests by this key, if set.
+    pub group_by: Option<GroupBy>,
+    /// Route rules, first match wins (only with `GroupBy::Route`).
+    pub routes: Vec<RouteRule>,
+    /// Distinct group keys kept; requests with further keys go to "others".
+    pub max_groups: usize,
+}
+
+impl Default for SummaryConfig {
+    fn default() -> Self {
+        SummaryConfig { group_by: None, routes: Vec::new(), max_groups: 1000 }
+    }
+}
+
+/// A latency distribution in microseconds.
+#[derive(Clone, Debug)]
+pub struct Latency {
+    hist: Histogram<u64>,
+    sum_us: u64,
+    min_us: u64,
+    max_us: u64,
+    clamped: u64,
+}
+
+impl Latency {
+    fn new(sigfig: u8) -> Self {
+        // Only ever called with the constants 2 and 3 and MAX_LATENCY_US, which hdrhistogram
+        // accepts (sigfig 0..=5, max >= 2); the unit tests construct both.
+        #[allow(clippy::expect_used, reason = "constant, valid histogram bounds")]
+        let hist = Histogram::new_with_max(MAX_LATENCY_US, sigfig)
+            .expect("constant histogram bounds are valid");
+        Latency { hist, sum_us: 0, min_us: u64::MAX, max_us: 0, clamped: 0 }
+    }
+
+    /// Records one value.
+    #[inline]
+    pub fn record(&mut self, us: u64) {
+        if us > MAX_LATENCY_US {
+            self.clamped += 1;
+        }
+        self.hist.saturating_record(us.min(MAX_LATENCY_US));
+        self.sum_us = self.sum_us.saturating_add(us);
+        self.min_us = self.min_us.min(us);
+        self.max_us = self.max_us.max(us);
+    }
+
+    /// How many values were recorded.
+    pub fn count(&self) -> u64 {
+        self.hist.len()
+    }
+
+    /// Total of every value, in microseconds.
+    pub fn sum_us(&self) -> u64 {
+        self.sum_us
+    }
+
+    /// The value at percentile `p` (0..=100), in microseconds.
+    pub fn percentile_us(&self, p: f64) -> Option<u64> {
+        (self.count() > 0).then(|| self.hist.value_at_quantile(p / 100.0))
+    }
+
+    fn merge(&mut self, other: &Latency) {
+        // Both histograms cover the same range, so adding cannot fail; if it ever did, the
+        // values are re-recorded one bucket at a time instead of being lost.
+        if Histogram::<u64>::add(&mut self.hist, &other.hist).is_err() {
+            for v in other.hist.iter_recorded() {
+                self.hist.saturating_record_n(v.value_iterated_to(), v.count_at_value());
+            }
+        }
+        self.sum_us = self.sum_us.saturating_add(other.sum_us);
+        self.min_us = self.min_us.min(other.min_us);
+        self.max_us = self.max_us.max(other.max_us);
+        self.clamped += other.clamped;
+    }
+
+    /// The plain-data view with the chosen percentiles, in seconds.
+    pub fn view(&self, percentiles: &[f64]) -> LatencyView {
+        let n = self.count();
+        let s = |us: u64| us as f64 / 1e6;
+        LatencyView {
+            count: n,
+            min: (n > 0).then(|| s(self.min_us)),
+            mean: (n > 0).then(|| s(self.sum_us) / n as f64),
+            max: (n > 0).then(|| s(self.max_us)),
+            sum: s(self.sum_us),
+            percentiles: percentiles
+                .iter()
+                .map(|&p| (percentile_key(p), self.percentile_us(p).map(s)))
+                .collect(),
+            clamped: self.clamped,
+        }
+    }
+}
+
+/// `99.9` -> `p999`, `50` -> `p50`, `99.99` -> `p9999`.
+pub fn percentile_key(p: f64) -> String {
+    let text = format!("{p}");
+    format!("p{}", text.replace('.', ""))
+}
+
+/// Counters per status class: 1xx..5xx, plus 499 on its own (also counted in 4xx).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct StatusClasses {
+    counts: [u64; 6],
+}
+
+impl StatusClasses {
+    #[inline]
+    fn add(&mut self, status: u16) {
+        let class = usize::from(status / 100);
+        if (1..=5).contains(&class) {
+            self.counts[class - 1] += 1;
+        }
+        if status == 499 {
+            self.counts[5] += 1;
+        }
+    }
+
+    fn merge(&mut self, other: &StatusClasses) {
+        for (a, b) in self.counts.iter_mut().zip(other.counts) {
+            *a += b;
+        }
+    }
+
+    /// The view: `1xx`..`5xx` and `499`.
+    pub fn view(&self) -> StatusClassView {
+        let c = self.counts;
+        StatusClassView { c1xx: c[0], c2xx: c[1], c3xx: c[2], c4xx: c[3], c5xx: c[4], c499: c[5] }
+    }
+}
+
+#[derive(Clone, Debug)]
+struct Group {
+    requests: u64,
+    classes: StatusClasses,
+    request_time: Latency,
+}
+
+impl Group {
+    fn new() -> Self {
+        Group { requests: 0, classes: StatusClasses::default(), request_time: Latency::new(2) }
+    }
+
+    fn merge(&mut self, other: &Group) {
+        self.requests += other.requests;
+        self.classes.merge(&other.classes);
+        self.request_time.merge(&other.request_time);
+    }
+}
+
+/// The summary of any number of records. Build one per worker and merge with `+=`.
+#[derive(Clone, Debug)]
+pub struct Summary {
+    config: Arc<SummaryConfig>,
+    requests: u64,
+    bytes: u64,
+    status: Box<[u64; 1000]>,
+    no_status: u64,
+    classes: StatusClasses,
+    request_time: Latency,
+    upstream_time: Latency,
+    upstream_tries: u64,
+    groups: HashMap<Box<[u8]>, Group>,
+    others: Group,
+    others_keys_seen: bool,
+    scratch: Vec<u8>,
+}
+
+impl Summary {
+    /// An empty summary.
+    pub fn new(config: Arc<SummaryConfig>) -> Self {
+        Summary {
+            config,
+            requests: 0,
+            bytes: 0,
+            status: Box::new([0; 1000]),
+            no_status: 0,
+            classes: StatusClasses::default(),
+            request_time: Latency::new(3),
+            upstream_time: Latency::new(3),
+            upstream_tries: 0,
+            groups: HashMap::new(),
+            others: Group::new(),
+            others_keys_seen: false,
+            scratch: Vec::new(),
+        }
+    }
+
+    /// Requests counted.
+    pub fn requests(&self) -> u64 {
+        self.requests
+    }
+
+    /// The `$request_time` distribution.
+    pub fn request_time(&self) -> &Latency {
+        &self.request_time
+    }
+
+    /// Adds one record.
+    #[inline]
+    pub fn record(&mut self, rec: &Record<'_>) {
+        self.requests += 1;
+        let status = rec.status();
+        match status {
+            Some(s) => {
+                self.status[usize::from(s)] += 1;
+                self.classes.add(s);
+            }
+            None => self.no_status += 1,
+        }
+        if let Some(b) = rec.bytes() {
+            self.bytes = self.bytes.saturating_add(b);
+        }
+        let rt = rec.request_time_us();
+        if let Some(us) = rt {
+            self.request_time.record(us);
+        }
+        if let Some(up) = rec.upstream_time() {
+            self.upstream_time.record(up.total_us);
+            self.upstream_tries += u64::from(up.tries);
+        }
+        if let Some(by) = self.config.group_by {
+            self.add_to_group(by, rec, status, rt);
+        }
+    }
+
+    fn add_to_group(&mut self, by: GroupBy, rec: &Record<'_>, status: Option<u16>, rt: Option<u64>) {
+        let config = Arc::clone(&self.config);
+        let mut scratch = std::mem::take(&mut self.scratch);
+        scratch.clear();
+        let key: &[u8] = match by {
+            GroupBy::Route => {
+                let path = rec.path().unwrap_or(b"-");
+                match config.routes.iter().find(|r| r.regex.is_match(path)) {
+                    Some(rule) => rule.name.as_bytes(),
+                    None => {
+                        normalize_route(path, &mut scratch);
+                        &scratch
+                    }
+                }
+            }
+            GroupBy::Host => rec.get(Field::Host).unwrap_or(b"-"),
+            GroupBy::Method => rec.method().unwrap_or(b"-"),
+            GroupBy::Status => match status {
+                Some(s) => {
+                    // Three digits by construction (parse_status); no allocation per line.
+                    let digits = [s / 100, s / 10 % 10, s % 10].map(|d| b'0' + d as u8);
+                    scratch.extend_from_slice(&digits);
+                    &scratch
+                }
+                None => b"-",
+            },
+            GroupBy::Client => rec.get(Field::RemoteAddr).unwrap_or(b"-"),
+        };
+        let bump = |g: &mut Group| {
+            g.requests += 1;
+            if let Some(s) = status {
+                g.classes.add(s);
+            }
+            if let Some(us) = rt {
+                g.request_time.record(us);
+            }
+        };
+        if let Some(g) = self.groups.get_mut(key) {
+            bump(g);
+        } else if self.groups.len() < config.max_groups {
+            bump(self.groups.entry(Box::from(key)).or_insert_with(Group::new));
+        } else {
+            self.others_keys_seen = true;
+            bump(&mut self.others);
+        }
+        self.scratch = scratch;
+    }
+
+    /// The plain-data view: chosen percentiles, top `top` groups ordered by `sort` (the rest
+    /// merged into one `others` entry).
+    pub fn view(&self, percentiles: &[f64], top: usize, sort: SortBy) -> SummaryView {
+        let mut status: Vec<(String, u64)> = self
+            .status
+            .iter()
+            .enumerate()
+            .filter(|(_, &n)| n > 0)
+            .map(|(code, &n)| (code.to_string(), n))
+            .collect();
+        if self.no_status > 0 {
+            status.push(("-".to_string(), self.no_status));
+        }
+
+        let mut groups: Vec<(&[u8], &Group)> =
+            self.groups.iter().map(|(k, g)| (&**k, g)).collect();
+        let key = |g: &Group| match sort {
+            SortBy::Count => g.requests,
+            SortBy::Sum => g.request_time.sum_us(),
+            SortBy::P99 => g.request_time.percentile_us(99.0).unwrap_or(0),
+        };
+        groups.sort_by(|a, b| key(b.1).cmp(&key(a.1)).then_with(|| a.0.cmp(b.0)));
+        let mut others = self.others.clone();
+        let mut others_groups = u64::from(self.others_keys_seen);
+        if groups.len() > top {
+            for (_, g) in &groups[top..] {
+                others.merge(g);
+                others_groups += 1;
+            }
+            groups.truncate(top);
+        }
+        let group_view = |key: String, g: &Group| GroupView {
+            key,
+            requests: g.requests,
+            status_class: g.classes.view(),
+            request_time: g.request_time.view(percentiles),
+        };
+        let mut group_views: Vec<GroupView> = groups
+            .iter()
+            .map(|(k, g)| group_view(String::from_utf8_lossy(k).into_owned(), g))
+            .collect();
+        if others.requests > 0 {
+            group_views.push(group_view("others".to_string(), &others));
+        }
+        SummaryView {
+            requests: self.requests,
+            bytes: self.bytes,
+            status,
+            status_class: self.classes.view(),
+            request_time: self.request_time.view(percentiles),
+            upstream_response_time: self.upstream_time.view(percentiles),
+            upstream_tries: self.upstream_tries,
+            group_by: self.config.group_by.map(GroupBy::name),
+            groups: group_views,
+            groups_in_others: others_groups,
+            percentile_definition: PERCENTILE_DEFINITION,
+        }
+    }
+}
+
+/// How percentiles are computed, stated in every report.
+pub const PERCENTILE_DEFINITION: &str = "pN = smallest recorded value v such that at least N% \
+     of values are <= v (nearest rank), within 3 significant digits (HDR histogram, 1 us \
+     resolution); min, mean and max are exact";
+
+impl AddAssign<&Summary> for Summary {
+    fn add_assign(&mut self, other: &Summary) {
+        self.requests += other.requests;
+        self.bytes = self.bytes.saturating_add(other.bytes);
+        for (a, b) in self.status.iter_mut().zip(other.status.iter()) {
+            *a += b;
+        }
+        self.no_status += other.no_status;
+        self.classes.merge(&other.classes);
+        self.request_time.merge(&other.request_time);
+        self.upstream_time.merge(&other.upstream_time);
+        self.upstream_tries += other.upstream_tries;
+        for (k, g) in &other.groups {
+            if let Some(mine) = self.groups.get_mut(k) {
+                mine.merge(g);
+            } else if self.groups.len() < self.config.max_groups {
+                self.groups.insert(k.clone(), g.clone());
+            } else {
+                self.others.merge(g);
+                self.others_keys_seen = true;
+            }
+        }
+        self.others.merge(&other.others);
+        self.others_keys_seen |= other.others_keys_seen;
+    }
+}
+
+impl AddAssign for Summary {
+    fn add_assign(&mut self, other: Summary) {
+        *self += &other;
+    }
+}
+
+impl Add for Summary {
+    type Output = Summary;
+    fn add(mut self, other: Summary) -> Summary {
+        self += &other;
+        self
+    }
+}
+
+/// Replaces ID-like path segments with placeholders and drops the query string:
+/// all digits -> `{id}`, a UUID -> `{uuid}`, 16 or more hex digits -> `{hex}`.
+pub fn normalize_route(path: &[u8], out: &mut Vec<u8>) {
+    let path = match memchr::memchr(b'?', path) {
+        Some(q) => &path[..q],
+        None => path,
+    };
+    for (i, seg) in path.split(|&b| b == b'/').enumerate() {
+        if i > 0 {
+            out.push(b'/');
+        }
+        if !seg.is_empty() && seg.iter().all(u8::is_ascii_digit) {
+            out.extend_from_slice(b"{id}");
+        } else if is_uuid(seg) {
+            out.extend_from_slice(b"{uuid}");
+        } else if seg.len() >= 16 && seg.iter().all(u8::is_ascii_hexdigit) {
+            out.extend_from_slice(b"{hex}");
+        } else {
+            out.extend_from_slice(seg);
+        }
+    }
+}
+
+fn is_uuid(s: &[u8]) -> bool {
+    s.len() == 36
+        && s.iter().enumerate().all(|(i, &c)| match i {
+            8 | 13 | 18 | 23 => c == b'-',
+            _ => c.is_ascii_hexdigit(),
+        })
+}
+
+/// A latency distribution as reported: seconds, `None` when there were no values.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct LatencyView {
+    /// Values recorded.
+    pub count: u64,
+    /// Smallest value (exact).
+    pub min: Option<f64>,
+    /// Mean (exact).
+    pub mean: Option<f64>,
+    /// Largest value (exact).
+    pub max: Option<f64>,
+    /// Sum of all values.
+    pub sum: f64,
+    /// `(key, value)` per requested percentile, e.g. `("p99", Some(0.25))`.
+    #[serde(skip)]
+    pub percentiles: Vec<(String, Option<f64>)>,
+    /// Values above one hour, recorded as one hour in the histogram.
+    pub clamped: u64,
+}
+
+/// Counts per status class.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub struct StatusClassView {
+    /// 1xx.
+    #[serde(rename = "1xx")]
+    pub c1xx: u64,
+    /// 2xx.
+    #[serde(rename = "2xx")]
+    pub c2xx: u64,
+    /// 3xx.
+    #[serde(rename = "3xx")]
+    pub c3xx: u64,
+    /// 4xx (499 included).
+    #[serde(rename = "4xx")]
+    pub c4xx: u64,
+    /// 5xx.
+    #[serde(rename = "5xx")]
+    pub c5xx: u64,
+    /// 499 (client closed the connection), also counted in 4xx.
+    #[serde(rename = "499")]
+    pub c499: u64,
+}
+
+impl StatusClassView {
+    /// `(name, count)` pairs in report order.
+    pub fn pairs(&self) -> [(&'static str, u64); 6] {
+        [
+            ("1xx", self.c1xx),
+            ("2xx", self.c2xx),
+            ("3xx", self.c3xx),
+            ("4xx", self.c4xx),
+            ("5xx", self.c5xx),
+            ("499", self.c499),
+        ]
+    }
+}
+
+/// One group as reported.
+#[derive(Clone, Debug, PartialEq)]
+pub struct GroupView {
+    /// The group key (route, host, …); `others` for the merged rest.
+    pub key: String,
+    /// Requests in the group.
+    pub requests: u64,
+    /// Status classes.
+    pub status_class: StatusClassView,
+    /// `$request_time` distribution (2 significant digits).
+    pub request_time: LatencyView,
+}
+
+/// A summary as reported.
+#[derive(Clone, Debug, PartialEq)]
+pub struct SummaryView {
+    /// Requests counted.
+    pub requests: u64,
+    /// Sum of `$body_bytes_sent`.
+    pub bytes: u64,
+    /// `(status, count)`, ascending; `-` for lines without a status.
+    pub status: Vec<(String, u64)>,
+    /// Status classes.
+    pub status_class: StatusClassView,
+    /// `$request_time`.
+    pub request_time: LatencyView,
+    /// `$upstream_response_time` (sum per request).
+    pub upstream_response_time: LatencyView,
+    /// Upstream attempts in total (more than requests with an upstream time means retries).
+    pub upstream_tries: u64,
+    /// The group-by key, if any.
+    pub group_by: Option<&'static str>,
+    /// Top groups, then `others`.
+    pub groups: Vec<GroupView>,
+    /// How many distinct keys were merged into `others`.
+    pub groups_in_others: u64,
+    /// How percentiles are defined.
+    pub percentile_definition: &'static str,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rec<'a>(status: &'a str, rt: &'a str, path: &'a str) -> Record<'a> {
+        let mut r = Record::new();
+        r.set(Field::Status, status.as_bytes());
+        r.set(Field::RequestTime, rt.as_bytes());
+        r.set(Field::RequestUri, path.as_bytes());
+        r
+    }
+
+    fn cfg(group_by: Option<GroupBy>, max_groups: usize) -> Arc<SummaryConfig> {
+        Arc::new(SummaryConfig { group_by, routes: vec![], max_groups })
+    }
+
+    #[test]
+    fn counts_status_codes_and_classes_with_499_apart() {
+        let mut s = Summary::new(cfg(None, 10));
+        for st in ["200", "200", "404", "499", "502", "-"] {
+            s.record(&rec(st, "0.001", "/"));
+        }
+        let v = s.view(DEFAULT_PERCENTILES, 10, SortBy::Count);
+        assert_eq!(v.requests, 6);
+        let classes = v.status_class.pairs();
+        assert_eq!(classes, [("1xx", 0), ("2xx", 2), ("3xx", 0), ("4xx", 2), ("5xx", 1), ("499", 1)]);
+        assert_eq!(v.status.last(), Some(&("-".to_string(), 1)));
+    }
+
+    #[test]
+    fn percentiles_match_brute_force_within_precision() {
+        let mut s = Summary::new(cfg(None, 10));
+        let mut values: Vec<u64> = (1..=10_000u64).map(|i| (i * 7919) % 5_000_000 + 1).collect();
+        for v in &values {
+            let text = format!("{}.{:06}", v / 1_000_000, v % 1_000_000);
+            s.record(&rec("200", &text, "/"));
+        }
+        values.sort_unstable();
+        for p in [50.0, 90.0, 99.0, 99.9] {
+            let rank = ((p / 100.0) * values.len() as f64).ceil() as usize;
+            let exact = values[rank - 1] as f64;
+            let got = s.request_time().percentile_us(p).unwrap() as f64;
+            assert!((got - exact).abs() <= exact * 0.001 + 1.0, "p{p}: {got} vs {exact}");
+        }
+    }
+
+    #[test]
+    fn merging_any_split_gives_the_same_view() {
+        let recs: Vec<(String, String, String)> = (0..500)
+            .map(|i| {
+                let st = ["200", "301", "404", "499", "503"][i % 5].to_string();
+                (st, format!("0.{:03}", i % 1000), format!("/item/{}/x", i % 37))
+            })
+            .collect();
+        let c = cfg(Some(GroupBy::Route), 1000);
+        let mut whole = Summary::new(c.clone());
+        for (st, rt, p) in &recs {
+            whole.record(&rec(st, rt, p));
+        }
+        let mut a = Summary::new(c.clone());
+        let mut b = Summary::new(c.clone());
+        for (i, (st, rt, p)) in recs.iter().enumerate() {
+            if i % 3 == 0 { &mut a } else { &mut b }.record(&rec(st, rt, p));
+        }
+        let merged = a + b;
+        assert_eq!(
+            whole.view(DEFAULT_PERCENTILES, 5, SortBy::Count),
+            merged.view(DEFAULT_PERCENTILES, 5, SortBy::Count)
+        );
+    }
+
+    #[test]
+    fn routes_are_normalised() {
+        let n = |p: &str| {
+            let mut out = Vec::new();
+            normalize_route(p.as_bytes(), &mut out);
+            String::from_utf8(out).unwrap()
+        };
+        assert_eq!(n("/users/123/posts/9?x=1"), "/users/{id}/posts/{id}");
+        assert_eq!(n("/o/3f2b8c1e-1d2a-4c3b-9a8e-0123456789ab"), "/o/{uuid}");
+        assert_eq!(n("/blob/deadbeefdeadbeef00"), "/blob/{hex}");
+        assert_eq!(n("/static/app.js"), "/static/app.js");
+    }
+
+    #[test]
+    fn groups_beyond_the_cap_go_to_others() {
+        let mut s = Summary::new(cfg(Some(GroupBy::Route), 2));
+        for p in ["/a", "/b", "/c", "/a", "/d"] {
+            s.record(&rec("200", "0.1", p));
+        }
+        let v = s.view(DEFAULT_PERCENTILES, 10, SortBy::Count);
+        let keys: Vec<(&str, u64)> = v.groups.iter().map(|g| (g.key.as_str(), g.requests)).collect();
+        assert_eq!(keys, [("/a", 2), ("/b", 1), ("others", 2)]);
+        let v = s.view(DEFAULT_PERCENTILES, 1, SortBy::Count);
+        let keys: Vec<(&str, u64)> = v.groups.iter().map(|g| (g.key.as_str(), g.requests)).collect();
+        assert_eq!(keys, [("/a", 2), ("others", 3)]);
+    }
+
+    #[test]
+    fn route_rules_win_over_normalisation() {
+        let rule = RouteRule::parse("^/api/v[0-9]+/users=users").unwrap();
+        let c = Arc::new(SummaryConfig {
+            group_by: Some(GroupBy::Route),
+            routes: vec![rule],
+            max_groups: 10,
+        });
+        let mut s = Summary::new(c);
+        s.record(&rec("200", "0.1", "/api/v2/users/7"));
+        s.record(&rec("200", "0.1", "/api/v3/users"));
+        s.record(&rec("200", "0.1", "/other/7"));
+        let v = s.view(DEFAULT_PERCENTILES, 10, SortBy::Count);
+        let keys: Vec<&str> = v.groups.iter().map(|g| g.key.as_str()).collect();
+        assert_eq!(keys, ["users", "/other/{id}"]);
+        assert!(RouteRule::parse("no-equals").is_err());
+        assert!(RouteRule::parse("([=x").is_err());
+    }
+
+    #[test]
+    fn percentile_keys_are_compact() {
+        assert_eq!(percentile_key(50.0), "p50");
+        assert_eq!(percentile_key(99.9), "p999");
+        assert_eq!(percentile_key(99.99), "p9999");
+    }
+}
