@@ -62,6 +62,44 @@ pub enum Error {
         /// What is wrong with it.
         reason: &'static str,
     },
+    /// A `--log-format` value that is neither a built-in format name nor a template.
+    #[error(
+        "unknown log format \"{text}\": use combined, main, ltsv, json, or an nginx log_format \
+         template with $variables, e.g. '$remote_addr [$time_local] \"$request\" $status'"
+    )]
+    LogFormat {
+        /// The value as given, escaped.
+        text: String,
+    },
+    /// An nginx `log_format` template realip cannot compile.
+    #[error("invalid log_format template at column {column} (\"{text}\"): {reason}")]
+    Template {
+        /// 1-based column (in characters) where the problem starts.
+        column: usize,
+        /// The offending part of the template, escaped.
+        text: String,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// `--log-format auto` found nothing but empty lines to look at.
+    #[error("cannot detect the log format: the input has no non-empty lines")]
+    DetectEmpty,
+    /// `--log-format auto` found no built-in format that parses any of the first lines.
+    #[error(
+        "cannot detect the log format: no line parses as json, ltsv, main or combined \
+         (non-empty lines tried: {lines}); first line: \"{line}\"; closest is {closest}: \
+         {reason}; give the format explicitly (an nginx log_format template works)"
+    )]
+    DetectFormat {
+        /// How many lines were tried.
+        lines: usize,
+        /// The first line, escaped and truncated.
+        line: String,
+        /// The built-in format that got furthest into the first line.
+        closest: &'static str,
+        /// Where and why that format diverged.
+        reason: String,
+    },
 }
 
 impl Error {

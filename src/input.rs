@@ -263,6 +263,57 @@ pub fn open(src: &Source) -> Result<Opened, Error> {
     }
 }
 
+/// How many bytes [`peek`] looks at.
+pub const PEEK_BYTES: usize = 64 << 10;
+
+/// The first bytes of an input (decompressed), for format detection, and the input itself,
+/// still readable from its start.
+pub fn peek(opened: Opened) -> io::Result<(Vec<u8>, Opened)> {
+    match opened {
+        Opened::Plain { file, len } => {
+            let mut head = vec![0u8; PEEK_BYTES.min(usize::try_from(len).unwrap_or(PEEK_BYTES))];
+            let n = read_at_most(&file, 0, &mut head)?;
+            head.truncate(n);
+            Ok((head, Opened::Plain { file, len }))
+        }
+        Opened::Stream(mut r) => {
+            let mut head = Vec::with_capacity(PEEK_BYTES);
+            let mut failed = None;
+            while head.len() < PEEK_BYTES {
+                let mut buf = [0u8; 8192];
+                let want = buf.len().min(PEEK_BYTES - head.len());
+                match r.read(&mut buf[..want]) {
+                    Ok(0) => break,
+                    Ok(n) => head.extend_from_slice(&buf[..n]),
+                    Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                    Err(e) => {
+                        failed = Some(e);
+                        break;
+                    }
+                }
+            }
+            let replay = io::Cursor::new(head.clone());
+            let rest: Box<dyn Read + Send> = match failed {
+                // Replay what was read, then report the error where the scan will see it.
+                Some(e) => Box::new(replay.chain(FailingReader(Some(e)))),
+                None => Box::new(replay.chain(r)),
+            };
+            Ok((head, Opened::Stream(rest)))
+        }
+    }
+}
+
+struct FailingReader(Option<io::Error>);
+
+impl Read for FailingReader {
+    fn read(&mut self, _buf: &mut [u8]) -> io::Result<usize> {
+        match self.0.take() {
+            Some(e) => Err(e),
+            None => Ok(0),
+        }
+    }
+}
+
 fn read_at_most(file: &File, offset: u64, buf: &mut [u8]) -> io::Result<usize> {
     let mut done = 0;
     while done < buf.len() {
@@ -368,6 +419,7 @@ pub fn read_blocks<R: Read>(
     let mut filled = 0usize;
     let mut searched = 0usize; // bytes of buf[..filled] known to hold no newline
     let mut eof = false;
+    let mut failed: Option<io::Error> = None;
     let mut total = 0u64;
     loop {
         // Fill until a block's worth with a newline in it, the buffer is full, or EOF.
@@ -385,11 +437,19 @@ pub fn read_blocks<R: Read>(
                     total += n as u64;
                 }
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) => return Err(e),
+                Err(e) => {
+                    // Hand over what was read (a truncated gzip keeps its good lines), then
+                    // report the error.
+                    eof = true;
+                    failed = Some(e);
+                }
             }
         }
         if filled == 0 {
-            return Ok(total);
+            return match failed {
+                Some(e) => Err(e),
+                None => Ok(total),
+            };
         }
         match memchr::memrchr(b'\n', &buf[..filled]) {
             Some(i) => {
@@ -412,7 +472,10 @@ pub fn read_blocks<R: Read>(
                     let n = match r.read(&mut buf[..]) {
                         Ok(n) => n,
                         Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                        Err(e) => return Err(e),
+                        Err(e) => {
+                            failed = Some(e);
+                            0
+                        }
                     };
                     total += n as u64;
                     if n == 0 {
@@ -435,7 +498,7 @@ pub fn read_blocks<R: Read>(
 
 /// Calls `f(line)` for every line of a [`Block::Lines`] block, without its `\n` or `\r\n`.
 #[inline]
-pub fn for_each_line(block: &[u8], mut f: impl FnMut(&[u8])) {
+pub fn for_each_line<'a>(block: &'a [u8], mut f: impl FnMut(&'a [u8])) {
     let mut rest = block;
     while !rest.is_empty() {
         let (line, next) = match memchr::memchr(b'\n', rest) {

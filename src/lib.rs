@@ -51,6 +51,7 @@ pub mod net;
 pub mod presets;
 pub mod report;
 pub mod resolve;
+pub mod scan;
 pub mod summary;
 
 pub use error::Error;

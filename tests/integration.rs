@@ -15,3 +15,10 @@ mod properties;
 
 /// The `realip` command line: help, single and batch modes, errors and exit codes.
 mod cli;
+
+/// `realip scan`: formats end to end, inputs (gzip, stdin, globs, CRLF, long lines), parallel
+/// equivalence, percentiles, outputs.
+mod scan;
+
+/// Log formats: samples in testdata/logs, detection, template errors, fast vs reference parsers.
+mod logfmt;

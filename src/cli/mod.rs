@@ -6,6 +6,7 @@
 
 pub mod exit;
 pub mod resolve;
+pub mod scan;
 
 use clap::{Parser, Subcommand};
 
@@ -41,12 +42,19 @@ pub enum Command {
     /// trusted addresses, `X-Forwarded-For` (that exact spelling) reads every header line
     /// last-first, any other header only its first line.
     Resolve(resolve::Args),
+    /// Read access logs in parallel and summarise latency and status.
+    ///
+    /// Combined, nginx's main, LTSV, JSON lines or any nginx log_format template; plain or
+    /// gzip files, globs, or stdin. Every line is read once by all cores; malformed lines are
+    /// counted and sampled with path:line, never dropped silently.
+    Scan(scan::Args),
 }
 
 /// Runs the parsed command line.
 pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Resolve(args) => resolve::run(args),
+        Command::Scan(args) => scan::run(args),
     }
 }
 

@@ -1,8 +1,561 @@
 //! Access-log formats: which fields a line has and where.
 //!
-//! Owns: [`record::Record`] and field values. (The formats themselves, the template compiler
-//! and the hot-path line parser are being added in issue #3.)
+//! Owns: [`Format`] (what the user asked for: `combined`, `main`, `ltsv`, `json` or any nginx
+//! `log_format` template), [`Plan`] (a format compiled once; [`Plan::parse`] is the per-line
+//! entry point the scanner calls), [`LineError`] (why one line does not fit, `Copy` and
+//! allocation-free), [`detect`] (`--log-format auto`), and the key names LTSV and JSON share.
+//! Does not own: reading lines (`input`), counting or sampling bad lines (`scan`), what the
+//! values mean (`record`), reading `log_format` out of nginx.conf (`nginx`).
+//!
+//! Where each part lives:
+//! * `template.rs` compiles a template with nom into literals and variable slots;
+//! * `line.rs` is the hot path that applies a compiled template to a line with `memchr`;
+//! * `ltsv.rs` and `json.rs` read the two self-describing formats;
+//! * [`reference`] holds slow, obvious parsers for all three, the oracle for tests and fuzzing.
+//!
+//! Every parser strips one trailing `\r` (the reader may or may not have) and refuses an empty
+//! line; none allocates per line.
+//!
+//! ```
+//! use realip::logfmt::{Field, Format, Plan, Record};
+//!
+//! let plan = Plan::compile(&"combined".parse::<Format>()?)?;
+//! let line: &[u8] = br#"203.0.113.7 - - [10/Oct/2000:13:55:36 -0700] "GET / HTTP/1.1" 200 612 "-" "curl/8.5""#;
+//! let mut rec = Record::new();
+//! plan.parse(line, &mut rec).expect("a combined line");
+//! assert_eq!(rec.get(Field::RemoteAddr), Some(&b"203.0.113.7"[..]));
+//! assert_eq!(rec.status(), Some(200));
+//! # Ok::<(), realip::Error>(())
+//! ```
 
+mod json;
+mod line;
+mod ltsv;
 pub mod record;
+pub mod reference;
+pub mod template;
+
+use std::fmt;
+use std::str::FromStr;
 
 pub use record::{Field, Record};
+pub use template::{Piece, Var};
+
+use crate::report::escape::{escape_bytes, escape_str};
+use crate::Error;
+
+/// nginx's predefined `combined` format.
+pub const COMBINED: &str = "$remote_addr - $remote_user [$time_local] \"$request\" $status \
+                            $body_bytes_sent \"$http_referer\" \"$http_user_agent\"";
+
+/// The `main` format from nginx's default configuration: `combined` plus
+/// `"$http_x_forwarded_for"`.
+pub const MAIN: &str = "$remote_addr - $remote_user [$time_local] \"$request\" $status \
+                        $body_bytes_sent \"$http_referer\" \"$http_user_agent\" \
+                        \"$http_x_forwarded_for\"";
+
+/// How many non-empty lines [`detect`] looks at.
+pub const DETECT_LINES: usize = 20;
+
+/// Most bytes of a line quoted in a [`detect`] error.
+const DETECT_SHOWN_BYTES: usize = 200;
+
+/// An access-log format, as the user names it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Format {
+    /// nginx's predefined `combined` ([`COMBINED`]).
+    Combined,
+    /// nginx's example `main` ([`MAIN`]): combined plus `"$http_x_forwarded_for"`.
+    Main,
+    /// Tab-separated `label:value` (LTSV); labels are nginx variable names or the usual
+    /// aliases (`host`, `reqtime`, `apptime`, `ua`, …; see [`Plan::parse`]).
+    Ltsv,
+    /// One flat JSON object per line, as `log_format … escape=json` writes it.
+    Json,
+    /// An nginx `log_format` template, e.g. `$remote_addr [$time_local] "$request" $status`.
+    Custom(String),
+}
+
+impl Format {
+    /// The format's name: `combined`, `main`, `ltsv`, `json` or `custom`.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Format::Combined => "combined",
+            Format::Main => "main",
+            Format::Ltsv => "ltsv",
+            Format::Json => "json",
+            Format::Custom(_) => "custom",
+        }
+    }
+
+    /// The `log_format` template of a template-based format.
+    pub fn template(&self) -> Option<&str> {
+        match self {
+            Format::Combined => Some(COMBINED),
+            Format::Main => Some(MAIN),
+            Format::Custom(t) => Some(t),
+            Format::Ltsv | Format::Json => None,
+        }
+    }
+}
+
+impl FromStr for Format {
+    type Err = Error;
+
+    /// `combined`, `main`, `ltsv` or `json` (any case), or any text containing `$`, which is
+    /// taken as a `log_format` template (compiled, and checked, by [`Plan::compile`]).
+    fn from_str(s: &str) -> Result<Format, Error> {
+        if s.contains('$') {
+            return Ok(Format::Custom(s.to_owned()));
+        }
+        match s.to_ascii_lowercase().as_str() {
+            "combined" => Ok(Format::Combined),
+            "main" => Ok(Format::Main),
+            "ltsv" => Ok(Format::Ltsv),
+            "json" => Ok(Format::Json),
+            _ => Err(Error::LogFormat {
+                text: escape_str(s).into_owned(),
+            }),
+        }
+    }
+}
+
+/// A [`Format`] compiled once, then applied to every line with [`Plan::parse`].
+#[derive(Clone, Debug)]
+pub struct Plan {
+    format: Format,
+    kind: Kind,
+    fields: Box<[Field]>,
+}
+
+#[derive(Clone, Debug)]
+enum Kind {
+    Template(template::Template),
+    Ltsv,
+    Json,
+}
+
+impl Plan {
+    /// Compiles a format. Only templates can fail; the error names the column and the
+    /// offending text.
+    pub fn compile(format: &Format) -> Result<Plan, Error> {
+        let (kind, fields) = match format.template() {
+            Some(text) => {
+                let t = template::Template::compile(text)?;
+                let fields = t.fields();
+                (Kind::Template(t), fields)
+            }
+            None if *format == Format::Json => (Kind::Json, Field::ALL.to_vec()),
+            None => (Kind::Ltsv, Field::ALL.to_vec()),
+        };
+        Ok(Plan {
+            format: format.clone(),
+            kind,
+            fields: fields.into(),
+        })
+    }
+
+    /// The format this plan was compiled from.
+    pub fn format(&self) -> &Format {
+        &self.format
+    }
+
+    /// The known fields this plan can fill. For a template these are exactly its known
+    /// variables; for LTSV and JSON, where each line names its own keys, every field.
+    pub fn fields(&self) -> impl Iterator<Item = Field> + '_ {
+        self.fields.iter().copied()
+    }
+
+    /// The template's pieces, for template-based formats.
+    pub fn pieces(&self) -> Option<&[Piece]> {
+        match &self.kind {
+            Kind::Template(t) => Some(&t.pieces),
+            Kind::Ltsv | Kind::Json => None,
+        }
+    }
+
+    /// Reads one line (without its `\n`; a trailing `\r` is ignored) into `rec`, which is
+    /// cleared first (and again on error, so it never holds half a line). Fields borrow from
+    /// `line`; `-` and empty values are left unset.
+    ///
+    /// * Templates: each variable's value runs up to the first occurrence of the literal
+    ///   that follows it (nginx escapes `"` in values as `\x22`, so a quote is a safe
+    ///   delimiter); a variable that ends the template runs to the end of the line, and a
+    ///   literal that ends the template must end the line.
+    /// * LTSV: every non-empty tab-separated field must be `label:value` with a label of
+    ///   `[0-9A-Za-z_.-]`. Labels are variable names or the aliases `host` (`$remote_addr`),
+    ///   `forwardedfor`, `reqtime`, `apptime` (`$upstream_response_time`), `size`
+    ///   (`$body_bytes_sent`), `req`, `method`, `uri` (`$request_uri`), `ua`, `referer`,
+    ///   `vhost` (`$host`) and `time`; aliases win over variable names. A `time` or
+    ///   `time_local` value in brackets (`[$time_local]`) is stored without them.
+    /// * JSON: one flat object; keys as for LTSV except that variable names win (`host` is
+    ///   `$host`, `uri` is `$uri`). String values are stored as the raw bytes between the
+    ///   quotes, still JSON-escaped; nested objects and arrays are skipped.
+    ///
+    /// LTSV and JSON lines must name at least one known field. `time` is read as
+    /// `$time_iso8601`, `$msec` or `$time_local` by the shape of its value.
+    #[inline]
+    pub fn parse<'a>(&self, line: &'a [u8], rec: &mut Record<'a>) -> Result<(), LineError> {
+        rec.clear();
+        let line = strip_cr(line);
+        if line.is_empty() {
+            return Err(LineError::new(LineErrorKind::Empty, 0));
+        }
+        let parsed = match &self.kind {
+            Kind::Template(t) => line::parse(t, line, rec),
+            Kind::Ltsv => ltsv::parse(line, rec),
+            Kind::Json => json::parse(line, rec),
+        };
+        if parsed.is_err() {
+            rec.clear();
+        }
+        parsed
+    }
+}
+
+/// The line without one trailing `\r`.
+#[inline]
+pub(crate) fn strip_cr(line: &[u8]) -> &[u8] {
+    match line {
+        [rest @ .., b'\r'] => rest,
+        _ => line,
+    }
+}
+
+/// Why a line does not fit its format.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum LineErrorKind {
+    /// Nothing on the line (or only `\r`).
+    Empty,
+    /// The template's leading literal is not at the start of the line.
+    ExpectedLiteral,
+    /// The literal that ends a variable's value is not on the rest of the line.
+    MissingDelimiter,
+    /// The line goes on after the format is complete.
+    TrailingBytes,
+    /// An LTSV field that is not `label:value`.
+    NotLtsv,
+    /// An LTSV or JSON line without any key realip knows.
+    NoFields,
+    /// A JSON line that does not start with `{`.
+    NotJsonObject,
+    /// A JSON line that breaks the grammar after its `{`.
+    BadJson,
+}
+
+impl fmt::Display for LineErrorKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            LineErrorKind::Empty => "empty line",
+            LineErrorKind::ExpectedLiteral => "expected literal",
+            LineErrorKind::MissingDelimiter => "missing delimiter",
+            LineErrorKind::TrailingBytes => "trailing bytes",
+            LineErrorKind::NotLtsv => "not label:value",
+            LineErrorKind::NoFields => "no known field",
+            LineErrorKind::NotJsonObject => "not a JSON object",
+            LineErrorKind::BadJson => "invalid JSON",
+        })
+    }
+}
+
+/// Where and why a line does not fit its format. `Copy` and allocation-free, so that a
+/// malformed line costs no more than a good one.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct LineError {
+    /// What went wrong.
+    pub kind: LineErrorKind,
+    /// Byte offset in the line (after `\r` stripping) where it diverged. For
+    /// [`LineErrorKind::MissingDelimiter`], where the variable's value started.
+    pub offset: usize,
+    /// For template kinds, the variable involved (`"status"`, no `$`); for JSON, what was
+    /// expected at `offset` (`"':' after a key"`).
+    pub field: Option<&'static str>,
+    /// For template kinds, the template literal that was expected or searched for.
+    pub literal: Option<&'static str>,
+}
+
+impl LineError {
+    pub(crate) const fn new(kind: LineErrorKind, offset: usize) -> LineError {
+        LineError {
+            kind,
+            offset,
+            field: None,
+            literal: None,
+        }
+    }
+
+    pub(crate) const fn with_field(mut self, field: &'static str) -> LineError {
+        self.field = Some(field);
+        self
+    }
+
+    pub(crate) const fn with_literal(mut self, literal: Option<&'static str>) -> LineError {
+        self.literal = literal;
+        self
+    }
+}
+
+/// Writes a template literal quoted, with `"` and `\` escaped so the quotes stay unambiguous.
+struct Quoted(Option<&'static str>);
+
+impl fmt::Display for Quoted {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let Some(lit) = self.0 else {
+            return f.write_str("the template's literal text");
+        };
+        f.write_str("\"")?;
+        // `escape_str` already doubles backslashes; only `"` remains to be escaped.
+        for c in escape_str(lit).chars() {
+            if c == '"' {
+                f.write_str("\\\"")?;
+            } else {
+                fmt::Write::write_char(f, c)?;
+            }
+        }
+        f.write_str("\"")
+    }
+}
+
+impl fmt::Display for LineError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let at = self.offset;
+        let lit = Quoted(self.literal);
+        match (self.kind, self.field) {
+            (LineErrorKind::Empty, _) => f.write_str("empty line"),
+            (LineErrorKind::ExpectedLiteral, Some(var)) => {
+                write!(f, "expected {lit} before ${var} at byte {at}")
+            }
+            (LineErrorKind::MissingDelimiter, Some(var)) => {
+                write!(f, "missing {lit} after ${var} (its value starts at byte {at})")
+            }
+            (LineErrorKind::TrailingBytes, Some(var)) => write!(
+                f,
+                "unexpected bytes at byte {at}, after the {lit} that ends ${var}"
+            ),
+            (LineErrorKind::NotLtsv, _) => write!(f, "expected label:value at byte {at}"),
+            (LineErrorKind::NoFields, _) => write!(
+                f,
+                "no field realip knows (such as status, remote_addr or request_time)"
+            ),
+            (LineErrorKind::NotJsonObject, _) => {
+                write!(f, "not a JSON object: expected '{{' at byte {at}")
+            }
+            (LineErrorKind::BadJson, Some(what)) => {
+                write!(f, "invalid JSON at byte {at}: expected {what}")
+            }
+            (kind, _) => write!(f, "{kind} at byte {at}"),
+        }
+    }
+}
+
+impl std::error::Error for LineError {}
+
+/// The result of [`detect_detailed`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Detected {
+    /// The chosen format.
+    pub format: Format,
+    /// How many of the sampled lines it parses.
+    pub parsed: usize,
+    /// How many non-empty lines were sampled.
+    pub sampled: usize,
+}
+
+/// `--log-format auto`: the built-in format that parses most of the first
+/// [`DETECT_LINES`] non-empty lines. See [`detect_detailed`].
+pub fn detect(lines: &[&[u8]]) -> Result<Format, Error> {
+    detect_detailed(lines).map(|d| d.format)
+}
+
+/// Tries `json`, `ltsv`, `main` and `combined` on the first [`DETECT_LINES`] non-empty lines
+/// and picks the one that parses the most; on a tie, the richer one, in that order.
+///
+/// When no format parses any line, the error quotes the first line (escaped, at most 200
+/// bytes) and, for the format that got furthest into it, where and why it diverged.
+pub fn detect_detailed(lines: &[&[u8]]) -> Result<Detected, Error> {
+    let sample: Vec<&[u8]> = lines
+        .iter()
+        .map(|l| strip_cr(l))
+        .filter(|l| !l.is_empty())
+        .take(DETECT_LINES)
+        .collect();
+    let Some(&first) = sample.first() else {
+        return Err(Error::DetectEmpty);
+    };
+    // In order of preference on a tie.
+    let candidates = [Format::Json, Format::Ltsv, Format::Main, Format::Combined]
+        .map(|f| Plan::compile(&f))
+        .into_iter()
+        .collect::<Result<Vec<Plan>, Error>>()?;
+    let mut rec = Record::new();
+    let mut best: Option<(&Plan, usize)> = None;
+    for plan in &candidates {
+        let parsed = sample
+            .iter()
+            .filter(|l| plan.parse(l, &mut rec).is_ok())
+            .count();
+        if parsed > 0 && best.is_none_or(|(_, n)| parsed > n) {
+            best = Some((plan, parsed));
+        }
+    }
+    if let Some((plan, parsed)) = best {
+        return Ok(Detected {
+            format: plan.format().clone(),
+            parsed,
+            sampled: sample.len(),
+        });
+    }
+    // Nothing fits: explain with the format that got furthest into the first line, preferring
+    // the common formats on a tie.
+    let mut closest: Option<(&Plan, LineError)> = None;
+    for plan in candidates.iter().rev() {
+        if let Err(e) = plan.parse(first, &mut rec) {
+            if closest.is_none_or(|(_, c)| e.offset > c.offset) {
+                closest = Some((plan, e));
+            }
+        }
+    }
+    let (closest, reason) = match closest {
+        Some((plan, e)) => (plan.format().name(), e.to_string()),
+        None => ("none", String::new()),
+    };
+    let shown = &first[..first.len().min(DETECT_SHOWN_BYTES)];
+    let mut line = escape_bytes(shown).into_owned();
+    if shown.len() < first.len() {
+        line.push('…');
+    }
+    Err(Error::DetectFormat {
+        lines: sample.len(),
+        line,
+        closest,
+        reason,
+    })
+}
+
+/// How LTSV and JSON keys map to fields when an alias is also a variable name.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Keys {
+    /// LTSV convention: `host` is the client, `uri` is `$request_uri`.
+    AliasesFirst,
+    /// JSON convention: keys are usually the variable names (`host` is `$host`).
+    NamesFirst,
+}
+
+/// The field an LTSV label or JSON key names, if any.
+#[inline]
+pub(crate) fn key_field(key: &[u8], value: &[u8], keys: Keys) -> Option<Field> {
+    let key = std::str::from_utf8(key).ok()?;
+    match keys {
+        Keys::AliasesFirst => alias(key, value).or_else(|| Field::from_name(key)),
+        Keys::NamesFirst => Field::from_name(key).or_else(|| alias(key, value)),
+    }
+}
+
+/// The aliases of kazeburo-style LTSV configs (also accepted in JSON).
+fn alias(key: &str, value: &[u8]) -> Option<Field> {
+    Some(match key {
+        "host" => Field::RemoteAddr,
+        "forwardedfor" => Field::HttpXForwardedFor,
+        "reqtime" => Field::RequestTime,
+        "apptime" => Field::UpstreamResponseTime,
+        "size" => Field::BodyBytesSent,
+        "req" => Field::Request,
+        "method" => Field::RequestMethod,
+        "uri" => Field::RequestUri,
+        "ua" => Field::HttpUserAgent,
+        "referer" | "referrer" | "http_referrer" => Field::HttpReferer,
+        "vhost" => Field::Host,
+        "time" => time_field(value),
+        _ => return None,
+    })
+}
+
+/// The value to store: a `time` logged as `[$time_local]` loses its brackets.
+#[inline]
+pub(crate) fn key_value(field: Field, value: &[u8]) -> &[u8] {
+    match (field, value) {
+        (Field::TimeLocal, [b'[', inner @ .., b']']) => inner,
+        _ => value,
+    }
+}
+
+/// `time` holds whichever timestamp the config put there; tell them apart by shape.
+fn time_field(value: &[u8]) -> Field {
+    match value {
+        [_, _, _, _, b'-', _, _, b'-', _, _, b'T', ..] => Field::TimeIso8601,
+        [b'[', ..] => Field::TimeLocal,
+        [b'0'..=b'9', ..] if value.iter().all(|&b| b.is_ascii_digit() || b == b'.') => {
+            Field::Msec
+        }
+        _ => Field::TimeLocal,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn format_names_parse_and_templates_are_custom() {
+        assert_eq!("combined".parse::<Format>().unwrap(), Format::Combined);
+        assert_eq!("MAIN".parse::<Format>().unwrap(), Format::Main);
+        assert_eq!("ltsv".parse::<Format>().unwrap().name(), "ltsv");
+        assert_eq!("json".parse::<Format>().unwrap().name(), "json");
+        let custom = "$remote_addr $status".parse::<Format>().unwrap();
+        assert_eq!(custom.name(), "custom");
+        assert_eq!(custom.template(), Some("$remote_addr $status"));
+        let err = "apache".parse::<Format>().unwrap_err().to_string();
+        assert!(
+            err.starts_with("unknown log format \"apache\": use combined, main, ltsv, json, or"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn plans_are_shareable_across_threads() {
+        fn check<T: Send + Sync + Clone + fmt::Debug>() {}
+        check::<Plan>();
+        check::<LineError>();
+    }
+
+    #[test]
+    fn time_alias_follows_the_value_shape() {
+        assert_eq!(time_field(b"2024-05-01T10:00:00+00:00"), Field::TimeIso8601);
+        assert_eq!(time_field(b"1714557600.123"), Field::Msec);
+        assert_eq!(time_field(b"01/May/2024:10:00:00 +0000"), Field::TimeLocal);
+    }
+
+    #[test]
+    fn keys_resolve_by_convention() {
+        let f = |k: &str, keys| key_field(k.as_bytes(), b"x", keys);
+        assert_eq!(f("host", Keys::AliasesFirst), Some(Field::RemoteAddr));
+        assert_eq!(f("host", Keys::NamesFirst), Some(Field::Host));
+        assert_eq!(f("uri", Keys::AliasesFirst), Some(Field::RequestUri));
+        assert_eq!(f("uri", Keys::NamesFirst), Some(Field::Uri));
+        assert_eq!(f("apptime", Keys::NamesFirst), Some(Field::UpstreamResponseTime));
+        assert_eq!(f("status", Keys::AliasesFirst), Some(Field::Status));
+        assert_eq!(f("upstream_addr", Keys::NamesFirst), None);
+    }
+
+    #[test]
+    fn line_errors_read_well() {
+        let e = LineError::new(LineErrorKind::ExpectedLiteral, 43)
+            .with_field("request")
+            .with_literal(Some("\""));
+        assert_eq!(e.to_string(), "expected \"\\\"\" before $request at byte 43");
+        let e = LineError::new(LineErrorKind::MissingDelimiter, 7)
+            .with_field("status")
+            .with_literal(Some(" "));
+        assert_eq!(
+            e.to_string(),
+            "missing \" \" after $status (its value starts at byte 7)"
+        );
+        let e = LineError::new(LineErrorKind::BadJson, 9).with_field("':' after a key");
+        assert_eq!(e.to_string(), "invalid JSON at byte 9: expected ':' after a key");
+        assert_eq!(
+            LineError::new(LineErrorKind::Empty, 0).to_string(),
+            "empty line"
+        );
+    }
+}

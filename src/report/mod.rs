@@ -1,8 +1,41 @@
-//! Rendering results for people.
+//! Rendering results for people and machines.
 //!
-//! Owns: turning library results into text ([`explain`]) and the one function that makes
-//! untrusted bytes safe for a terminal ([`escape`]). Computes nothing; writes nothing itself:
-//! renderers return text or write to a `fmt::Write`/`io::Write` the CLI hands them.
+//! Owns: turning library results into text ([`explain`], [`text`]), JSON ([`json`], the
+//! stable contract), TSV, Prometheus and Mackerel lines ([`metrics`]), and the one function
+//! that makes untrusted bytes safe for a terminal ([`escape`]). Computes nothing; renderers
+//! return text that the CLI writes.
 
 pub mod escape;
 pub mod explain;
+pub mod json;
+pub mod metrics;
+pub mod model;
+pub mod text;
+
+pub use model::ScanReport;
+
+/// An output format of `realip scan`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Output {
+    /// Aligned tables (the default on a terminal).
+    Table,
+    /// The JSON contract (the default when stdout is not a terminal).
+    Json,
+    /// Tab-separated values.
+    Tsv,
+    /// Prometheus text exposition.
+    Prometheus,
+    /// Mackerel metric lines.
+    Mackerel,
+}
+
+/// Renders a scan report in the chosen format.
+pub fn render(report: &ScanReport, output: Output) -> String {
+    match output {
+        Output::Table => text::render(report),
+        Output::Json => json::render(report),
+        Output::Tsv => metrics::tsv(report),
+        Output::Prometheus => metrics::prometheus(report),
+        Output::Mackerel => metrics::mackerel(report),
+    }
+}

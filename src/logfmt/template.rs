@@ -1,0 +1,345 @@
+//! Compiling an nginx `log_format` template into the steps the line parser follows.
+//!
+//! Owns: the template grammar (nom, run once per template, never per line), its error
+//! messages (column + offending text, like nginx's own `ngx_http_log_compile`), and the
+//! compiled [`Template`]: a leading literal, then one [`Slot`] per variable, each ended by the
+//! literal that follows it, with a `memmem` finder built once.
+//! Does not own: applying the template to lines (`line.rs` fast, `reference.rs` slow),
+//! reading `log_format` out of nginx.conf (`nginx/log_format.rs`), field meanings (`record`).
+//!
+//! The grammar is nginx's: `$name` or `${name}` with `name` made of `[A-Za-z0-9_]` (nginx
+//! lower-cases it), everything else literal. Two variables with nothing between them cannot be
+//! split apart and are refused, as is a newline (it would spread each entry over two lines).
+
+use std::collections::BTreeSet;
+use std::sync::{Mutex, PoisonError};
+
+use memchr::memmem::Finder;
+use nom::branch::alt;
+use nom::bytes::complete::{is_not, tag, take_while1};
+use nom::combinator::map;
+use nom::sequence::{delimited, preceded};
+use nom::{IResult, Parser};
+
+use super::Field;
+use crate::report::escape::escape_str;
+use crate::Error;
+
+/// One piece of a template, as written.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Piece {
+    /// Text that appears verbatim in every line.
+    Literal(String),
+    /// A variable.
+    Var(Var),
+}
+
+/// A template variable.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Var {
+    /// The name without `$`, lower-cased as nginx does.
+    pub name: &'static str,
+    /// The field it fills, or `None` for a variable realip does not interpret (its value is
+    /// matched and skipped).
+    pub field: Option<Field>,
+}
+
+/// A literal with its precompiled substring finder.
+#[derive(Clone, Debug)]
+pub(crate) struct Lit {
+    pub(crate) bytes: Box<[u8]>,
+    pub(crate) finder: Finder<'static>,
+    /// The literal as shown in error messages (see [`intern`]).
+    pub(crate) label: Option<&'static str>,
+}
+
+impl Lit {
+    fn new(text: &str) -> Lit {
+        Lit {
+            bytes: text.as_bytes().into(),
+            finder: Finder::new(text.as_bytes()).into_owned(),
+            label: intern(text),
+        }
+    }
+}
+
+/// A variable and the literal that ends its value.
+#[derive(Clone, Debug)]
+pub(crate) struct Slot {
+    pub(crate) var: Var,
+    /// The literal after the variable. Empty only for a variable that ends the template.
+    pub(crate) until: Lit,
+}
+
+/// A compiled template: `head`, then each slot's value followed by its `until` literal.
+#[derive(Clone, Debug)]
+pub(crate) struct Template {
+    pub(crate) pieces: Box<[Piece]>,
+    pub(crate) head: Lit,
+    /// Never empty: a template without variables does not compile.
+    pub(crate) slots: Box<[Slot]>,
+}
+
+/// A template piece as the grammar sees it, with its byte offset in the template.
+enum Raw<'t> {
+    Literal(&'t str),
+    Var(&'t str),
+}
+
+fn is_name_char(c: char) -> bool {
+    c.is_ascii_alphanumeric() || c == '_'
+}
+
+/// One piece: a run of literal text, `${name}` or `$name`.
+fn piece(input: &str) -> IResult<&str, Raw<'_>> {
+    alt((
+        map(is_not("$"), Raw::Literal),
+        map(
+            delimited(tag("${"), take_while1(is_name_char), tag("}")),
+            Raw::Var,
+        ),
+        map(preceded(tag("$"), take_while1(is_name_char)), Raw::Var),
+    ))
+    .parse(input)
+}
+
+impl Template {
+    /// Compiles `text`, an nginx `log_format` template.
+    pub(crate) fn compile(text: &str) -> Result<Template, Error> {
+        if text.is_empty() {
+            return Err(template_error(text, 0, text, "the template is empty"));
+        }
+        let mut pieces: Vec<Piece> = Vec::new();
+        // Byte offset of the previous piece when it was a variable, for the adjacency error.
+        let mut prev_var_at: Option<usize> = None;
+        let mut rest = text;
+        while !rest.is_empty() {
+            let at = text.len() - rest.len();
+            let Ok((after, raw)) = piece(rest) else {
+                return Err(bad_dollar(text, at));
+            };
+            let consumed = &rest[..rest.len() - after.len()];
+            match raw {
+                Raw::Literal(lit) => {
+                    if let Some(nl) = lit.find(['\n', '\r']) {
+                        return Err(template_error(
+                            text,
+                            at + nl,
+                            &lit[nl..nl + 1],
+                            "a line break in the template would spread every entry over \
+                             several lines; realip reads one entry per line",
+                        ));
+                    }
+                    pieces.push(Piece::Literal(lit.to_owned()));
+                    prev_var_at = None;
+                }
+                Raw::Var(name) => {
+                    if let Some(start) = prev_var_at {
+                        let both = &text[start..at + consumed.len()];
+                        return Err(template_error(
+                            text,
+                            start,
+                            both,
+                            &format!("ambiguous: {both} need a separator"),
+                        ));
+                    }
+                    pieces.push(Piece::Var(var(name)));
+                    prev_var_at = Some(at);
+                }
+            }
+            rest = after;
+        }
+        Template::from_pieces(text, pieces)
+    }
+
+    fn from_pieces(text: &str, pieces: Vec<Piece>) -> Result<Template, Error> {
+        let mut iter = pieces.iter().peekable();
+        let head = match iter.next_if(|p| matches!(p, Piece::Literal(_))) {
+            Some(Piece::Literal(l)) => Lit::new(l),
+            _ => Lit::new(""),
+        };
+        let mut slots = Vec::new();
+        while let Some(p) = iter.next() {
+            if let Piece::Var(var) = p {
+                let until = match iter.next_if(|p| matches!(p, Piece::Literal(_))) {
+                    Some(Piece::Literal(l)) => Lit::new(l),
+                    _ => Lit::new(""),
+                };
+                slots.push(Slot { var: *var, until });
+            }
+        }
+        if slots.is_empty() {
+            return Err(template_error(
+                text,
+                0,
+                text,
+                "the template has no $variables, so there is nothing to read from a line",
+            ));
+        }
+        Ok(Template {
+            pieces: pieces.into(),
+            head,
+            slots: slots.into(),
+        })
+    }
+
+    /// The known fields the template fills, each once, in template order.
+    pub(crate) fn fields(&self) -> Vec<Field> {
+        let mut out: Vec<Field> = Vec::new();
+        for f in self.slots.iter().filter_map(|s| s.var.field) {
+            if !out.contains(&f) {
+                out.push(f);
+            }
+        }
+        out
+    }
+}
+
+fn var(name: &str) -> Var {
+    let lower = name.to_ascii_lowercase();
+    match Field::from_name(&lower) {
+        Some(field) => Var {
+            name: field.name(),
+            field: Some(field),
+        },
+        None => Var {
+            name: intern(&lower).unwrap_or("(unknown variable)"),
+            field: None,
+        },
+    }
+}
+
+/// The error for a `$` that does not start a variable, worded like nginx's.
+fn bad_dollar(text: &str, at: usize) -> Error {
+    let rest = &text[at..];
+    let shown_end = rest
+        .char_indices()
+        .skip(1)
+        .find(|&(_, c)| c.is_whitespace() || c == '$')
+        .map_or(rest.len(), |(i, _)| i);
+    let shown_end = rest
+        .char_indices()
+        .nth(24)
+        .map_or(shown_end, |(i, _)| i.min(shown_end));
+    let shown = &rest[..shown_end];
+    let reason = match rest.strip_prefix("${") {
+        Some(inner) if inner.starts_with(is_name_char) => {
+            let name_len = inner.find(|c| !is_name_char(c)).unwrap_or(inner.len());
+            format!(
+                "the closing bracket in \"{}\" variable is missing",
+                &inner[..name_len]
+            )
+        }
+        _ => "invalid variable name: `$` must be followed by a name made of letters, digits \
+              and `_`, or by `{name}`"
+            .to_owned(),
+    };
+    template_error(text, at, shown, &reason)
+}
+
+fn template_error(text: &str, at: usize, shown: &str, reason: &str) -> Error {
+    Error::Template {
+        column: text[..at].chars().count() + 1,
+        text: escape_str(shown).into_owned(),
+        reason: reason.to_owned(),
+    }
+}
+
+/// Most bytes of template text kept for error messages over the life of the process.
+const INTERN_LIMIT: usize = 1 << 20;
+
+/// Returns a `'static` copy of `s`, shared by every template that uses the same text.
+///
+/// [`LineError`](super::LineError) is `Copy` and names the variable or literal it is about
+/// with `&'static str`, so that errors cost nothing to return on the hot path. Names of
+/// variables realip does not know and template literals come from the user, so they are
+/// copied once here and kept for the life of the process. The table is bounded: past
+/// [`INTERN_LIMIT`] bytes (only a program compiling many thousands of distinct templates,
+/// such as a fuzzer, gets there) new text is not kept and errors show a generic description.
+pub(crate) fn intern(s: &str) -> Option<&'static str> {
+    static TABLE: Mutex<(BTreeSet<&'static str>, usize)> = Mutex::new((BTreeSet::new(), 0));
+    let mut table = TABLE.lock().unwrap_or_else(PoisonError::into_inner);
+    if let Some(&kept) = table.0.get(s) {
+        return Some(kept);
+    }
+    if table.1 + s.len() > INTERN_LIMIT {
+        return None;
+    }
+    let kept: &'static str = Box::leak(s.to_owned().into_boxed_str());
+    table.0.insert(kept);
+    table.1 += s.len();
+    Some(kept)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn err(t: &str) -> String {
+        Template::compile(t).unwrap_err().to_string()
+    }
+
+    #[test]
+    fn combined_compiles_into_head_and_slots() {
+        let t = Template::compile(
+            "$remote_addr - $remote_user [$time_local] \"$request\" $status $body_bytes_sent \
+             \"$http_referer\" \"$http_user_agent\"",
+        )
+        .unwrap();
+        assert_eq!(&*t.head.bytes, b"");
+        let names: Vec<_> = t.slots.iter().map(|s| s.var.name).collect();
+        assert_eq!(
+            names,
+            [
+                "remote_addr",
+                "remote_user",
+                "time_local",
+                "request",
+                "status",
+                "body_bytes_sent",
+                "http_referer",
+                "http_user_agent"
+            ]
+        );
+        assert_eq!(&*t.slots[2].until.bytes, b"] \"");
+        assert_eq!(&*t.slots[7].until.bytes, b"\"");
+    }
+
+    #[test]
+    fn braces_case_and_unknown_variables() {
+        let t = Template::compile("[${Remote_Addr}] $upstream_addr|$status").unwrap();
+        assert_eq!(&*t.head.bytes, b"[");
+        assert_eq!(t.slots[0].var.field, Some(Field::RemoteAddr));
+        assert_eq!(t.slots[1].var.name, "upstream_addr");
+        assert_eq!(t.slots[1].var.field, None);
+        assert_eq!(&*t.slots[2].until.bytes, b"");
+        assert_eq!(t.fields(), [Field::RemoteAddr, Field::Status]);
+    }
+
+    #[test]
+    fn compile_errors_name_the_column_and_the_text() {
+        assert_eq!(
+            err("$remote_addr $a$b x"),
+            "invalid log_format template at column 14 (\"$a$b\"): ambiguous: $a$b need a \
+             separator"
+        );
+        assert_eq!(
+            err("x ${status x"),
+            "invalid log_format template at column 3 (\"${status\"): the closing bracket in \
+             \"status\" variable is missing"
+        );
+        assert!(err("é $ x").starts_with("invalid log_format template at column 3 (\"$\"): \
+                                           invalid variable name"));
+        assert!(err("a ${} b").contains("column 3 (\"${}\")"));
+        assert!(err("$status\n$uri").contains("column 8 (\"\\n\"): a line break"));
+        assert!(err("just text").contains("has no $variables"));
+        assert!(err("").contains("empty"));
+    }
+
+    #[test]
+    fn interned_text_is_shared() {
+        let a = intern("some literal").unwrap();
+        let b = intern("some literal").unwrap();
+        assert!(std::ptr::eq(a, b));
+    }
+}

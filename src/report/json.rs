@@ -1,0 +1,76 @@
+//! The JSON contract of `realip scan --output json`.
+//!
+//! Owns: key names and nesting. Keys are only ever added, never renamed or removed:
+//! `lines`, `parsed`, `malformed{count,samples[{path,line,reason}]}`, `summary{requests,
+//! status, status_class, request_time, upstream_response_time, groups[…]}`. Times are seconds
+//! as numbers; statistics of an empty distribution are `null`. String escaping is serde's.
+
+use serde_json::{json, Map, Value};
+
+use super::model::ScanReport;
+use crate::summary::{LatencyView, SummaryView};
+
+fn latency(l: &LatencyView) -> Value {
+    let mut m = Map::new();
+    m.insert("count".into(), json!(l.count));
+    m.insert("min".into(), json!(l.min));
+    m.insert("mean".into(), json!(l.mean));
+    m.insert("max".into(), json!(l.max));
+    for (k, v) in &l.percentiles {
+        m.insert(k.clone(), json!(v));
+    }
+    m.insert("sum".into(), json!(l.sum));
+    m.insert("clamped".into(), json!(l.clamped));
+    Value::Object(m)
+}
+
+fn summary(s: &SummaryView) -> Value {
+    let status: Map<String, Value> = s.status.iter().map(|(k, n)| (k.clone(), json!(n))).collect();
+    let groups: Vec<Value> = s
+        .groups
+        .iter()
+        .map(|g| {
+            json!({
+                "key": g.key,
+                "requests": g.requests,
+                "status_class": g.status_class,
+                "request_time": latency(&g.request_time),
+            })
+        })
+        .collect();
+    json!({
+        "requests": s.requests,
+        "bytes": s.bytes,
+        "status": status,
+        "status_class": s.status_class,
+        "request_time": latency(&s.request_time),
+        "upstream_response_time": latency(&s.upstream_response_time),
+        "upstream_tries": s.upstream_tries,
+        "group_by": s.group_by,
+        "groups": groups,
+        "groups_in_others": s.groups_in_others,
+        "percentile_definition": s.percentile_definition,
+    })
+}
+
+/// The report as a JSON value.
+pub fn to_value(r: &ScanReport) -> Value {
+    let mut m = Map::new();
+    m.insert("lines".into(), json!(r.lines));
+    m.insert("parsed".into(), json!(r.parsed));
+    m.insert("malformed".into(), json!({ "count": r.malformed, "samples": r.samples }));
+    m.insert("format".into(), json!({ "name": r.format, "detected": r.format_detected }));
+    m.insert("inputs".into(), json!(r.inputs));
+    m.insert("errors".into(), json!(r.errors));
+    if let Some(s) = &r.summary {
+        m.insert("summary".into(), summary(s));
+    }
+    Value::Object(m)
+}
+
+/// The report as pretty-printed JSON text with a final newline.
+pub fn render(r: &ScanReport) -> String {
+    let mut s = serde_json::to_string_pretty(&to_value(r)).unwrap_or_else(|_| "{}".to_string());
+    s.push('\n');
+    s
+}

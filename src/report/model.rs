@@ -1,0 +1,33 @@
+//! The data every scan report renders, gathered in one place.
+//!
+//! Owns: [`ScanReport`], the plain data of a finished scan (counts, malformed samples, input
+//! errors, the summary view). Renderers in this folder turn it into text, JSON, TSV,
+//! Prometheus or Mackerel lines; none of them computes anything.
+
+use crate::scan::Sample;
+use crate::summary::SummaryView;
+
+/// Everything a scan report shows.
+#[derive(Clone, Debug)]
+pub struct ScanReport {
+    /// Input names, in order.
+    pub inputs: Vec<String>,
+    /// The log format used, and whether it was detected.
+    pub format: String,
+    /// Whether the format was detected (`--log-format auto`).
+    pub format_detected: bool,
+    /// Lines read.
+    pub lines: u64,
+    /// Lines parsed.
+    pub parsed: u64,
+    /// Malformed lines.
+    pub malformed: u64,
+    /// The first malformed lines.
+    pub samples: Vec<Sample>,
+    /// Inputs that could not be read (or were cut short), as messages.
+    pub errors: Vec<String>,
+    /// The summary, unless `--no-summary`.
+    pub summary: Option<SummaryView>,
+    /// Seconds since the epoch when the report was made (for Mackerel lines).
+    pub epoch: u64,
+}

@@ -1,0 +1,380 @@
+//! Parallel scanning of access logs: every line read once, folded into per-worker
+//! accumulators, merged at the end.
+//!
+//! Owns: parallelism only. Plain files are split into newline-aligned chunks that rayon
+//! workers read with positional reads; streams (stdin, gzip) are read by one producer thread
+//! in blocks of whole lines that workers take from a bounded channel. Each worker folds its
+//! own [`Accumulate`] value (a [`Summary`], or a tuple of accumulators so that the audit
+//! rides the same read) and its own [`Malformed`] counts; the driver reduces them. There is no
+//! lock or shared state per line. Line numbers are fixed up once every unit's line count is
+//! known.
+//! Does not own: field layouts (`logfmt`), what is accumulated (`summary`, audit), output.
+
+pub mod malformed;
+
+use std::collections::HashMap;
+use std::fs::File;
+use std::ops::Range;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::mpsc::sync_channel;
+use std::sync::Arc;
+
+use rayon::prelude::*;
+
+use crate::error::Error;
+use crate::input::{self, Block, Opened, RangeReader};
+use crate::logfmt::{Plan, Record};
+use crate::summary::Summary;
+pub use malformed::{LineAt, Malformed, Sample};
+
+/// Something that takes parsed records and merges with its peers from other workers.
+pub trait Accumulate: Send + Sized {
+    /// Takes one parsed line.
+    fn record(&mut self, rec: &Record<'_>, at: LineAt);
+    /// Merges another worker's accumulator into this one.
+    fn merge(&mut self, other: Self);
+}
+
+impl Accumulate for Summary {
+    #[inline]
+    fn record(&mut self, rec: &Record<'_>, _at: LineAt) {
+        Summary::record(self, rec);
+    }
+
+    fn merge(&mut self, other: Self) {
+        *self += other;
+    }
+}
+
+impl<A: Accumulate, B: Accumulate> Accumulate for (A, B) {
+    #[inline]
+    fn record(&mut self, rec: &Record<'_>, at: LineAt) {
+        self.0.record(rec, at);
+        self.1.record(rec, at);
+    }
+
+    fn merge(&mut self, other: Self) {
+        self.0.merge(other.0);
+        self.1.merge(other.1);
+    }
+}
+
+impl<A: Accumulate> Accumulate for Option<A> {
+    #[inline]
+    fn record(&mut self, rec: &Record<'_>, at: LineAt) {
+        if let Some(a) = self {
+            a.record(rec, at);
+        }
+    }
+
+    fn merge(&mut self, other: Self) {
+        match (self.as_mut(), other) {
+            (Some(a), Some(b)) => a.merge(b),
+            (None, Some(b)) => *self = Some(b),
+            _ => {}
+        }
+    }
+}
+
+/// How to scan.
+#[derive(Clone, Debug)]
+pub struct ScanOptions {
+    /// Worker threads; 0 means one per core.
+    pub threads: usize,
+    /// Target size of a plain-file chunk.
+    pub chunk_bytes: u64,
+    /// Target size of a block handed to a worker.
+    pub block_bytes: usize,
+    /// Longest line parsed; longer lines are malformed ("too long") and skipped.
+    pub max_line: usize,
+    /// Malformed lines kept as samples.
+    pub samples: usize,
+    /// Bytes read so far, for a progress bar (updated once per block).
+    pub progress: Option<Arc<AtomicU64>>,
+}
+
+impl Default for ScanOptions {
+    fn default() -> Self {
+        ScanOptions {
+            threads: 0,
+            chunk_bytes: 16 << 20,
+            block_bytes: 1 << 20,
+            max_line: 4 << 20,
+            samples: 10,
+            progress: None,
+        }
+    }
+}
+
+/// What a scan found.
+#[derive(Debug)]
+pub struct Scanned<A> {
+    /// Lines read (every line: parsed, malformed or too long).
+    pub lines: u64,
+    /// Lines parsed into records.
+    pub parsed: u64,
+    /// Malformed lines, with samples as `path:line: reason`.
+    pub malformed: Malformed,
+    /// Malformed samples resolved to paths and line numbers.
+    pub samples: Vec<Sample>,
+    /// Inputs that could not be opened or were cut short (their good lines are counted).
+    pub errors: Vec<Error>,
+    /// The merged accumulator.
+    pub acc: A,
+    /// Input names, by file index.
+    pub names: Vec<String>,
+    offsets: HashMap<(u32, u32), u64>,
+}
+
+impl<A> Scanned<A> {
+    /// The input name and 1-based line number of a position.
+    pub fn locate(&self, at: LineAt) -> (&str, u64) {
+        let name = self.names.get(at.file as usize).map(String::as_str).unwrap_or("?");
+        let base = self.offsets.get(&(at.file, at.unit)).copied().unwrap_or(0);
+        (name, base + at.line + 1)
+    }
+}
+
+struct Worker<A> {
+    acc: A,
+    malformed: Malformed,
+    lines: u64,
+    parsed: u64,
+    /// Lines per (file, unit), to turn unit-relative positions into line numbers.
+    units: Vec<(u32, u32, u64)>,
+    errors: Vec<Error>,
+}
+
+impl<A: Accumulate> Worker<A> {
+    fn new(acc: A, samples: usize) -> Self {
+        Worker {
+            acc,
+            malformed: Malformed::new(samples),
+            lines: 0,
+            parsed: 0,
+            units: Vec::new(),
+            errors: Vec::new(),
+        }
+    }
+
+    fn merge(mut self, other: Self) -> Self {
+        self.acc.merge(other.acc);
+        self.malformed.merge(other.malformed);
+        self.lines += other.lines;
+        self.parsed += other.parsed;
+        self.units.extend(other.units);
+        self.errors.extend(other.errors);
+        self
+    }
+
+    /// Processes one block of a unit; `line` is the unit-relative number of its first line.
+    #[inline]
+    fn block(&mut self, plan: &Plan, max_line: usize, block: Block<'_>, at: LineAt) -> u64 {
+        let mut at = at;
+        let start = at.line;
+        match block {
+            Block::Lines(bytes) => {
+                let mut rec = Record::new();
+                input::for_each_line(bytes, |line| {
+                    if line.len() > max_line {
+                        let len = line.len();
+                        self.malformed.add(at, || format!("line of {len} bytes is longer than the limit of {max_line}"));
+                    } else if line.is_empty() {
+                        self.malformed.add(at, || "empty line".to_string());
+                    } else {
+                        match plan.parse(line, &mut rec) {
+                            Ok(()) => {
+                                self.parsed += 1;
+                                self.acc.record(&rec, at);
+                            }
+                            Err(e) => self.malformed.add(at, || e.to_string()),
+                        }
+                    }
+                    at.line += 1;
+                });
+            }
+            Block::TooLong { len, .. } => {
+                self.malformed
+                    .add(at, || format!("line of {len} bytes is longer than the limit of {max_line}"));
+                at.line += 1;
+            }
+        }
+        let n = at.line - start;
+        self.lines += n;
+        n
+    }
+}
+
+/// Scans opened inputs in order (each one in parallel) with `plan`, folding every parsed
+/// line into accumulators made by `make`. A read error (a truncated gzip, an I/O error) is
+/// reported in [`Scanned::errors`] after the lines read before it are counted; it does not
+/// stop the scan. Only a thread-pool failure is an error.
+pub fn scan<A, F>(
+    inputs: Vec<(String, Opened)>,
+    plan: &Plan,
+    opts: &ScanOptions,
+    make: F,
+) -> Result<Scanned<A>, Error>
+where
+    A: Accumulate,
+    F: Fn() -> A + Sync,
+{
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(opts.threads)
+        .build()
+        .map_err(|e| Error::input("thread pool", e.to_string()))?;
+    let names: Vec<String> = inputs.iter().map(|(n, _)| n.clone()).collect();
+    let total = pool.install(|| {
+        let mut total = Worker::new(make(), opts.samples);
+        for (fi, (name, opened)) in inputs.into_iter().enumerate() {
+            let fi = u32::try_from(fi).unwrap_or(u32::MAX);
+            let w = match opened {
+                Opened::Plain { file, len } => scan_plain(&file, len, &name, fi, plan, opts, &make),
+                Opened::Stream(r) => scan_stream(r, &name, fi, plan, opts, &make),
+            };
+            total = total.merge(w);
+        }
+        total
+    });
+
+    // Line offsets of every unit: prefix sums of line counts in unit order, per file.
+    let mut units = total.units;
+    units.sort_unstable();
+    let mut offsets = HashMap::with_capacity(units.len());
+    let mut file = u32::MAX;
+    let mut base = 0u64;
+    for (f, u, n) in units {
+        if f != file {
+            file = f;
+            base = 0;
+        }
+        offsets.insert((f, u), base);
+        base += n;
+    }
+    let samples = total
+        .malformed
+        .resolve(&names, |at| offsets.get(&(at.file, at.unit)).copied().unwrap_or(0) + at.line);
+    Ok(Scanned {
+        lines: total.lines,
+        parsed: total.parsed,
+        malformed: total.malformed,
+        samples,
+        errors: total.errors,
+        acc: total.acc,
+        names,
+        offsets,
+    })
+}
+
+fn progress(opts: &ScanOptions, bytes: u64) {
+    if let Some(p) = &opts.progress {
+        p.fetch_add(bytes, Ordering::Relaxed);
+    }
+}
+
+fn scan_plain<A, F>(
+    file: &File,
+    len: u64,
+    name: &str,
+    fi: u32,
+    plan: &Plan,
+    opts: &ScanOptions,
+    make: &F,
+) -> Worker<A>
+where
+    A: Accumulate,
+    F: Fn() -> A + Sync,
+{
+    let chunks: Vec<Range<u64>> = match input::chunk_file(file, len, opts.chunk_bytes) {
+        Ok(c) => c,
+        Err(e) => {
+            let mut w = Worker::new(make(), opts.samples);
+            w.errors.push(Error::io(name, &e));
+            return w;
+        }
+    };
+    chunks
+        .par_iter()
+        .enumerate()
+        .fold(
+            || Worker::new(make(), opts.samples),
+            |mut w, (ci, range)| {
+                let unit = u32::try_from(ci).unwrap_or(u32::MAX);
+                let mut at = LineAt { file: fi, unit, line: 0 };
+                let reader = RangeReader::new(file, range.clone());
+                let result = input::read_blocks(reader, opts.block_bytes, opts.max_line, |b| {
+                    let bytes = match &b {
+                        Block::Lines(l) => l.len() as u64,
+                        Block::TooLong { len, .. } => *len,
+                    };
+                    at.line += w.block(plan, opts.max_line, b, at);
+                    progress(opts, bytes);
+                });
+                if let Err(e) = result {
+                    w.errors.push(Error::io(name, &e));
+                }
+                w.units.push((fi, unit, at.line));
+                w
+            },
+        )
+        .reduce(|| Worker::new(make(), opts.samples), Worker::merge)
+}
+
+/// A block read by the producer thread, owned so it can cross to a worker.
+enum OwnedBlock {
+    Lines(Vec<u8>),
+    TooLong(u64),
+}
+
+fn scan_stream<A, F>(
+    reader: Box<dyn std::io::Read + Send>,
+    name: &str,
+    fi: u32,
+    plan: &Plan,
+    opts: &ScanOptions,
+    make: &F,
+) -> Worker<A>
+where
+    A: Accumulate,
+    F: Fn() -> A + Sync,
+{
+    let (tx, rx) = sync_channel::<(u32, OwnedBlock)>(4 * rayon::current_num_threads().max(1));
+    std::thread::scope(|s| {
+        let producer = s.spawn(move || {
+            let mut unit = 0u32;
+            input::read_blocks(reader, opts.block_bytes, opts.max_line, |b| {
+                let owned = match b {
+                    Block::Lines(l) => OwnedBlock::Lines(l.to_vec()),
+                    Block::TooLong { len, .. } => OwnedBlock::TooLong(len),
+                };
+                // A closed channel means the workers are gone; nothing left to do.
+                let _ = tx.send((unit, owned));
+                unit = unit.saturating_add(1);
+            })
+        });
+        let mut w = rx
+            .into_iter()
+            .par_bridge()
+            .fold(
+                || Worker::new(make(), opts.samples),
+                |mut w, (unit, block)| {
+                    let at = LineAt { file: fi, unit, line: 0 };
+                    let (b, bytes) = match &block {
+                        OwnedBlock::Lines(l) => (Block::Lines(l), l.len() as u64),
+                        OwnedBlock::TooLong(len) => (Block::TooLong { prefix: &[], len: *len }, *len),
+                    };
+                    let n = w.block(plan, opts.max_line, b, at);
+                    w.units.push((fi, unit, n));
+                    progress(opts, bytes);
+                    w
+                },
+            )
+            .reduce(|| Worker::new(make(), opts.samples), Worker::merge);
+        match producer.join() {
+            Ok(Ok(_)) => {}
+            Ok(Err(e)) => w.errors.push(Error::io(name, &e)),
+            Err(_) => w.errors.push(Error::input(name, "reader thread failed")),
+        }
+        w
+    })
+}
