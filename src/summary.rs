@@ -149,9 +149,12 @@ impl Latency {
         self.sum_us
     }
 
-    /// The value at percentile `p` (0..=100), in microseconds.
+    /// The value at percentile `p` (0..=100), in microseconds. The histogram answers with
+    /// its bucket's highest equivalent value; it is clamped to the exact min and max so that,
+    /// say, p99.9 never exceeds max.
     pub fn percentile_us(&self, p: f64) -> Option<u64> {
-        (self.count() > 0).then(|| self.hist.value_at_quantile(p / 100.0))
+        (self.count() > 0)
+            .then(|| self.hist.value_at_quantile(p / 100.0).clamp(self.min_us, self.max_us))
     }
 
     fn merge(&mut self, other: &Latency) {
@@ -474,7 +477,8 @@ impl Add for Summary {
 }
 
 /// Replaces ID-like path segments with placeholders and drops the query string:
-/// all digits -> `{id}`, a UUID -> `{uuid}`, 16 or more hex digits -> `{hex}`.
+/// all digits -> `{id}`, a UUID -> `{uuid}`, 16 or more hex digits -> `{hex}`, and a
+/// content hash inside a file name (`app.0c5e9f7a.js`) -> `app.{hash}.js`.
 pub fn normalize_route(path: &[u8], out: &mut Vec<u8>) {
     let path = match memchr::memchr(b'?', path) {
         Some(q) => &path[..q],
@@ -491,7 +495,17 @@ pub fn normalize_route(path: &[u8], out: &mut Vec<u8>) {
         } else if seg.len() >= 16 && seg.iter().all(u8::is_ascii_hexdigit) {
             out.extend_from_slice(b"{hex}");
         } else {
-            out.extend_from_slice(seg);
+            // Content hashes in file names (`app.0c5e9f7a.js`): a dot-separated part of 8 or
+            // more hex digits with at least one digit becomes `{hash}`.
+            for (j, part) in seg.split(|&b| b == b'.').enumerate() {
+                if j > 0 {
+                    out.push(b'.');
+                }
+                let hashlike = part.len() >= 8
+                    && part.iter().all(u8::is_ascii_hexdigit)
+                    && part.iter().any(u8::is_ascii_digit);
+                out.extend_from_slice(if hashlike { b"{hash}" } else { part });
+            }
         }
     }
 }
@@ -683,6 +697,9 @@ mod tests {
         assert_eq!(n("/o/3f2b8c1e-1d2a-4c3b-9a8e-0123456789ab"), "/o/{uuid}");
         assert_eq!(n("/blob/deadbeefdeadbeef00"), "/blob/{hex}");
         assert_eq!(n("/static/app.js"), "/static/app.js");
+        assert_eq!(n("/static/app.0c5e9f7a.js"), "/static/app.{hash}.js");
+        assert_eq!(n("/static/deadbeef.css"), "/static/deadbeef.css");
+        assert_eq!(n("/v1.2/x"), "/v1.2/x");
     }
 
     #[test]
