@@ -203,7 +203,10 @@ pub fn expand_inputs(args: &[String]) -> Result<Vec<Source>, Error> {
             continue;
         }
         let paths = glob::glob(arg).map_err(|e| Error::input(arg, e.msg))?;
-        let mut matched: Vec<PathBuf> = paths.filter_map(Result::ok).filter(|p| p.is_file()).collect();
+        let mut matched: Vec<PathBuf> = paths
+            .filter_map(Result::ok)
+            .filter(|p| p.is_file())
+            .collect();
         if matched.is_empty() {
             return Err(Error::input(arg, "no file matches this pattern"));
         }
@@ -254,10 +257,16 @@ pub fn open(src: &Source) -> Result<Opened, Error> {
                 let r = BufReader::with_capacity(1 << 16, file);
                 Ok(Opened::Stream(Box::new(MultiGzDecoder::new(r))))
             } else if meta.is_file() {
-                Ok(Opened::Plain { file, len: meta.len() })
+                Ok(Opened::Plain {
+                    file,
+                    len: meta.len(),
+                })
             } else {
                 // FIFOs, character devices, /dev/stdin: read once as a stream.
-                Ok(Opened::Stream(Box::new(BufReader::with_capacity(1 << 16, file))))
+                Ok(Opened::Stream(Box::new(BufReader::with_capacity(
+                    1 << 16,
+                    file,
+                ))))
             }
         }
     }
@@ -339,7 +348,11 @@ pub struct RangeReader<'f> {
 impl<'f> RangeReader<'f> {
     /// Reads `file` from `range.start` to `range.end`.
     pub fn new(file: &'f File, range: Range<u64>) -> Self {
-        RangeReader { file, pos: range.start, end: range.end }
+        RangeReader {
+            file,
+            pos: range.start,
+            end: range.end,
+        }
     }
 }
 
@@ -490,7 +503,10 @@ pub fn read_blocks<R: Read>(
                     }
                     len += n as u64;
                 }
-                f(Block::TooLong { prefix: &prefix, len });
+                f(Block::TooLong {
+                    prefix: &prefix,
+                    len,
+                });
             }
         }
     }
@@ -521,10 +537,13 @@ mod block_tests {
     fn collect(input: &[u8], block: usize, max_line: usize) -> Vec<String> {
         let mut out = Vec::new();
         read_blocks(input, block, max_line, |b| match b {
-            Block::Lines(l) => for_each_line(l, |line| out.push(String::from_utf8_lossy(line).into_owned())),
-            Block::TooLong { prefix, len } => {
-                out.push(format!("TOOLONG({len},{})", String::from_utf8_lossy(&prefix[..prefix.len().min(3)])))
-            }
+            Block::Lines(l) => for_each_line(l, |line| {
+                out.push(String::from_utf8_lossy(line).into_owned())
+            }),
+            Block::TooLong { prefix, len } => out.push(format!(
+                "TOOLONG({len},{})",
+                String::from_utf8_lossy(&prefix[..prefix.len().min(3)])
+            )),
         })
         .unwrap();
         out
@@ -534,7 +553,11 @@ mod block_tests {
     fn blocks_hold_whole_lines_whatever_the_block_size() {
         let input = b"alpha\r\nbeta\n\ngamma";
         for block in [1, 2, 3, 5, 8, 64] {
-            assert_eq!(collect(input, block, 100), ["alpha", "beta", "", "gamma"], "block {block}");
+            assert_eq!(
+                collect(input, block, 100),
+                ["alpha", "beta", "", "gamma"],
+                "block {block}"
+            );
         }
         assert!(collect(b"", 4, 10).is_empty());
     }
@@ -545,7 +568,11 @@ mod block_tests {
         input.extend(std::iter::repeat_n(b'x', 5000));
         input.extend_from_slice(b"\nafter\n");
         for block in [4, 16, 1000] {
-            assert_eq!(collect(&input, block, 100), ["ok", "TOOLONG(5000,xxx)", "after"], "block {block}");
+            assert_eq!(
+                collect(&input, block, 100),
+                ["ok", "TOOLONG(5000,xxx)", "after"],
+                "block {block}"
+            );
         }
         // A long line at the very end without a newline.
         let input = [b"ok\n".as_slice(), &[b'y'; 300]].concat();

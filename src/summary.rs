@@ -80,13 +80,21 @@ pub struct RouteRule {
 impl RouteRule {
     /// Parses `REGEX=NAME` (split at the last `=`).
     pub fn parse(spec: &str) -> Result<RouteRule, crate::Error> {
-        let bad = |reason: String| crate::Error::Route { text: spec.to_string(), reason };
-        let (re, name) = spec.rsplit_once('=').ok_or_else(|| bad("expected REGEX=NAME".into()))?;
+        let bad = |reason: String| crate::Error::Route {
+            text: spec.to_string(),
+            reason,
+        };
+        let (re, name) = spec
+            .rsplit_once('=')
+            .ok_or_else(|| bad("expected REGEX=NAME".into()))?;
         if name.is_empty() {
             return Err(bad("the NAME after '=' is empty".into()));
         }
         let regex = Regex::new(re).map_err(|e| bad(e.to_string()))?;
-        Ok(RouteRule { regex, name: name.to_string() })
+        Ok(RouteRule {
+            regex,
+            name: name.to_string(),
+        })
     }
 }
 
@@ -103,7 +111,11 @@ pub struct SummaryConfig {
 
 impl Default for SummaryConfig {
     fn default() -> Self {
-        SummaryConfig { group_by: None, routes: Vec::new(), max_groups: 1000 }
+        SummaryConfig {
+            group_by: None,
+            routes: Vec::new(),
+            max_groups: 1000,
+        }
     }
 }
 
@@ -124,7 +136,13 @@ impl Latency {
         #[allow(clippy::expect_used, reason = "constant, valid histogram bounds")]
         let hist = Histogram::new_with_max(MAX_LATENCY_US, sigfig)
             .expect("constant histogram bounds are valid");
-        Latency { hist, sum_us: 0, min_us: u64::MAX, max_us: 0, clamped: 0 }
+        Latency {
+            hist,
+            sum_us: 0,
+            min_us: u64::MAX,
+            max_us: 0,
+            clamped: 0,
+        }
     }
 
     /// Records one value.
@@ -153,8 +171,11 @@ impl Latency {
     /// its bucket's highest equivalent value; it is clamped to the exact min and max so that,
     /// say, p99.9 never exceeds max.
     pub fn percentile_us(&self, p: f64) -> Option<u64> {
-        (self.count() > 0)
-            .then(|| self.hist.value_at_quantile(p / 100.0).clamp(self.min_us, self.max_us))
+        (self.count() > 0).then(|| {
+            self.hist
+                .value_at_quantile(p / 100.0)
+                .clamp(self.min_us, self.max_us)
+        })
     }
 
     fn merge(&mut self, other: &Latency) {
@@ -162,7 +183,8 @@ impl Latency {
         // values are re-recorded one bucket at a time instead of being lost.
         if Histogram::<u64>::add(&mut self.hist, &other.hist).is_err() {
             for v in other.hist.iter_recorded() {
-                self.hist.saturating_record_n(v.value_iterated_to(), v.count_at_value());
+                self.hist
+                    .saturating_record_n(v.value_iterated_to(), v.count_at_value());
             }
         }
         self.sum_us = self.sum_us.saturating_add(other.sum_us);
@@ -223,7 +245,14 @@ impl StatusClasses {
     /// The view: `1xx`..`5xx` and `499`.
     pub fn view(&self) -> StatusClassView {
         let c = self.counts;
-        StatusClassView { c1xx: c[0], c2xx: c[1], c3xx: c[2], c4xx: c[3], c5xx: c[4], c499: c[5] }
+        StatusClassView {
+            c1xx: c[0],
+            c2xx: c[1],
+            c3xx: c[2],
+            c4xx: c[3],
+            c5xx: c[4],
+            c499: c[5],
+        }
     }
 }
 
@@ -236,7 +265,11 @@ struct Group {
 
 impl Group {
     fn new() -> Self {
-        Group { requests: 0, classes: StatusClasses::default(), request_time: Latency::new(2) }
+        Group {
+            requests: 0,
+            classes: StatusClasses::default(),
+            request_time: Latency::new(2),
+        }
     }
 
     fn merge(&mut self, other: &Group) {
@@ -322,7 +355,13 @@ impl Summary {
         }
     }
 
-    fn add_to_group(&mut self, by: GroupBy, rec: &Record<'_>, status: Option<u16>, rt: Option<u64>) {
+    fn add_to_group(
+        &mut self,
+        by: GroupBy,
+        rec: &Record<'_>,
+        status: Option<u16>,
+        rt: Option<u64>,
+    ) {
         let config = Arc::clone(&self.config);
         let mut scratch = std::mem::take(&mut self.scratch);
         scratch.clear();
@@ -384,8 +423,7 @@ impl Summary {
             status.push(("-".to_string(), self.no_status));
         }
 
-        let mut groups: Vec<(&[u8], &Group)> =
-            self.groups.iter().map(|(k, g)| (&**k, g)).collect();
+        let mut groups: Vec<(&[u8], &Group)> = self.groups.iter().map(|(k, g)| (&**k, g)).collect();
         let key = |g: &Group| match sort {
             SortBy::Count => g.requests,
             SortBy::Sum => g.request_time.sum_us(),
@@ -628,7 +666,11 @@ mod tests {
     }
 
     fn cfg(group_by: Option<GroupBy>, max_groups: usize) -> Arc<SummaryConfig> {
-        Arc::new(SummaryConfig { group_by, routes: vec![], max_groups })
+        Arc::new(SummaryConfig {
+            group_by,
+            routes: vec![],
+            max_groups,
+        })
     }
 
     #[test]
@@ -640,14 +682,26 @@ mod tests {
         let v = s.view(DEFAULT_PERCENTILES, 10, SortBy::Count);
         assert_eq!(v.requests, 6);
         let classes = v.status_class.pairs();
-        assert_eq!(classes, [("1xx", 0), ("2xx", 2), ("3xx", 0), ("4xx", 2), ("5xx", 1), ("499", 1)]);
+        assert_eq!(
+            classes,
+            [
+                ("1xx", 0),
+                ("2xx", 2),
+                ("3xx", 0),
+                ("4xx", 2),
+                ("5xx", 1),
+                ("499", 1)
+            ]
+        );
         assert_eq!(v.status.last(), Some(&("-".to_string(), 1)));
     }
 
     #[test]
     fn percentiles_match_brute_force_within_precision() {
         let mut s = Summary::new(cfg(None, 10));
-        let mut values: Vec<u64> = (1..=10_000u64).map(|i| (i * 7919) % 5_000_000 + 1).collect();
+        let mut values: Vec<u64> = (1..=10_000u64)
+            .map(|i| (i * 7919) % 5_000_000 + 1)
+            .collect();
         for v in &values {
             let text = format!("{}.{:06}", v / 1_000_000, v % 1_000_000);
             s.record(&rec("200", &text, "/"));
@@ -657,7 +711,10 @@ mod tests {
             let rank = ((p / 100.0) * values.len() as f64).ceil() as usize;
             let exact = values[rank - 1] as f64;
             let got = s.request_time().percentile_us(p).unwrap() as f64;
-            assert!((got - exact).abs() <= exact * 0.001 + 1.0, "p{p}: {got} vs {exact}");
+            assert!(
+                (got - exact).abs() <= exact * 0.001 + 1.0,
+                "p{p}: {got} vs {exact}"
+            );
         }
     }
 
@@ -666,7 +723,11 @@ mod tests {
         let recs: Vec<(String, String, String)> = (0..500)
             .map(|i| {
                 let st = ["200", "301", "404", "499", "503"][i % 5].to_string();
-                (st, format!("0.{:03}", i % 1000), format!("/item/{}/x", i % 37))
+                (
+                    st,
+                    format!("0.{:03}", i % 1000),
+                    format!("/item/{}/x", i % 37),
+                )
             })
             .collect();
         let c = cfg(Some(GroupBy::Route), 1000);
@@ -709,10 +770,18 @@ mod tests {
             s.record(&rec("200", "0.1", p));
         }
         let v = s.view(DEFAULT_PERCENTILES, 10, SortBy::Count);
-        let keys: Vec<(&str, u64)> = v.groups.iter().map(|g| (g.key.as_str(), g.requests)).collect();
+        let keys: Vec<(&str, u64)> = v
+            .groups
+            .iter()
+            .map(|g| (g.key.as_str(), g.requests))
+            .collect();
         assert_eq!(keys, [("/a", 2), ("/b", 1), ("others", 2)]);
         let v = s.view(DEFAULT_PERCENTILES, 1, SortBy::Count);
-        let keys: Vec<(&str, u64)> = v.groups.iter().map(|g| (g.key.as_str(), g.requests)).collect();
+        let keys: Vec<(&str, u64)> = v
+            .groups
+            .iter()
+            .map(|g| (g.key.as_str(), g.requests))
+            .collect();
         assert_eq!(keys, [("/a", 2), ("others", 3)]);
     }
 

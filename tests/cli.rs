@@ -151,7 +151,7 @@ fn explain_escapes_hostile_header_bytes() {
 
 #[test]
 fn batch_on_the_sample_matches_the_golden_output() {
-    // This is the README's first command; keep them in sync.
+    // README shows this command; keep them in sync.
     let readme = std::fs::read_to_string(fixture("../README.md")).unwrap();
     let command = "cargo run --release -q -- resolve --trust gcp --trust 34.120.5.6 --batch < testdata/batch/requests.tsv";
     assert!(

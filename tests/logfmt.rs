@@ -53,14 +53,22 @@ fn samples() -> Vec<(&'static str, Format)> {
 fn sample_lines(name: &str) -> Vec<Vec<u8>> {
     let data = fs::read(fixture(&format!("logs/{name}.log"))).unwrap();
     let mut lines: Vec<Vec<u8>> = data.split(|&b| b == b'\n').map(<[u8]>::to_vec).collect();
-    assert_eq!(lines.pop().as_deref(), Some(&b""[..]), "{name}.log ends with a newline");
+    assert_eq!(
+        lines.pop().as_deref(),
+        Some(&b""[..]),
+        "{name}.log ends with a newline"
+    );
     lines
 }
 
 fn parse_ok<'a>(plan: &Plan, line: &'a [u8]) -> Record<'a> {
     let mut rec = Record::new();
     if let Err(e) = plan.parse(line, &mut rec) {
-        panic!("{}: {e}\n{}", plan.format().name(), String::from_utf8_lossy(line));
+        panic!(
+            "{}: {e}\n{}",
+            plan.format().name(),
+            String::from_utf8_lossy(line)
+        );
     }
     rec
 }
@@ -80,9 +88,11 @@ fn every_sample_parses_with_the_recorded_good_and_malformed_lines() {
                 Err(e) => malformed.push_str(&format!("{}\t{e}\n", i + 1)),
             }
         }
-        got.push_str(&format!("lines {}\nparsed {parsed}\n{malformed}", lines.len()));
-        let expected =
-            fs::read_to_string(fixture(&format!("logs/expected/{name}.parse"))).unwrap();
+        got.push_str(&format!(
+            "lines {}\nparsed {parsed}\n{malformed}",
+            lines.len()
+        ));
+        let expected = fs::read_to_string(fixture(&format!("logs/expected/{name}.parse"))).unwrap();
         eqnice!(expected, got);
     }
 }
@@ -126,7 +136,10 @@ fn combined_sample_fields_come_from_the_right_columns() {
     assert_eq!(r.path(), Some(&b"/favicon.ico"[..]));
     assert_eq!((r.status(), r.bytes()), (Some(200), Some(24_998)));
     assert_eq!(r.get(Field::HttpReferer), None);
-    assert!(r.get(Field::HttpUserAgent).unwrap().starts_with(b"Mozilla/5.0 (iPhone;"));
+    assert!(r
+        .get(Field::HttpUserAgent)
+        .unwrap()
+        .starts_with(b"Mozilla/5.0 (iPhone;"));
     assert_eq!(r.get(Field::HttpXForwardedFor), None);
 
     let r = parse_ok(&plan, &lines[5]);
@@ -172,7 +185,10 @@ fn ltsv_sample_reads_aliases() {
         r.get(Field::RemoteAddr),
         Some(&b"2001:db8:85a3::8a2e:370:7334"[..])
     );
-    assert_eq!(r.get(Field::TimeLocal), Some(&b"01/May/2024:10:00:01 +0000"[..]));
+    assert_eq!(
+        r.get(Field::TimeLocal),
+        Some(&b"01/May/2024:10:00:01 +0000"[..])
+    );
     assert_eq!(r.epoch_seconds(), Some(1_714_557_601));
     assert_eq!(r.get(Field::Host), Some(&b"shop.example.com"[..]));
     assert_eq!(r.get(Field::RequestUri), Some(&b"/favicon.ico"[..]));
@@ -189,7 +205,10 @@ fn json_sample_reads_numbers_and_raw_strings() {
     let lines = sample_lines("json");
     let r = parse_ok(&plan, &lines[0]);
     assert_eq!(r.get(Field::RealipRemoteAddr), Some(&b"130.211.2.9"[..]));
-    assert_eq!(r.get(Field::TimeIso8601), Some(&b"2024-05-01T10:00:01+00:00"[..]));
+    assert_eq!(
+        r.get(Field::TimeIso8601),
+        Some(&b"2024-05-01T10:00:01+00:00"[..])
+    );
     assert_eq!(r.epoch_seconds(), Some(1_714_557_601));
     assert_eq!((r.status(), r.bytes()), (Some(200), Some(36_125)));
     assert_eq!(r.request_time_us(), Some(31_000));
@@ -250,7 +269,10 @@ fn plan_fields_are_the_known_variables_of_the_template() {
     );
     let combined = Plan::compile(&Format::Combined).unwrap();
     assert!(!combined.fields().any(|f| f == Field::RealipRemoteAddr));
-    assert_eq!(Plan::compile(&Format::Json).unwrap().fields().count(), Field::COUNT);
+    assert_eq!(
+        Plan::compile(&Format::Json).unwrap().fields().count(),
+        Field::COUNT
+    );
 }
 
 #[test]
@@ -337,8 +359,10 @@ fn detect_explains_why_a_custom_log_fits_no_builtin_format() {
         "{msg}"
     );
     // The line is cut at 200 bytes.
-    assert!(msg.contains("(Windows NT 10.0; Win64…\"; closest is combined: missing \" - \" \
-                          after $remote_addr (its value starts at byte 0);"));
+    assert!(msg.contains(
+        "(Windows NT 10.0; Win64…\"; closest is combined: missing \" - \" \
+                          after $remote_addr (its value starts at byte 0);"
+    ));
 }
 
 #[test]
@@ -395,8 +419,8 @@ const VARS: &[(&str, Option<Field>)] = &[
 ];
 
 const LITERALS: &[&str] = &[
-    " ", " - ", "\"", "\" \"", " [", "] \"", "|", "\t", ", ", " rt=", " é ", "::", "{", "}x",
-    "a", "_", "-",
+    " ", " - ", "\"", "\" \"", " [", "] \"", "|", "\t", ", ", " rt=", " é ", "::", "{", "}x", "a",
+    "_", "-", "\" host=", " urt=\"",
 ];
 
 /// Bytes a generated value is made of: separators, quotes, text, and invalid UTF-8.

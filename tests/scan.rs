@@ -8,7 +8,12 @@ use serde_json::Value;
 use crate::util::{assert_exit, fixture, realip, run_with_stdin};
 
 fn scan_json(args: &[&str]) -> (Value, String, i32) {
-    let out = realip().arg("scan").args(["--output", "json"]).args(args).output().unwrap();
+    let out = realip()
+        .arg("scan")
+        .args(["--output", "json"])
+        .args(args)
+        .output()
+        .unwrap();
     let code = out.status.code().unwrap();
     let v: Value = serde_json::from_slice(&out.stdout)
         .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stdout)));
@@ -38,9 +43,15 @@ fn json_contract_has_the_documented_keys() {
     assert_eq!(v["parsed"], 28);
     assert_eq!(v["malformed"]["count"], 2);
     let samples = v["malformed"]["samples"].as_array().unwrap();
-    let lines: Vec<u64> = samples.iter().map(|s| s["line"].as_u64().unwrap()).collect();
+    let lines: Vec<u64> = samples
+        .iter()
+        .map(|s| s["line"].as_u64().unwrap())
+        .collect();
     assert_eq!(lines, [10, 21]);
-    assert!(samples[0]["path"].as_str().unwrap().ends_with("combined.log"));
+    assert!(samples[0]["path"]
+        .as_str()
+        .unwrap()
+        .ends_with("combined.log"));
     assert!(!samples[0]["reason"].as_str().unwrap().is_empty());
     let s = &v["summary"];
     assert_eq!(s["requests"], 28);
@@ -49,7 +60,9 @@ fn json_contract_has_the_documented_keys() {
     }
     assert_eq!(s["status"]["200"], 13);
     for t in ["request_time", "upstream_response_time"] {
-        for k in ["count", "min", "mean", "max", "p50", "p75", "p90", "p95", "p99", "p999"] {
+        for k in [
+            "count", "min", "mean", "max", "p50", "p75", "p90", "p95", "p99", "p999",
+        ] {
             assert!(s[t].get(k).is_some(), "{t}.{k}");
         }
     }
@@ -70,9 +83,20 @@ fn every_sample_format_is_detected_and_counted_exactly() {
         assert_eq!(code, 0, "{file}: {err}");
         assert_eq!(v["format"]["name"], format, "{file}");
         assert_eq!(v["format"]["detected"], true);
-        assert_eq!((v["lines"].as_u64(), v["parsed"].as_u64()), (Some(lines), Some(parsed)), "{file}");
-        assert_eq!(v["malformed"]["count"].as_u64(), Some(lines - parsed), "{file}");
-        assert!(err.contains(&format!("log format: {format} (detected")), "{err}");
+        assert_eq!(
+            (v["lines"].as_u64(), v["parsed"].as_u64()),
+            (Some(lines), Some(parsed)),
+            "{file}"
+        );
+        assert_eq!(
+            v["malformed"]["count"].as_u64(),
+            Some(lines - parsed),
+            "{file}"
+        );
+        assert!(
+            err.contains(&format!("log format: {format} (detected")),
+            "{err}"
+        );
     }
 }
 
@@ -92,14 +116,14 @@ fn a_custom_log_format_template_is_used_as_given() {
 #[test]
 fn gzip_multi_member_and_plain_give_the_same_summary() {
     let dir = tempfile::tempdir().unwrap();
-    let text: String = (0..500).map(|i| line(i, [200, 404, 502][i % 3], "/a", "ua")).collect();
+    let text: String = (0..500)
+        .map(|i| line(i, [200, 404, 502][i % 3], "/a", "ua"))
+        .collect();
     let plain = dir.path().join("access.log");
     std::fs::write(&plain, &text).unwrap();
     // Two gzip members, as `cat a.gz b.gz` makes; the name has no .gz on purpose.
-    let (first, second) = text.split_at(text.len() / 2);
+    let (first, _) = text.split_at(text.len() / 2);
     let first = &first[..first.rfind('\n').unwrap() + 1];
-    let second = &text[first.len()..];
-    let _ = second;
     let mut bytes = Vec::new();
     for part in [first, &text[first.len()..]] {
         let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
@@ -116,7 +140,10 @@ fn gzip_multi_member_and_plain_give_the_same_summary() {
     // Both at once: counts add up.
     let (c, _, _) = scan_json(&[plain.to_str().unwrap(), gz.to_str().unwrap()]);
     assert_eq!(c["lines"], 1000);
-    assert_eq!(c["summary"]["status"]["404"], 2 * a["summary"]["status"]["404"].as_u64().unwrap());
+    assert_eq!(
+        c["summary"]["status"]["404"],
+        2 * a["summary"]["status"]["404"].as_u64().unwrap()
+    );
 }
 
 #[test]
@@ -150,7 +177,10 @@ fn stdin_globs_empty_files_and_missing_files() {
     assert_eq!(v["lines"], 20);
     assert_eq!(v["inputs"].as_array().unwrap().len(), 3);
 
-    let out = run_with_stdin(realip().args(["scan", "--output", "json", "-"]), text.as_bytes());
+    let out = run_with_stdin(
+        realip().args(["scan", "--output", "json", "-"]),
+        text.as_bytes(),
+    );
     let v: Value = serde_json::from_str(&assert_exit(&out, 0)).unwrap();
     assert_eq!(v["lines"], 10);
 
@@ -171,7 +201,12 @@ fn crlf_invalid_utf8_and_long_lines_are_handled() {
     let dir = tempfile::tempdir().unwrap();
     let mut bytes = Vec::new();
     bytes.extend(line(1, 200, "/crlf", "ua").replace('\n', "\r\n").as_bytes());
-    bytes.extend(line(2, 200, "/bad-\u{fffd}", "ua\u{1}").as_bytes().iter().map(|&b| if b == 0xbd { 0xff } else { b }));
+    bytes.extend(
+        line(2, 200, "/bad-\u{fffd}", "ua\u{1}")
+            .as_bytes()
+            .iter()
+            .map(|&b| if b == 0xbd { 0xff } else { b }),
+    );
     let big_ua = "x".repeat(1 << 20);
     bytes.extend(line(3, 200, "/mib", &big_ua).as_bytes());
     let huge_ua = "y".repeat(5 << 20);
@@ -181,14 +216,25 @@ fn crlf_invalid_utf8_and_long_lines_are_handled() {
     let f = dir.path().join("mixed.log");
     std::fs::write(&f, &bytes).unwrap();
     for block in ["1048576", "4096"] {
-        let (v, _, code) = scan_json(&["--log-format", "combined", "--block-bytes", block, f.to_str().unwrap()]);
+        let (v, _, code) = scan_json(&[
+            "--log-format",
+            "combined",
+            "--block-bytes",
+            block,
+            f.to_str().unwrap(),
+        ]);
         assert_eq!(code, 0);
         assert_eq!(v["lines"], 6, "block {block}");
         assert_eq!(v["parsed"], 4, "block {block}");
         let samples = v["malformed"]["samples"].as_array().unwrap();
         let got: Vec<(u64, bool)> = samples
             .iter()
-            .map(|s| (s["line"].as_u64().unwrap(), s["reason"].as_str().unwrap().contains("longer than")))
+            .map(|s| {
+                (
+                    s["line"].as_u64().unwrap(),
+                    s["reason"].as_str().unwrap().contains("longer than"),
+                )
+            })
             .collect();
         assert_eq!(got, [(4, true), (6, false)], "block {block}");
         assert_eq!(v["summary"]["status"]["404"], 1);
@@ -203,17 +249,37 @@ fn any_split_among_workers_gives_the_same_result() {
         if i % 97 == 0 {
             text.push_str("garbage line\n");
         } else {
-            text.push_str(&line(i, [200, 301, 404, 499, 500][i % 5], &format!("/u/{}", i % 40), "ua"));
+            text.push_str(&line(
+                i,
+                [200, 301, 404, 499, 500][i % 5],
+                &format!("/u/{}", i % 40),
+                "ua",
+            ));
         }
     }
     let f = dir.path().join("a.log");
     std::fs::write(&f, &text).unwrap();
     let f = f.to_str().unwrap();
-    let base = ["--log-format", "combined", "--group-by", "route", "--samples", "50"];
+    let base = [
+        "--log-format",
+        "combined",
+        "--group-by",
+        "route",
+        "--samples",
+        "50",
+    ];
     let (one, _, _) = scan_json(&[&base[..], &["-j", "1", f]].concat());
-    for (j, chunk, block) in [("2", "1000", "300"), ("2", "64", "64"), ("1", "7919", "4096")] {
+    for (j, chunk, block) in [
+        ("2", "1000", "300"),
+        ("2", "64", "64"),
+        ("1", "7919", "4096"),
+    ] {
         let (many, _, _) = scan_json(
-            &[&base[..], &["-j", j, "--chunk-bytes", chunk, "--block-bytes", block, f]].concat(),
+            &[
+                &base[..],
+                &["-j", j, "--chunk-bytes", chunk, "--block-bytes", block, f],
+            ]
+            .concat(),
         );
         assert_eq!(one, many, "-j {j} chunk {chunk} block {block}");
     }
@@ -230,7 +296,9 @@ fn any_split_among_workers_gives_the_same_result() {
 #[test]
 fn percentiles_agree_with_brute_force() {
     let dir = tempfile::tempdir().unwrap();
-    let mut times: Vec<u64> = (0..5000u64).map(|i| (i * 7919 + 13) % 2_500_000 / 1000 * 1000 + 1000).collect();
+    let mut times: Vec<u64> = (0..5000u64)
+        .map(|i| (i * 7919 + 13) % 2_500_000 / 1000 * 1000 + 1000)
+        .collect();
     let text: String = times
         .iter()
         .enumerate()
@@ -252,10 +320,16 @@ fn percentiles_agree_with_brute_force() {
         let rank = ((p / 100.0) * times.len() as f64).ceil() as usize;
         let exact = times[rank - 1] as f64 / 1e6;
         let got = rt[key].as_f64().unwrap();
-        assert!((got - exact).abs() <= exact * 0.001, "{key}: {got} vs {exact}");
+        assert!(
+            (got - exact).abs() <= exact * 0.001,
+            "{key}: {got} vs {exact}"
+        );
     }
     assert_eq!(rt["min"].as_f64().unwrap(), times[0] as f64 / 1e6);
-    assert_eq!(rt["max"].as_f64().unwrap(), *times.last().unwrap() as f64 / 1e6);
+    assert_eq!(
+        rt["max"].as_f64().unwrap(),
+        *times.last().unwrap() as f64 / 1e6
+    );
     assert!(rt.get("p75").is_none());
 }
 
@@ -274,37 +348,81 @@ fn group_by_route_folds_ids_and_keeps_top_n() {
     }
     let f = dir.path().join("a.log");
     std::fs::write(&f, text).unwrap();
-    let (v, _, _) = scan_json(&["--log-format", "combined", "--group-by", "route", "--top", "2", f.to_str().unwrap()]);
+    let (v, _, _) = scan_json(&[
+        "--log-format",
+        "combined",
+        "--group-by",
+        "route",
+        "--top",
+        "2",
+        f.to_str().unwrap(),
+    ]);
     let groups: Vec<(String, u64)> = v["summary"]["groups"]
         .as_array()
         .unwrap()
         .iter()
-        .map(|g| (g["key"].as_str().unwrap().to_string(), g["requests"].as_u64().unwrap()))
+        .map(|g| {
+            (
+                g["key"].as_str().unwrap().to_string(),
+                g["requests"].as_u64().unwrap(),
+            )
+        })
         .collect();
     assert_eq!(
         groups,
-        [("/users/{id}".to_string(), 100), ("/static/app.js".to_string(), 30), ("others".to_string(), 5)]
+        [
+            ("/users/{id}".to_string(), 100),
+            ("/static/app.js".to_string(), 30),
+            ("others".to_string(), 5)
+        ]
     );
 }
 
 #[test]
 fn machine_outputs_are_well_formed() {
     let f = log("ltsv.log");
-    let prom = assert_exit(&realip().args(["scan", "--output", "prometheus", &f]).output().unwrap(), 0);
-    assert!(prom.contains("# TYPE realip_requests_total counter"), "{prom}");
-    assert!(prom.contains("realip_requests_total{status=\"200\"} "), "{prom}");
-    assert!(prom.contains("realip_request_time_seconds{quantile=\"0.99\"} "), "{prom}");
+    let prom = assert_exit(
+        &realip()
+            .args(["scan", "--output", "prometheus", &f])
+            .output()
+            .unwrap(),
+        0,
+    );
+    assert!(
+        prom.contains("# TYPE realip_requests_total counter"),
+        "{prom}"
+    );
+    assert!(
+        prom.contains("realip_requests_total{status=\"200\"} "),
+        "{prom}"
+    );
+    assert!(
+        prom.contains("realip_request_time_seconds{quantile=\"0.99\"} "),
+        "{prom}"
+    );
     for l in prom.lines().filter(|l| !l.starts_with('#')) {
         assert_eq!(l.split(' ').count(), 2, "{l}");
     }
-    let mk = assert_exit(&realip().args(["scan", "--output", "mackerel", &f]).output().unwrap(), 0);
+    let mk = assert_exit(
+        &realip()
+            .args(["scan", "--output", "mackerel", &f])
+            .output()
+            .unwrap(),
+        0,
+    );
     for l in mk.lines() {
         let parts: Vec<&str> = l.split('\t').collect();
         assert_eq!(parts.len(), 3, "{l}");
         assert!(parts[2].parse::<u64>().unwrap() > 1_700_000_000);
     }
     assert!(mk.contains("realip.request_time.p99\t"), "{mk}");
-    let tsv = assert_exit(&realip().args(["scan", "--output", "tsv", &f]).output().unwrap(), 0);
+    let tsv = assert_exit(
+        &realip()
+            .args(["scan", "--output", "tsv", &f])
+            .output()
+            .unwrap(),
+        0,
+    );
     let mut rows = tsv.lines();
     let header: Vec<&str> = rows.next().unwrap().split('\t').collect();
     assert_eq!(&header[..3], ["key", "requests", "1xx"]);
@@ -320,7 +438,15 @@ fn table_output_escapes_text_from_the_log() {
     let f = dir.path().join("a.log");
     std::fs::write(&f, text).unwrap();
     let out = realip()
-        .args(["scan", "--output", "table", "--log-format", "combined", "--group-by", "route"])
+        .args([
+            "scan",
+            "--output",
+            "table",
+            "--log-format",
+            "combined",
+            "--group-by",
+            "route",
+        ])
         .arg(&f)
         .output()
         .unwrap();
@@ -334,11 +460,42 @@ fn a_log_that_matches_no_format_is_a_clear_error() {
     let dir = tempfile::tempdir().unwrap();
     let f = dir.path().join("a.log");
     std::fs::write(&f, "this is not\nan access log\n").unwrap();
-    let out = realip().args(["scan", "--output", "json"]).arg(&f).output().unwrap();
+    let out = realip()
+        .args(["scan", "--output", "json"])
+        .arg(&f)
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("this is not"), "{err}");
-    let out = realip().args(["scan", "--output", "json", "--log-format", "combined"]).arg(&f).output().unwrap();
+    let out = realip()
+        .args(["scan", "--output", "json", "--log-format", "combined"])
+        .arg(&f)
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("no line matched"));
+}
+
+#[test]
+fn readme_main_command_matches_the_golden_output() {
+    // README's first set-up command; keep them in sync.
+    let readme = std::fs::read_to_string(fixture("../README.md")).unwrap();
+    let command = "cargo run --release -q -- scan --group-by route testdata/logs/sample.log";
+    assert!(
+        readme.contains(command),
+        "README no longer shows: {command}"
+    );
+    let (got, err, code) = scan_json(&["--group-by", "route", &log("sample.log")]);
+    assert_eq!(code, 0, "{err}");
+    let mut expected: Value = serde_json::from_str(
+        &std::fs::read_to_string(fixture("expected/scan-sample.json")).unwrap(),
+    )
+    .unwrap();
+    // Paths differ between the golden run (relative) and this one (absolute).
+    expected["inputs"] = got["inputs"].clone();
+    assert_eq!(expected, got);
+    assert_eq!(got["lines"], 2000);
+    assert_eq!(got["malformed"]["count"], 0);
+    assert_eq!(got["format"]["name"], "realip");
 }

@@ -56,7 +56,8 @@ pub struct Args {
     #[arg(value_name = "FILE")]
     pub files: Vec<String>,
 
-    /// auto, combined, main, ltsv, json, or an nginx log_format template ('$remote_addr …').
+    /// auto, combined, main, realip, ltsv, json, or an nginx log_format template
+    /// ('$remote_addr …').
     #[arg(long, value_name = "FORMAT", default_value = "auto")]
     pub log_format: String,
 
@@ -163,7 +164,11 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             anyhow::bail!("--percentiles: {p} is not between 0 and 100");
         }
     }
-    let routes = args.route.iter().map(|r| RouteRule::parse(r)).collect::<Result<Vec<_>, _>>()?;
+    let routes = args
+        .route
+        .iter()
+        .map(|r| RouteRule::parse(r))
+        .collect::<Result<Vec<_>, _>>()?;
     let config = Arc::new(SummaryConfig {
         group_by: args.group_by.map(|g| match g {
             GroupByArg::Route => GroupBy::Route,
@@ -225,15 +230,22 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             logfmt::detect(&lines).context("--log-format auto")?
         }
     } else {
-        args.log_format.parse::<Format>().map_err(anyhow::Error::msg).context("--log-format")?
+        args.log_format
+            .parse::<Format>()
+            .map_err(anyhow::Error::msg)
+            .context("--log-format")?
     };
     let plan = Plan::compile(&format).context("--log-format")?;
     if detected {
-        eprintln!("realip: log format: {} (detected; use --log-format to choose)", format.name());
+        eprintln!(
+            "realip: log format: {} (detected; use --log-format to choose)",
+            format.name()
+        );
     }
 
     let progress = Arc::new(AtomicU64::new(0));
-    let show_progress = !args.no_progress && io::stderr().is_terminal() && total_bytes >= PROGRESS_MIN_BYTES;
+    let show_progress =
+        !args.no_progress && io::stderr().is_terminal() && total_bytes >= PROGRESS_MIN_BYTES;
     let opts = ScanOptions {
         threads: args.threads,
         chunk_bytes: args.chunk_bytes,
@@ -241,10 +253,10 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         max_line: args.max_line_bytes,
         samples: args.samples,
         progress: show_progress.then(|| Arc::clone(&progress)),
-        ..ScanOptions::default()
     };
     let done = Arc::new(AtomicBool::new(false));
-    let bar = show_progress.then(|| spawn_progress(total_bytes, Arc::clone(&progress), Arc::clone(&done)));
+    let bar = show_progress
+        .then(|| spawn_progress(total_bytes, Arc::clone(&progress), Arc::clone(&done)));
     let scanned = scan::scan(inputs, &plan, &opts, || Summary::new(Arc::clone(&config)));
     done.store(true, Ordering::Relaxed);
     if let Some(b) = bar {
@@ -253,7 +265,10 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let scanned = scanned?;
     errors.extend(scanned.errors.iter().map(ToString::to_string));
 
-    let epoch = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
+    let epoch = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
     let report = ScanReport {
         inputs: scanned.names.clone(),
         format: format.name().to_string(),

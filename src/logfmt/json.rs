@@ -233,18 +233,39 @@ mod tests {
         assert_eq!(err(b"[1,2]").kind, LineErrorKind::NotJsonObject);
         assert_eq!(err(b"{}").kind, LineErrorKind::NoFields);
         assert_eq!(err(b"{\"a\":1}").kind, LineErrorKind::NoFields);
-        assert_eq!(err(b"{\"status\":200} x").kind, LineErrorKind::TrailingBytes);
+        assert_eq!(
+            err(b"{\"status\":200} x").kind,
+            LineErrorKind::TrailingBytes
+        );
         let e = err(b"{\"status\" 200}");
-        assert_eq!(e.to_string(), "invalid JSON at byte 10: expected ':' after a key");
+        assert_eq!(
+            e.to_string(),
+            "invalid JSON at byte 10: expected ':' after a key"
+        );
         let e = err(b"{\"status\":200,}");
-        assert_eq!(e.to_string(), "invalid JSON at byte 14: expected '\"' to start a key");
+        assert_eq!(
+            e.to_string(),
+            "invalid JSON at byte 14: expected '\"' to start a key"
+        );
         assert_eq!(err(b"{\"status\":\"20").kind, LineErrorKind::BadJson);
         assert_eq!(err(b"{\"status\":\"2\\").kind, LineErrorKind::BadJson);
         assert_eq!(err(b"{\"a\":[1}").kind, LineErrorKind::BadJson);
         assert_eq!(err(b"{\"status\":nul}").kind, LineErrorKind::BadJson);
-        let deep = [&b"{\"status\":1,\"a\":"[..], &[b'['; 129], &[b']'; 129], b"}"].concat();
+        let deep = [
+            &b"{\"status\":1,\"a\":"[..],
+            &[b'['; 129],
+            &[b']'; 129],
+            b"}",
+        ]
+        .concat();
         assert_eq!(err(&deep).kind, LineErrorKind::BadJson);
-        let ok = [&b"{\"status\":1,\"a\":"[..], &[b'['; 128], &[b']'; 128], b"}"].concat();
+        let ok = [
+            &b"{\"status\":1,\"a\":"[..],
+            &[b'['; 128],
+            &[b']'; 128],
+            b"}",
+        ]
+        .concat();
         assert!(p.parse(&ok, &mut r).is_ok());
     }
 }

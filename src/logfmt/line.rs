@@ -1,9 +1,9 @@
 //! The hot path: one line through a compiled template into a borrowed [`Record`].
 //!
 //! Owns: applying a [`Template`] to a line's bytes. Each variable's value runs to the first
-//! occurrence of the literal after it (found with the slot's precompiled `memmem` finder),
-//! or to the end of the line for a variable that ends the template; a final literal must end
-//! the line.
+//! occurrence of the literal after it (`memchr`, or for long literals the slot's precompiled
+//! `memmem` finder), or to the end of the line for a variable that ends the template; a final
+//! literal must end the line.
 //! Nothing here allocates, reads, locks, or uses regex or nom.
 //! Does not own: compiling templates (`template.rs`), the formats that are not templates
 //! (`ltsv.rs`, `json.rs`), the `\r`/empty-line handling shared by all formats
@@ -15,12 +15,16 @@ use super::{LineError, LineErrorKind, Record};
 
 /// Parses a non-empty line without its line ending. `rec` is already clear.
 #[inline]
-pub(crate) fn parse<'a>(t: &Template, line: &'a [u8], rec: &mut Record<'a>) -> Result<(), LineError> {
+pub(crate) fn parse<'a>(
+    t: &Template,
+    line: &'a [u8],
+    rec: &mut Record<'a>,
+) -> Result<(), LineError> {
     let Some((last, middle)) = t.slots.split_last() else {
         return Ok(());
     };
     let head = &*t.head.bytes;
-    if !line.starts_with(head) {
+    if !head.is_empty() && !line.starts_with(head) {
         let same = head.iter().zip(line).take_while(|(a, b)| a == b).count();
         let next = t.slots.first().map_or(last.var.name, |s| s.var.name);
         return Err(LineError::new(LineErrorKind::ExpectedLiteral, same)
@@ -30,7 +34,7 @@ pub(crate) fn parse<'a>(t: &Template, line: &'a [u8], rec: &mut Record<'a>) -> R
     let mut pos = head.len();
     for slot in middle {
         let rest = &line[pos..];
-        let Some(end) = slot.until.finder.find(rest) else {
+        let Some(end) = slot.until.find(rest) else {
             return Err(LineError::new(LineErrorKind::MissingDelimiter, pos)
                 .with_field(slot.var.name)
                 .with_literal(slot.until.label));
@@ -46,7 +50,7 @@ pub(crate) fn parse<'a>(t: &Template, line: &'a [u8], rec: &mut Record<'a>) -> R
     let end = if tail.is_empty() {
         rest.len()
     } else {
-        match last.until.finder.find(rest) {
+        match last.until.find(rest) {
             Some(end) => end,
             None => {
                 return Err(LineError::new(LineErrorKind::MissingDelimiter, pos)
@@ -98,13 +102,20 @@ mod tests {
         // is the closing one; with `escape=none` a quote in a value makes the line malformed.
         let p = plan("$status \"$http_user_agent\"");
         let mut r = Record::new();
-        p.parse(b"200 \"a \\x22quoted\\x22 agent\"\r", &mut r).unwrap();
-        assert_eq!(r.get(Field::HttpUserAgent), Some(&b"a \\x22quoted\\x22 agent"[..]));
+        p.parse(b"200 \"a \\x22quoted\\x22 agent\"\r", &mut r)
+            .unwrap();
+        assert_eq!(
+            r.get(Field::HttpUserAgent),
+            Some(&b"a \\x22quoted\\x22 agent"[..])
+        );
         let e = p.parse(b"200 \"a \"quoted\" agent\"", &mut r).unwrap_err();
         assert_eq!((e.kind, e.offset), (LineErrorKind::TrailingBytes, 8));
         let p = plan("$status $http_user_agent");
         p.parse(b"200 a \"quoted\" agent", &mut r).unwrap();
-        assert_eq!(r.get(Field::HttpUserAgent), Some(&b"a \"quoted\" agent"[..]));
+        assert_eq!(
+            r.get(Field::HttpUserAgent),
+            Some(&b"a \"quoted\" agent"[..])
+        );
     }
 
     #[test]
@@ -114,12 +125,19 @@ mod tests {
         let e = p.parse(b"[x] 200 GET", &mut r).unwrap_err();
         assert_eq!(e.kind, LineErrorKind::MissingDelimiter);
         assert_eq!(e.offset, 4);
-        assert_eq!(e.to_string(), "missing \" \\\"\" after $status (its value starts at byte 4)");
+        assert_eq!(
+            e.to_string(),
+            "missing \" \\\"\" after $status (its value starts at byte 4)"
+        );
         let e = p.parse(b"(x] 200 \"GET\"", &mut r).unwrap_err();
         assert_eq!(e.to_string(), "expected \"[\" before $time_local at byte 0");
         let e = p.parse(b"[x] 200 \"GET\" more", &mut r).unwrap_err();
         assert_eq!(e.kind, LineErrorKind::TrailingBytes);
         assert_eq!(e.offset, 13);
-        assert_eq!(r, Record::new(), "a failed parse leaves no half-filled record");
+        assert_eq!(
+            r,
+            Record::new(),
+            "a failed parse leaves no half-filled record"
+        );
     }
 }

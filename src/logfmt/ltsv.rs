@@ -7,13 +7,13 @@
 //! Does not own: the label table (`mod.rs`, shared with JSON), `\r` and empty-line handling
 //! ([`Plan::parse`](super::Plan::parse)), what the values mean (`record`).
 
-use memchr::{memchr, memchr_iter};
+use memchr::memchr_iter;
 
 use super::{key_field, key_value, Keys, LineError, LineErrorKind, Record};
 
 /// A byte allowed in an LTSV label.
 #[inline]
-pub(crate) fn is_label_byte(b: u8) -> bool {
+fn is_label_byte(b: u8) -> bool {
     b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-')
 }
 
@@ -26,8 +26,9 @@ pub(crate) fn parse<'a>(line: &'a [u8], rec: &mut Record<'a>) -> Result<(), Line
     for end in ends {
         let field = &line[start..end];
         if !field.is_empty() {
-            let label_len = match memchr(b':', field) {
-                Some(i) if i > 0 && field[..i].iter().all(|&b| is_label_byte(b)) => i,
+            // Labels are short: one pass both finds the ':' and checks the label.
+            let label_len = match field.iter().position(|&b| !is_label_byte(b)) {
+                Some(i) if i > 0 && field[i] == b':' => i,
                 _ => return Err(LineError::new(LineErrorKind::NotLtsv, start)),
             };
             let value = &field[label_len + 1..];
@@ -60,7 +61,10 @@ mod tests {
         assert_eq!(r.get(Field::HttpXForwardedFor), None);
         assert_eq!(r.status(), Some(502));
         assert_eq!(r.upstream_time().unwrap().tries, 2);
-        assert_eq!(r.get(Field::TimeIso8601), Some(&b"2024-05-01T10:00:00+00:00"[..]));
+        assert_eq!(
+            r.get(Field::TimeIso8601),
+            Some(&b"2024-05-01T10:00:00+00:00"[..])
+        );
     }
 
     #[test]
@@ -69,7 +73,10 @@ mod tests {
         let mut r = Record::new();
         let kind = |line: &[u8]| plan.parse(line, &mut Record::new()).unwrap_err().kind;
         assert_eq!(kind(b"status:200\tno colon"), LineErrorKind::NotLtsv);
-        assert_eq!(kind(b"1.2.3.4 - - [10/Oct/2000:13:55:36"), LineErrorKind::NotLtsv);
+        assert_eq!(
+            kind(b"1.2.3.4 - - [10/Oct/2000:13:55:36"),
+            LineErrorKind::NotLtsv
+        );
         assert_eq!(kind(b"a:1\tb:2"), LineErrorKind::NoFields);
         let e = plan.parse(b"status:200\t:x", &mut r).unwrap_err();
         assert_eq!((e.kind, e.offset), (LineErrorKind::NotLtsv, 11));

@@ -99,7 +99,9 @@ pub struct Record<'a> {
 impl<'a> Record<'a> {
     /// An empty record.
     pub fn new() -> Self {
-        Record { fields: [None; Field::COUNT] }
+        Record {
+            fields: [None; Field::COUNT],
+        }
     }
 
     /// Forgets every field (reuse one record for many lines).
@@ -117,7 +119,11 @@ impl<'a> Record<'a> {
     /// Sets a field's raw value; `-` (nginx's "no value") and empty are stored as absent.
     #[inline]
     pub fn set(&mut self, field: Field, value: &'a [u8]) {
-        self.fields[field as usize] = if value == b"-" || value.is_empty() { None } else { Some(value) };
+        self.fields[field as usize] = if value == b"-" || value.is_empty() {
+            None
+        } else {
+            Some(value)
+        };
     }
 
     /// `$status` as a number.
@@ -137,7 +143,9 @@ impl<'a> Record<'a> {
 
     /// `$body_bytes_sent` (or `$bytes_sent` when that is all the log has).
     pub fn bytes(&self) -> Option<u64> {
-        let v = self.get(Field::BodyBytesSent).or_else(|| self.get(Field::BytesSent))?;
+        let v = self
+            .get(Field::BodyBytesSent)
+            .or_else(|| self.get(Field::BytesSent))?;
         parse_u64(v)
     }
 
@@ -257,7 +265,10 @@ pub fn parse_upstream_times(v: &[u8]) -> Option<UpstreamTime> {
         total = total.checked_add(parse_seconds_us(part)?)?;
         tries += 1;
     }
-    (tries > 0).then_some(UpstreamTime { total_us: total, tries })
+    (tries > 0).then_some(UpstreamTime {
+        total_us: total,
+        tries,
+    })
 }
 
 fn trim_spaces(mut v: &[u8]) -> &[u8] {
@@ -388,19 +399,52 @@ mod tests {
     #[test]
     fn upstream_times_sum_and_count_retries() {
         let t = |s: &str| parse_upstream_times(s.as_bytes());
-        assert_eq!(t("0.010"), Some(UpstreamTime { total_us: 10_000, tries: 1 }));
-        assert_eq!(t("0.010, 0.020"), Some(UpstreamTime { total_us: 30_000, tries: 2 }));
-        assert_eq!(t("0.005 : 0.010"), Some(UpstreamTime { total_us: 15_000, tries: 2 }));
-        assert_eq!(t("-, 0.020"), Some(UpstreamTime { total_us: 20_000, tries: 1 }));
+        assert_eq!(
+            t("0.010"),
+            Some(UpstreamTime {
+                total_us: 10_000,
+                tries: 1
+            })
+        );
+        assert_eq!(
+            t("0.010, 0.020"),
+            Some(UpstreamTime {
+                total_us: 30_000,
+                tries: 2
+            })
+        );
+        assert_eq!(
+            t("0.005 : 0.010"),
+            Some(UpstreamTime {
+                total_us: 15_000,
+                tries: 2
+            })
+        );
+        assert_eq!(
+            t("-, 0.020"),
+            Some(UpstreamTime {
+                total_us: 20_000,
+                tries: 1
+            })
+        );
         assert_eq!(t("-"), None);
         assert_eq!(t("x"), None);
     }
 
     #[test]
     fn timestamps_convert_to_utc_epoch() {
-        assert_eq!(parse_time_local(b"10/Oct/2000:13:55:36 -0700"), Some(971_211_336));
-        assert_eq!(parse_time_iso8601(b"2000-10-10T13:55:36-07:00"), Some(971_211_336));
-        assert_eq!(parse_time_iso8601(b"2000-10-10T20:55:36Z"), Some(971_211_336));
+        assert_eq!(
+            parse_time_local(b"10/Oct/2000:13:55:36 -0700"),
+            Some(971_211_336)
+        );
+        assert_eq!(
+            parse_time_iso8601(b"2000-10-10T13:55:36-07:00"),
+            Some(971_211_336)
+        );
+        assert_eq!(
+            parse_time_iso8601(b"2000-10-10T20:55:36Z"),
+            Some(971_211_336)
+        );
         assert_eq!(parse_time_local(b"01/Jan/1970:00:00:00 +0000"), Some(0));
         assert_eq!(parse_time_local(b"10/Foo/2000:13:55:36 -0700"), None);
     }

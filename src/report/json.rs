@@ -25,7 +25,11 @@ fn latency(l: &LatencyView) -> Value {
 }
 
 fn summary(s: &SummaryView) -> Value {
-    let status: Map<String, Value> = s.status.iter().map(|(k, n)| (k.clone(), json!(n))).collect();
+    let status: Map<String, Value> = s
+        .status
+        .iter()
+        .map(|(k, n)| (k.clone(), json!(n)))
+        .collect();
     let groups: Vec<Value> = s
         .groups
         .iter()
@@ -58,8 +62,14 @@ pub fn to_value(r: &ScanReport) -> Value {
     let mut m = Map::new();
     m.insert("lines".into(), json!(r.lines));
     m.insert("parsed".into(), json!(r.parsed));
-    m.insert("malformed".into(), json!({ "count": r.malformed, "samples": r.samples }));
-    m.insert("format".into(), json!({ "name": r.format, "detected": r.format_detected }));
+    m.insert(
+        "malformed".into(),
+        json!({ "count": r.malformed, "samples": r.samples }),
+    );
+    m.insert(
+        "format".into(),
+        json!({ "name": r.format, "detected": r.format_detected }),
+    );
     m.insert("inputs".into(), json!(r.inputs));
     m.insert("errors".into(), json!(r.errors));
     if let Some(s) = &r.summary {

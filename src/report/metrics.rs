@@ -10,25 +10,34 @@ use super::model::ScanReport;
 use crate::summary::{LatencyView, SummaryView};
 
 fn num(v: Option<f64>) -> String {
-    v.map(|v| format!("{v}")).unwrap_or_else(|| "NaN".to_string())
+    v.map(|v| format!("{v}"))
+        .unwrap_or_else(|| "NaN".to_string())
 }
 
 /// Keeps TSV cells on one line and in one column.
 fn cell(s: &str) -> String {
-    s.chars().map(|c| if c.is_control() { ' ' } else { c }).collect()
+    s.chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect()
 }
 
 /// TSV: one row for the total, then one per group; header row first.
 pub fn tsv(r: &ScanReport) -> String {
     let mut out = String::new();
     let Some(s) = &r.summary else {
-        let _ = writeln!(out, "lines\tparsed\tmalformed\n{}\t{}\t{}", r.lines, r.parsed, r.malformed);
+        let _ = writeln!(
+            out,
+            "lines\tparsed\tmalformed\n{}\t{}\t{}",
+            r.lines, r.parsed, r.malformed
+        );
         return out;
     };
-    let mut header = vec!["key", "requests", "1xx", "2xx", "3xx", "4xx", "5xx", "499", "count", "min", "mean"]
-        .into_iter()
-        .map(String::from)
-        .collect::<Vec<_>>();
+    let mut header = vec![
+        "key", "requests", "1xx", "2xx", "3xx", "4xx", "5xx", "499", "count", "min", "mean",
+    ]
+    .into_iter()
+    .map(String::from)
+    .collect::<Vec<_>>();
     header.extend(s.request_time.percentiles.iter().map(|(k, _)| k.clone()));
     header.push("max".into());
     let _ = writeln!(out, "{}", header.join("\t"));
@@ -40,9 +49,17 @@ pub fn tsv(r: &ScanReport) -> String {
         cells.push(num(l.max));
         cells.join("\t")
     };
-    let _ = writeln!(out, "{}", row("(total)", s.requests, &s.status_class, &s.request_time));
+    let _ = writeln!(
+        out,
+        "{}",
+        row("(total)", s.requests, &s.status_class, &s.request_time)
+    );
     for g in &s.groups {
-        let _ = writeln!(out, "{}", row(&g.key, g.requests, &g.status_class, &g.request_time));
+        let _ = writeln!(
+            out,
+            "{}",
+            row(&g.key, g.requests, &g.status_class, &g.request_time)
+        );
     }
     out
 }
@@ -72,16 +89,32 @@ fn quantile(key: &str) -> String {
     format!("{q}")
 }
 
-fn prom_summary(out: &mut String, name: &str, help: &str, labels: &str, l: &LatencyView, head: bool) {
+fn prom_summary(
+    out: &mut String,
+    name: &str,
+    help: &str,
+    labels: &str,
+    l: &LatencyView,
+    head: bool,
+) {
     if head {
         let _ = writeln!(out, "# HELP {name} {help}");
         let _ = writeln!(out, "# TYPE {name} summary");
     }
     let sep = if labels.is_empty() { "" } else { "," };
     for (k, v) in &l.percentiles {
-        let _ = writeln!(out, "{name}{{{labels}{sep}quantile=\"{}\"}} {}", quantile(k), num(*v));
+        let _ = writeln!(
+            out,
+            "{name}{{{labels}{sep}quantile=\"{}\"}} {}",
+            quantile(k),
+            num(*v)
+        );
     }
-    let braces = if labels.is_empty() { String::new() } else { format!("{{{labels}}}") };
+    let braces = if labels.is_empty() {
+        String::new()
+    } else {
+        format!("{{{labels}}}")
+    };
     let _ = writeln!(out, "{name}_sum{braces} {}", l.sum);
     let _ = writeln!(out, "{name}_count{braces} {}", l.count);
 }
@@ -101,8 +134,18 @@ fn prom_counter(out: &mut String, name: &str, help: &str, rows: &[(String, u64)]
 /// Prometheus text exposition format (e.g. for node_exporter's textfile collector).
 pub fn prometheus(r: &ScanReport) -> String {
     let mut out = String::new();
-    prom_counter(&mut out, "realip_lines_total", "Log lines read.", &[(String::new(), r.lines)]);
-    prom_counter(&mut out, "realip_parsed_lines_total", "Log lines parsed.", &[(String::new(), r.parsed)]);
+    prom_counter(
+        &mut out,
+        "realip_lines_total",
+        "Log lines read.",
+        &[(String::new(), r.lines)],
+    );
+    prom_counter(
+        &mut out,
+        "realip_parsed_lines_total",
+        "Log lines parsed.",
+        &[(String::new(), r.parsed)],
+    );
     prom_counter(
         &mut out,
         "realip_malformed_lines_total",
@@ -116,14 +159,43 @@ pub fn prometheus(r: &ScanReport) -> String {
 }
 
 fn write_prom_summary(out: &mut String, s: &SummaryView) {
-    let status: Vec<(String, u64)> =
-        s.status.iter().map(|(k, n)| (format!("status=\"{}\"", label(k)), *n)).collect();
-    prom_counter(out, "realip_requests_total", "Requests by status code.", &status);
-    let classes: Vec<(String, u64)> =
-        s.status_class.pairs().iter().map(|(k, n)| (format!("class=\"{k}\""), *n)).collect();
-    prom_counter(out, "realip_requests_by_class_total", "Requests by status class (499 also in 4xx).", &classes);
-    prom_counter(out, "realip_response_bytes_total", "Sum of $body_bytes_sent.", &[(String::new(), s.bytes)]);
-    prom_summary(out, "realip_request_time_seconds", "$request_time.", "", &s.request_time, true);
+    let status: Vec<(String, u64)> = s
+        .status
+        .iter()
+        .map(|(k, n)| (format!("status=\"{}\"", label(k)), *n))
+        .collect();
+    prom_counter(
+        out,
+        "realip_requests_total",
+        "Requests by status code.",
+        &status,
+    );
+    let classes: Vec<(String, u64)> = s
+        .status_class
+        .pairs()
+        .iter()
+        .map(|(k, n)| (format!("class=\"{k}\""), *n))
+        .collect();
+    prom_counter(
+        out,
+        "realip_requests_by_class_total",
+        "Requests by status class (499 also in 4xx).",
+        &classes,
+    );
+    prom_counter(
+        out,
+        "realip_response_bytes_total",
+        "Sum of $body_bytes_sent.",
+        &[(String::new(), s.bytes)],
+    );
+    prom_summary(
+        out,
+        "realip_request_time_seconds",
+        "$request_time.",
+        "",
+        &s.request_time,
+        true,
+    );
     prom_summary(
         out,
         "realip_upstream_response_time_seconds",
@@ -138,7 +210,12 @@ fn write_prom_summary(out: &mut String, s: &SummaryView) {
             .iter()
             .map(|g| (format!("{by}=\"{}\"", label(&g.key)), g.requests))
             .collect();
-        prom_counter(out, "realip_group_requests_total", "Requests per group.", &rows);
+        prom_counter(
+            out,
+            "realip_group_requests_total",
+            "Requests per group.",
+            &rows,
+        );
         for (i, g) in s.groups.iter().enumerate() {
             let labels = format!("{by}=\"{}\"", label(&g.key));
             prom_summary(
@@ -155,8 +232,16 @@ fn write_prom_summary(out: &mut String, s: &SummaryView) {
 
 /// A Mackerel metric name segment: `[A-Za-z0-9_-]`, everything else `_`.
 fn segment(s: &str) -> String {
-    let out: String =
-        s.chars().map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '_' { c } else { '_' }).collect();
+    let out: String = s
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
     if out.is_empty() {
         "_".to_string()
     } else {
@@ -179,7 +264,10 @@ pub fn mackerel(r: &ScanReport) -> String {
         for (k, n) in s.status_class.pairs() {
             line(format!("realip.status.{k}"), n.to_string());
         }
-        for (name, l) in [("request_time", &s.request_time), ("upstream_response_time", &s.upstream_response_time)] {
+        for (name, l) in [
+            ("request_time", &s.request_time),
+            ("upstream_response_time", &s.upstream_response_time),
+        ] {
             if l.count == 0 {
                 continue;
             }
@@ -191,7 +279,10 @@ pub fn mackerel(r: &ScanReport) -> String {
         }
         if let Some(by) = s.group_by {
             for g in &s.groups {
-                line(format!("realip.{by}.{}.requests", segment(&g.key)), g.requests.to_string());
+                line(
+                    format!("realip.{by}.{}.requests", segment(&g.key)),
+                    g.requests.to_string(),
+                );
                 if let Some(p99) = g.request_time.percentiles.iter().find(|(k, _)| k == "p99") {
                     line(format!("realip.{by}.{}.p99", segment(&g.key)), num(p99.1));
                 }

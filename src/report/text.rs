@@ -50,7 +50,13 @@ fn bytes(n: u64) -> String {
 fn table(rows: &[Vec<String>]) -> String {
     let cols = rows.iter().map(Vec::len).max().unwrap_or(0);
     let widths: Vec<usize> = (0..cols)
-        .map(|c| rows.iter().filter_map(|r| r.get(c)).map(|s| s.chars().count()).max().unwrap_or(0))
+        .map(|c| {
+            rows.iter()
+                .filter_map(|r| r.get(c))
+                .map(|s| s.chars().count())
+                .max()
+                .unwrap_or(0)
+        })
         .collect();
     let mut out = String::new();
     for r in rows {
@@ -70,14 +76,24 @@ fn table(rows: &[Vec<String>]) -> String {
 }
 
 fn latency_row(name: &str, l: &LatencyView) -> Vec<String> {
-    let mut row = vec![name.to_string(), thousands(l.count), secs(l.min), secs(l.mean)];
+    let mut row = vec![
+        name.to_string(),
+        thousands(l.count),
+        secs(l.min),
+        secs(l.mean),
+    ];
     row.extend(l.percentiles.iter().map(|(_, v)| secs(*v)));
     row.push(secs(l.max));
     row
 }
 
 fn latency_header(first: &str, l: &LatencyView) -> Vec<String> {
-    let mut row = vec![first.to_string(), "count".into(), "min".into(), "mean".into()];
+    let mut row = vec![
+        first.to_string(),
+        "count".into(),
+        "min".into(),
+        "mean".into(),
+    ];
     row.extend(l.percentiles.iter().map(|(k, _)| k.clone()));
     row.push("max".into());
     row
@@ -93,10 +109,18 @@ fn classes(c: &StatusClassView) -> String {
 }
 
 fn write_summary(out: &mut String, s: &SummaryView) {
-    let _ = writeln!(out, "requests {}   bytes {}", thousands(s.requests), bytes(s.bytes));
+    let _ = writeln!(
+        out,
+        "requests {}   bytes {}",
+        thousands(s.requests),
+        bytes(s.bytes)
+    );
     let _ = writeln!(out, "status classes  {}", classes(&s.status_class));
-    let codes: Vec<String> =
-        s.status.iter().map(|(k, n)| format!("{} {}", escape_str(k), thousands(*n))).collect();
+    let codes: Vec<String> = s
+        .status
+        .iter()
+        .map(|(k, n)| format!("{} {}", escape_str(k), thousands(*n)))
+        .collect();
     let _ = writeln!(out, "status codes    {}", codes.join("  "));
     out.push('\n');
     let _ = writeln!(out, "latency in seconds:");
@@ -122,7 +146,12 @@ fn write_summary(out: &mut String, s: &SummaryView) {
             let _ = writeln!(out, "  (no requests)");
             return;
         };
-        let mut header = vec![by.to_string(), "requests".into(), "2xx".into(), "3xx".into()];
+        let mut header = vec![
+            by.to_string(),
+            "requests".into(),
+            "2xx".into(),
+            "3xx".into(),
+        ];
         header.extend(["4xx".into(), "5xx".into()]);
         let lat = latency_header("", &first.request_time);
         header.extend(lat.into_iter().skip(2));
@@ -136,7 +165,11 @@ fn write_summary(out: &mut String, s: &SummaryView) {
         }
         out.push_str(&table(&rows));
         if s.groups_in_others > 0 {
-            let _ = writeln!(out, "  (others: {} more keys)", thousands(s.groups_in_others));
+            let _ = writeln!(
+                out,
+                "  (others: {} more keys)",
+                thousands(s.groups_in_others)
+            );
         }
     }
     out.push('\n');
@@ -146,9 +179,22 @@ fn write_summary(out: &mut String, s: &SummaryView) {
 /// The whole report as aligned text.
 pub fn render(r: &ScanReport) -> String {
     let mut out = String::new();
-    let how = if r.format_detected { "detected" } else { "given" };
-    let inputs: Vec<String> = r.inputs.iter().map(|i| escape_str(i).into_owned()).collect();
-    let _ = writeln!(out, "realip scan: {} (format {} {how})", inputs.join(", "), r.format);
+    let how = if r.format_detected {
+        "detected"
+    } else {
+        "given"
+    };
+    let inputs: Vec<String> = r
+        .inputs
+        .iter()
+        .map(|i| escape_str(i).into_owned())
+        .collect();
+    let _ = writeln!(
+        out,
+        "realip scan: {} (format {} {how})",
+        inputs.join(", "),
+        r.format
+    );
     let _ = writeln!(
         out,
         "lines {}   parsed {}   malformed {}",
@@ -166,7 +212,11 @@ pub fn render(r: &ScanReport) -> String {
         );
     }
     if r.malformed > r.samples.len() as u64 {
-        let _ = writeln!(out, "  ({} more malformed lines)", thousands(r.malformed - r.samples.len() as u64));
+        let _ = writeln!(
+            out,
+            "  ({} more malformed lines)",
+            thousands(r.malformed - r.samples.len() as u64)
+        );
     }
     for e in &r.errors {
         let _ = writeln!(out, "  error: {}", escape_str(e));

@@ -41,7 +41,11 @@ pub struct Malformed {
 impl Malformed {
     /// Keeps up to `limit` samples.
     pub fn new(limit: usize) -> Self {
-        Malformed { count: 0, limit, samples: Vec::new() }
+        Malformed {
+            count: 0,
+            limit,
+            samples: Vec::new(),
+        }
     }
 
     /// How many lines were malformed.
@@ -97,7 +101,11 @@ mod tests {
     use super::*;
 
     fn at(unit: u32, line: u64) -> LineAt {
-        LineAt { file: 0, unit, line }
+        LineAt {
+            file: 0,
+            unit,
+            line,
+        }
     }
 
     #[test]

@@ -129,7 +129,11 @@ pub struct Scanned<A> {
 impl<A> Scanned<A> {
     /// The input name and 1-based line number of a position.
     pub fn locate(&self, at: LineAt) -> (&str, u64) {
-        let name = self.names.get(at.file as usize).map(String::as_str).unwrap_or("?");
+        let name = self
+            .names
+            .get(at.file as usize)
+            .map(String::as_str)
+            .unwrap_or("?");
         let base = self.offsets.get(&(at.file, at.unit)).copied().unwrap_or(0);
         (name, base + at.line + 1)
     }
@@ -178,7 +182,9 @@ impl<A: Accumulate> Worker<A> {
                 input::for_each_line(bytes, |line| {
                     if line.len() > max_line {
                         let len = line.len();
-                        self.malformed.add(at, || format!("line of {len} bytes is longer than the limit of {max_line}"));
+                        self.malformed.add(at, || {
+                            format!("line of {len} bytes is longer than the limit of {max_line}")
+                        });
                     } else if line.is_empty() {
                         self.malformed.add(at, || "empty line".to_string());
                     } else {
@@ -194,8 +200,9 @@ impl<A: Accumulate> Worker<A> {
                 });
             }
             Block::TooLong { len, .. } => {
-                self.malformed
-                    .add(at, || format!("line of {len} bytes is longer than the limit of {max_line}"));
+                self.malformed.add(at, || {
+                    format!("line of {len} bytes is longer than the limit of {max_line}")
+                });
                 at.line += 1;
             }
         }
@@ -251,9 +258,9 @@ where
         offsets.insert((f, u), base);
         base += n;
     }
-    let samples = total
-        .malformed
-        .resolve(&names, |at| offsets.get(&(at.file, at.unit)).copied().unwrap_or(0) + at.line);
+    let samples = total.malformed.resolve(&names, |at| {
+        offsets.get(&(at.file, at.unit)).copied().unwrap_or(0) + at.line
+    });
     Ok(Scanned {
         lines: total.lines,
         parsed: total.parsed,
@@ -300,7 +307,11 @@ where
             || Worker::new(make(), opts.samples),
             |mut w, (ci, range)| {
                 let unit = u32::try_from(ci).unwrap_or(u32::MAX);
-                let mut at = LineAt { file: fi, unit, line: 0 };
+                let mut at = LineAt {
+                    file: fi,
+                    unit,
+                    line: 0,
+                };
                 let reader = RangeReader::new(file, range.clone());
                 let result = input::read_blocks(reader, opts.block_bytes, opts.max_line, |b| {
                     let bytes = match &b {
@@ -358,10 +369,20 @@ where
             .fold(
                 || Worker::new(make(), opts.samples),
                 |mut w, (unit, block)| {
-                    let at = LineAt { file: fi, unit, line: 0 };
+                    let at = LineAt {
+                        file: fi,
+                        unit,
+                        line: 0,
+                    };
                     let (b, bytes) = match &block {
                         OwnedBlock::Lines(l) => (Block::Lines(l), l.len() as u64),
-                        OwnedBlock::TooLong(len) => (Block::TooLong { prefix: &[], len: *len }, *len),
+                        OwnedBlock::TooLong(len) => (
+                            Block::TooLong {
+                                prefix: &[],
+                                len: *len,
+                            },
+                            *len,
+                        ),
                     };
                     let n = w.block(plan, opts.max_line, b, at);
                     w.units.push((fi, unit, n));
