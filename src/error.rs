@@ -86,7 +86,7 @@ pub enum Error {
     DetectEmpty,
     /// `--log-format auto` found no built-in format that parses any of the first lines.
     #[error(
-        "cannot detect the log format: no line parses as json, ltsv, main or combined \
+        "cannot detect the log format: no line parses as json, ltsv, realip, main or combined \
          (non-empty lines tried: {lines}); first line: \"{line}\"; closest is {closest}: \
          {reason}; give the format explicitly (an nginx log_format template works)"
     )]

@@ -352,7 +352,7 @@ fn detect_explains_why_a_custom_log_fits_no_builtin_format() {
     let msg = detect(&refs).unwrap_err().to_string();
     assert!(
         msg.starts_with(
-            "cannot detect the log format: no line parses as json, ltsv, main or combined \
+            "cannot detect the log format: no line parses as json, ltsv, realip, main or combined \
              (non-empty lines tried: 20); first line: \"2001:db8::1f 35.191.24.6 \
              [2024-05-01T10:00:04+00:00] \"GET /favicon.ico HTTP/2.0\""
         ),
@@ -360,7 +360,7 @@ fn detect_explains_why_a_custom_log_fits_no_builtin_format() {
     );
     // The line is cut at 200 bytes.
     assert!(msg.contains(
-        "(Windows NT 10.0; Win64…\"; closest is combined: missing \" - \" \
+        "(Windows NT 10.0; Win64…\"; closest is combined: missing ` - ` \
                           after $remote_addr (its value starts at byte 0);"
     ));
 }

@@ -227,7 +227,17 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         if lines.is_empty() {
             Format::Combined
         } else {
-            logfmt::detect(&lines).context("--log-format auto")?
+            let d = logfmt::detect_detailed(&lines).context("--log-format auto")?;
+            if d.parsed < d.sampled {
+                eprintln!(
+                    "realip: warning: detected {} from only {} of the first {} lines; if that is \
+                     wrong, give --log-format",
+                    d.format.name(),
+                    d.parsed,
+                    d.sampled
+                );
+            }
+            d.format
         }
     } else {
         args.log_format

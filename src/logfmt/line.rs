@@ -127,10 +127,10 @@ mod tests {
         assert_eq!(e.offset, 4);
         assert_eq!(
             e.to_string(),
-            "missing \" \\\"\" after $status (its value starts at byte 4)"
+            "missing ` \"` after $status (its value starts at byte 4)"
         );
         let e = p.parse(b"(x] 200 \"GET\"", &mut r).unwrap_err();
-        assert_eq!(e.to_string(), "expected \"[\" before $time_local at byte 0");
+        assert_eq!(e.to_string(), "expected `[` before $time_local at byte 0");
         let e = p.parse(b"[x] 200 \"GET\" more", &mut r).unwrap_err();
         assert_eq!(e.kind, LineErrorKind::TrailingBytes);
         assert_eq!(e.offset, 13);

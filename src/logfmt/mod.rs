@@ -310,7 +310,7 @@ impl LineError {
     }
 }
 
-/// Writes a template literal quoted, with `"` and `\` escaped so the quotes stay unambiguous.
+/// Writes a template literal between backquotes, escaped for a terminal.
 struct Quoted(Option<&'static str>);
 
 impl fmt::Display for Quoted {
@@ -318,16 +318,8 @@ impl fmt::Display for Quoted {
         let Some(lit) = self.0 else {
             return f.write_str("the template's literal text");
         };
-        f.write_str("\"")?;
-        // `escape_str` already doubles backslashes; only `"` remains to be escaped.
-        for c in escape_str(lit).chars() {
-            if c == '"' {
-                f.write_str("\\\"")?;
-            } else {
-                fmt::Write::write_char(f, c)?;
-            }
-        }
-        f.write_str("\"")
+        // Backquotes, so the usual `"` in a literal needs no escaping.
+        write!(f, "`{}`", escape_str(lit))
     }
 }
 
@@ -608,14 +600,14 @@ mod tests {
             .with_literal(Some("\""));
         assert_eq!(
             e.to_string(),
-            "expected \"\\\"\" before $request at byte 43"
+            "expected `\"` before $request at byte 43"
         );
         let e = LineError::new(LineErrorKind::MissingDelimiter, 7)
             .with_field("status")
             .with_literal(Some(" "));
         assert_eq!(
             e.to_string(),
-            "missing \" \" after $status (its value starts at byte 7)"
+            "missing ` ` after $status (its value starts at byte 7)"
         );
         let e = LineError::new(LineErrorKind::BadJson, 9).with_field("':' after a key");
         assert_eq!(
