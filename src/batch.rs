@@ -7,10 +7,11 @@
 //! Malformed lines are handed to the caller's callback with their line number; nothing here
 //! prints or decides exit codes. Memory is bounded by the longest line allowed.
 
-use std::io::{self, BufRead, Write};
+use std::io::{self, Read, Write};
+use std::ops::ControlFlow;
 
 use crate::error::Error;
-use crate::input::{Line, LineReader};
+use crate::input::{self, Block};
 use crate::net::Addr;
 use crate::resolve::Resolver;
 
@@ -73,28 +74,26 @@ pub fn split_line(line: &[u8]) -> (&[u8], Option<&[u8]>) {
 
 /// Reads batch lines from `input`, writes one answer line per input line to `out`, and calls
 /// `on_error` for each malformed line. Lines longer than `max_line` bytes are malformed.
-pub fn run<R: BufRead, W: Write>(
+/// Stops at the first write error (a closed pipe, say) without reading the rest of the input.
+pub fn run<R: Read, W: Write>(
     resolver: &Resolver,
     input: R,
     out: &mut W,
     max_line: usize,
     mut on_error: impl FnMut(BatchError),
 ) -> io::Result<BatchStats> {
-    let mut reader = LineReader::new(input, max_line);
     let mut stats = BatchStats::default();
-    while let Some((no, line)) = reader.next_line()? {
+    let mut failed: Option<io::Error> = None;
+    let mut one = |line: Option<&[u8]>, len: u64, stats: &mut BatchStats| -> io::Result<()> {
         stats.lines += 1;
-        let line = match line {
-            Line::Complete(l) => l,
-            Line::TooLong { len, .. } => {
-                stats.malformed += 1;
-                on_error(BatchError {
-                    line: no,
-                    kind: BatchErrorKind::TooLong { len, max: max_line },
-                });
-                out.write_all(b"\n")?;
-                continue;
-            }
+        let no = stats.lines;
+        let Some(line) = line.filter(|l| l.len() <= max_line) else {
+            stats.malformed += 1;
+            on_error(BatchError {
+                line: no,
+                kind: BatchErrorKind::TooLong { len, max: max_line },
+            });
+            return out.write_all(b"\n");
         };
         let (peer, values) = split_line(line);
         let peer = match Addr::parse(peer) {
@@ -105,8 +104,7 @@ pub fn run<R: BufRead, W: Write>(
                     line: no,
                     kind: BatchErrorKind::BadPeer(e),
                 });
-                out.write_all(b"\n")?;
-                continue;
+                return out.write_all(b"\n");
             }
         };
         let res = match values {
@@ -114,10 +112,37 @@ pub fn run<R: BufRead, W: Write>(
             Some(v) => resolver.resolve(peer, v.split(|&b| b == b'\t')),
         };
         stats.resolved += 1;
-        writeln!(out, "{}", res.addr)?;
+        writeln!(out, "{}", res.addr)
+    };
+    input::read_blocks(input, BLOCK_BYTES, max_line, |block| {
+        match block {
+            Block::Lines(bytes) => input::for_each_line(bytes, |l| {
+                if failed.is_none() {
+                    if let Err(e) = one(Some(l), l.len() as u64, &mut stats) {
+                        failed = Some(e);
+                    }
+                }
+            }),
+            Block::TooLong { len, .. } => {
+                if let Err(e) = one(None, len, &mut stats) {
+                    failed = Some(e);
+                }
+            }
+        }
+        if failed.is_some() {
+            ControlFlow::Break(())
+        } else {
+            ControlFlow::Continue(())
+        }
+    })?;
+    match failed {
+        Some(e) => Err(e),
+        None => Ok(stats),
     }
-    Ok(stats)
 }
+
+/// Input is read in blocks of this size: small enough that answers stream promptly.
+const BLOCK_BYTES: usize = 64 << 10;
 
 #[cfg(test)]
 mod tests {

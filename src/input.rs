@@ -1,17 +1,17 @@
-//! Reading input line by line with bounded memory.
+//! Reading input with bounded memory.
 //!
-//! Owns: [`LineReader`], which splits any byte stream at `\n`, strips one `\r` before it
-//! (CRLF input), keeps invalid UTF-8 as bytes, hands back a final line that has no newline,
-//! and bounds memory: a line longer than the limit is reported as [`Line::TooLong`] with its
-//! first bytes and full length, and reading goes on at the next line. Line numbers start at 1.
-//! It also owns opening inputs ([`open`]: files, stdin, gzip detected by magic bytes, globs
-//! in [`expand_inputs`]), splitting plain files into newline-aligned chunks for parallel
-//! workers ([`chunk_file`], [`RangeReader`]), and reading any stream in blocks of whole lines
-//! with bounded memory ([`read_blocks`]).
+//! Owns: opening inputs ([`open`]: files, stdin, gzip detected by magic bytes, globs in
+//! [`expand_inputs`]), splitting plain files into newline-aligned chunks for parallel workers
+//! ([`chunk_file`], [`RangeReader`]), and reading any stream in blocks of whole lines
+//! ([`read_blocks`], [`for_each_line`]): lines split at `\n` with one `\r` before it stripped
+//! (CRLF input), invalid UTF-8 kept as bytes, a final line without a newline handed over, and a
+//! line longer than the limit reported as [`Block::TooLong`] with its first bytes and full
+//! length instead of being buffered.
 //! Does not own: what a line means (fields, headers), or reporting (callers count and sample).
 
 use std::fs::File;
 use std::io::{self, BufRead, BufReader, Read};
+use std::ops::ControlFlow;
 use std::ops::Range;
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
@@ -19,151 +19,6 @@ use std::path::{Path, PathBuf};
 use flate2::read::MultiGzDecoder;
 
 use crate::error::Error;
-
-/// One line read.
-#[derive(Debug, PartialEq, Eq)]
-pub enum Line<'a> {
-    /// The line, without its `\n` (or `\r\n`).
-    Complete(&'a [u8]),
-    /// The line exceeded the limit: its first `limit` bytes and its full length in bytes.
-    TooLong {
-        /// The first bytes of the line.
-        prefix: &'a [u8],
-        /// The full length of the line, without its line ending.
-        len: u64,
-    },
-}
-
-/// Splits a byte stream into lines of at most `max` bytes each (see the module docs).
-#[derive(Debug)]
-pub struct LineReader<R> {
-    inner: R,
-    max: usize,
-    buf: Vec<u8>,
-    line_no: u64,
-}
-
-impl<R: BufRead> LineReader<R> {
-    /// Reads `inner`, keeping at most `max` bytes of any one line in memory.
-    pub fn new(inner: R, max: usize) -> Self {
-        LineReader {
-            inner,
-            max,
-            buf: Vec::new(),
-            line_no: 0,
-        }
-    }
-
-    /// The number of the line last returned (1-based; 0 before the first).
-    pub fn line_no(&self) -> u64 {
-        self.line_no
-    }
-
-    /// The next line with its number, or `None` at the end of input.
-    pub fn next_line(&mut self) -> io::Result<Option<(u64, Line<'_>)>> {
-        self.buf.clear();
-        let mut len: u64 = 0;
-        let mut saw_any = false;
-        let mut ended = false;
-        loop {
-            let chunk = match self.inner.fill_buf() {
-                Ok(c) => c,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                Err(e) => return Err(e),
-            };
-            if chunk.is_empty() {
-                break;
-            }
-            saw_any = true;
-            let (take, used) = match memchr::memchr(b'\n', chunk) {
-                Some(i) => {
-                    ended = true;
-                    (i, i + 1)
-                }
-                None => (chunk.len(), chunk.len()),
-            };
-            let room = self.max.saturating_sub(self.buf.len());
-            self.buf.extend_from_slice(&chunk[..take.min(room)]);
-            len += take as u64;
-            self.inner.consume(used);
-            if ended {
-                break;
-            }
-        }
-        if !saw_any {
-            return Ok(None);
-        }
-        self.line_no += 1;
-        if len > self.max as u64 {
-            return Ok(Some((
-                self.line_no,
-                Line::TooLong {
-                    prefix: &self.buf,
-                    len,
-                },
-            )));
-        }
-        if ended && self.buf.last() == Some(&b'\r') {
-            self.buf.pop();
-        }
-        Ok(Some((self.line_no, Line::Complete(&self.buf))))
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn lines(input: &[u8], max: usize) -> Vec<(u64, String)> {
-        let mut r = LineReader::new(input, max);
-        let mut out = Vec::new();
-        while let Some((n, line)) = r.next_line().unwrap() {
-            let text = match line {
-                Line::Complete(b) => String::from_utf8_lossy(b).into_owned(),
-                Line::TooLong { prefix, len } => {
-                    format!("TOOLONG({},{len})", String::from_utf8_lossy(prefix))
-                }
-            };
-            out.push((n, text));
-        }
-        out
-    }
-
-    #[test]
-    fn splits_lines_and_strips_crlf() {
-        assert_eq!(
-            lines(b"a\r\nb\n\nc", 100),
-            [
-                (1, "a".into()),
-                (2, "b".into()),
-                (3, "".into()),
-                (4, "c".into())
-            ]
-        );
-        assert!(lines(b"", 100).is_empty());
-        assert_eq!(lines(b"\n", 100), [(1, "".into())]);
-    }
-
-    #[test]
-    fn long_lines_are_bounded_and_reading_goes_on() {
-        let mut input = vec![b'x'; 10_000];
-        input.extend_from_slice(b"\nok\n");
-        let got = lines(&input, 8);
-        assert_eq!(
-            got,
-            [(1, "TOOLONG(xxxxxxxx,10000)".into()), (2, "ok".into())]
-        );
-    }
-
-    #[test]
-    fn invalid_utf8_is_kept_as_bytes() {
-        let mut r = LineReader::new(&b"\xff\xfe\n"[..], 100);
-        assert_eq!(
-            r.next_line().unwrap(),
-            Some((1, Line::Complete(&b"\xff\xfe"[..])))
-        );
-    }
-}
 
 /// Where log lines come from.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -419,12 +274,13 @@ pub const SAMPLE_BYTES: usize = 256;
 
 /// Reads `r` to its end and hands over blocks of whole lines of about `block` bytes, with
 /// bounded memory: a line longer than `max_line` is not buffered but skipped and reported as
-/// [`Block::TooLong`]. Returns the number of bytes read.
+/// [`Block::TooLong`]. Returns the number of bytes read. `f` may stop the reading early by
+/// returning `ControlFlow::Break`.
 pub fn read_blocks<R: Read>(
     mut r: R,
     block: usize,
     max_line: usize,
-    mut f: impl FnMut(Block<'_>),
+    mut f: impl FnMut(Block<'_>) -> ControlFlow<()>,
 ) -> io::Result<u64> {
     let block = block.max(1);
     let cap = block + max_line + 1;
@@ -466,13 +322,17 @@ pub fn read_blocks<R: Read>(
         }
         match memchr::memrchr(b'\n', &buf[..filled]) {
             Some(i) => {
-                f(Block::Lines(&buf[..=i]));
+                if f(Block::Lines(&buf[..=i])).is_break() {
+                    return Ok(total);
+                }
                 buf.copy_within(i + 1..filled, 0);
                 filled -= i + 1;
                 searched = 0;
             }
             None if eof => {
-                f(Block::Lines(&buf[..filled]));
+                if f(Block::Lines(&buf[..filled])).is_break() {
+                    return Ok(total);
+                }
                 filled = 0;
             }
             None => {
@@ -503,10 +363,14 @@ pub fn read_blocks<R: Read>(
                     }
                     len += n as u64;
                 }
-                f(Block::TooLong {
+                if f(Block::TooLong {
                     prefix: &prefix,
                     len,
-                });
+                })
+                .is_break()
+                {
+                    return Ok(total);
+                }
             }
         }
     }
@@ -536,14 +400,17 @@ mod block_tests {
 
     fn collect(input: &[u8], block: usize, max_line: usize) -> Vec<String> {
         let mut out = Vec::new();
-        read_blocks(input, block, max_line, |b| match b {
-            Block::Lines(l) => for_each_line(l, |line| {
-                out.push(String::from_utf8_lossy(line).into_owned())
-            }),
-            Block::TooLong { prefix, len } => out.push(format!(
-                "TOOLONG({len},{})",
-                String::from_utf8_lossy(&prefix[..prefix.len().min(3)])
-            )),
+        read_blocks(input, block, max_line, |b| {
+            match b {
+                Block::Lines(l) => for_each_line(l, |line| {
+                    out.push(String::from_utf8_lossy(line).into_owned())
+                }),
+                Block::TooLong { prefix, len } => out.push(format!(
+                    "TOOLONG({len},{})",
+                    String::from_utf8_lossy(&prefix[..prefix.len().min(3)])
+                )),
+            }
+            ControlFlow::Continue(())
         })
         .unwrap();
         out

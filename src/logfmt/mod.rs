@@ -598,10 +598,7 @@ mod tests {
         let e = LineError::new(LineErrorKind::ExpectedLiteral, 43)
             .with_field("request")
             .with_literal(Some("\""));
-        assert_eq!(
-            e.to_string(),
-            "expected `\"` before $request at byte 43"
-        );
+        assert_eq!(e.to_string(), "expected `\"` before $request at byte 43");
         let e = LineError::new(LineErrorKind::MissingDelimiter, 7)
             .with_field("status")
             .with_literal(Some(" "));

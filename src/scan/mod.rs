@@ -14,7 +14,7 @@ pub mod malformed;
 
 use std::collections::HashMap;
 use std::fs::File;
-use std::ops::Range;
+use std::ops::{ControlFlow, Range};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::sync_channel;
 use std::sync::Arc;
@@ -320,6 +320,7 @@ where
                     };
                     at.line += w.block(plan, opts.max_line, b, at);
                     progress(opts, bytes);
+                    ControlFlow::Continue(())
                 });
                 if let Err(e) = result {
                     w.errors.push(Error::io(name, &e));
@@ -358,9 +359,13 @@ where
                     Block::Lines(l) => OwnedBlock::Lines(l.to_vec()),
                     Block::TooLong { len, .. } => OwnedBlock::TooLong(len),
                 };
-                // A closed channel means the workers are gone; nothing left to do.
-                let _ = tx.send((unit, owned));
+                let this = unit;
                 unit = unit.saturating_add(1);
+                // A closed channel means the workers are gone; nothing left to do.
+                match tx.send((this, owned)) {
+                    Ok(()) => ControlFlow::Continue(()),
+                    Err(_) => ControlFlow::Break(()),
+                }
             })
         });
         let mut w = rx
