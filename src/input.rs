@@ -73,12 +73,15 @@ pub fn expand_inputs(args: &[String]) -> Result<Vec<Source>, Error> {
 
 /// An opened input.
 pub enum Opened {
-    /// A regular, uncompressed file: it can be split into chunks read in parallel.
+    /// A regular, uncompressed file, or a byte range of one (incremental runs): it can be
+    /// split into chunks read in parallel. `start` is at the beginning of a line.
     Plain {
         /// The file.
         file: File,
-        /// Its length in bytes.
-        len: u64,
+        /// Where reading starts.
+        start: u64,
+        /// Where reading ends (the file's length, or the end of the last complete line).
+        end: u64,
     },
     /// A stream read once from start to end (stdin, gzip).
     Stream(Box<dyn Read + Send>),
@@ -114,7 +117,8 @@ pub fn open(src: &Source) -> Result<Opened, Error> {
             } else if meta.is_file() {
                 Ok(Opened::Plain {
                     file,
-                    len: meta.len(),
+                    start: 0,
+                    end: meta.len(),
                 })
             } else {
                 // FIFOs, character devices, /dev/stdin: read once as a stream.
@@ -134,11 +138,12 @@ pub const PEEK_BYTES: usize = 64 << 10;
 /// still readable from its start.
 pub fn peek(opened: Opened) -> io::Result<(Vec<u8>, Opened)> {
     match opened {
-        Opened::Plain { file, len } => {
+        Opened::Plain { file, start, end } => {
+            let len = end.saturating_sub(start);
             let mut head = vec![0u8; PEEK_BYTES.min(usize::try_from(len).unwrap_or(PEEK_BYTES))];
-            let n = read_at_most(&file, 0, &mut head)?;
+            let n = read_at_most(&file, start, &mut head)?;
             head.truncate(n);
-            Ok((head, Opened::Plain { file, len }))
+            Ok((head, Opened::Plain { file, start, end }))
         }
         Opened::Stream(mut r) => {
             let mut head = Vec::with_capacity(PEEK_BYTES);
@@ -224,12 +229,14 @@ impl Read for RangeReader<'_> {
     }
 }
 
-/// Splits a file of `len` bytes into ranges of about `target` bytes, each starting at the
-/// beginning of a line and ending just after a newline (or at the end of the file).
-pub fn chunk_file(file: &File, len: u64, target: u64) -> io::Result<Vec<Range<u64>>> {
+/// Splits the byte range `range` of a file (starting at the beginning of a line) into ranges
+/// of about `target` bytes, each starting at the beginning of a line and ending just after a
+/// newline (or at the end of the range).
+pub fn chunk_file(file: &File, range: Range<u64>, target: u64) -> io::Result<Vec<Range<u64>>> {
     let target = target.max(1);
+    let len = range.end;
     let mut out = Vec::new();
-    let mut start = 0u64;
+    let mut start = range.start;
     let mut buf = vec![0u8; 64 << 10];
     while start < len {
         let mut probe = start.saturating_add(target);
@@ -453,7 +460,7 @@ mod block_tests {
         let data = b"aaaa\nbb\ncccccccccc\nd\n\ne";
         tmp.write_all(data).unwrap();
         for target in [1, 3, 6, 100] {
-            let chunks = chunk_file(&tmp, data.len() as u64, target).unwrap();
+            let chunks = chunk_file(&tmp, 0..data.len() as u64, target).unwrap();
             assert_eq!(chunks.first().unwrap().start, 0);
             assert_eq!(chunks.last().unwrap().end, data.len() as u64);
             for w in chunks.windows(2) {

@@ -15,7 +15,7 @@ use realip::input::{self, Opened};
 use realip::logfmt::{self, Format, Plan};
 use realip::report::escape::escape_str;
 use realip::report::{self, Output, ScanReport};
-use realip::scan::{self, ScanOptions};
+use realip::scan::{self, ScanInput, ScanOptions};
 use realip::summary::{GroupBy, RouteRule, SortBy, Summary, SummaryConfig, DEFAULT_PERCENTILES};
 
 use super::exit::ExitCode;
@@ -189,15 +189,15 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     // Open every input; unreadable ones are reported, the rest are scanned.
     let sources = input::expand_inputs(&args.files)?;
     let mut errors = Vec::new();
-    let mut inputs: Vec<(String, Opened)> = Vec::new();
+    let mut inputs: Vec<ScanInput> = Vec::new();
     let mut total_bytes = 0u64;
     for src in &sources {
         match input::open(src) {
             Ok(o) => {
-                if let Opened::Plain { len, .. } = &o {
-                    total_bytes += len;
+                if let Opened::Plain { start, end, .. } = &o {
+                    total_bytes += end.saturating_sub(*start);
                 }
-                inputs.push((src.name(), o));
+                inputs.push(ScanInput::new(src.name(), o));
             }
             Err(e) => errors.push(e.to_string()),
         }
@@ -208,10 +208,19 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let format = if detected {
         let mut head = Vec::new();
         if !inputs.is_empty() {
-            let (name, opened) = inputs.remove(0);
-            let (h, opened) = input::peek(opened).with_context(|| format!("reading {name}"))?;
+            let first = inputs.remove(0);
+            let name = first.name;
+            let (h, opened) =
+                input::peek(first.opened).with_context(|| format!("reading {name}"))?;
             head = h;
-            inputs.insert(0, (name, opened));
+            inputs.insert(
+                0,
+                ScanInput {
+                    name,
+                    opened,
+                    first_line: first.first_line,
+                },
+            );
         }
         // Only whole lines count; the last one may be cut by the peek window.
         let complete = match memchr::memrchr(b'\n', &head) {

@@ -76,6 +76,28 @@ impl<A: Accumulate> Accumulate for Option<A> {
     }
 }
 
+/// One input to scan.
+pub struct ScanInput {
+    /// Its name in reports (`-` for stdin).
+    pub name: String,
+    /// The opened input (for an incremental run, a byte range of a file).
+    pub opened: Opened,
+    /// The 0-based number of the input's first line within its file (non-zero when an
+    /// incremental run starts in the middle), so samples carry true line numbers.
+    pub first_line: u64,
+}
+
+impl ScanInput {
+    /// A whole input, from its first line.
+    pub fn new(name: String, opened: Opened) -> Self {
+        ScanInput {
+            name,
+            opened,
+            first_line: 0,
+        }
+    }
+}
+
 /// How to scan.
 #[derive(Clone, Debug)]
 pub struct ScanOptions {
@@ -217,7 +239,7 @@ impl<A: Accumulate> Worker<A> {
 /// reported in [`Scanned::errors`] after the lines read before it are counted; it does not
 /// stop the scan. Only a thread-pool failure is an error.
 pub fn scan<A, F>(
-    inputs: Vec<(String, Opened)>,
+    inputs: Vec<ScanInput>,
     plan: &Plan,
     opts: &ScanOptions,
     make: F,
@@ -230,13 +252,17 @@ where
         .num_threads(opts.threads)
         .build()
         .map_err(|e| Error::input("thread pool", e.to_string()))?;
-    let names: Vec<String> = inputs.iter().map(|(n, _)| n.clone()).collect();
+    let names: Vec<String> = inputs.iter().map(|i| i.name.clone()).collect();
+    let first_lines: Vec<u64> = inputs.iter().map(|i| i.first_line).collect();
     let total = pool.install(|| {
         let mut total = Worker::new(make(), opts.samples);
-        for (fi, (name, opened)) in inputs.into_iter().enumerate() {
+        for (fi, input) in inputs.into_iter().enumerate() {
             let fi = u32::try_from(fi).unwrap_or(u32::MAX);
-            let w = match opened {
-                Opened::Plain { file, len } => scan_plain(&file, len, &name, fi, plan, opts, &make),
+            let name = input.name;
+            let w = match input.opened {
+                Opened::Plain { file, start, end } => {
+                    scan_plain(&file, start..end, &name, fi, plan, opts, &make)
+                }
                 Opened::Stream(r) => scan_stream(r, &name, fi, plan, opts, &make),
             };
             total = total.merge(w);
@@ -253,7 +279,7 @@ where
     for (f, u, n) in units {
         if f != file {
             file = f;
-            base = 0;
+            base = first_lines.get(f as usize).copied().unwrap_or(0);
         }
         offsets.insert((f, u), base);
         base += n;
@@ -281,7 +307,7 @@ fn progress(opts: &ScanOptions, bytes: u64) {
 
 fn scan_plain<A, F>(
     file: &File,
-    len: u64,
+    range: Range<u64>,
     name: &str,
     fi: u32,
     plan: &Plan,
@@ -292,7 +318,7 @@ where
     A: Accumulate,
     F: Fn() -> A + Sync,
 {
-    let chunks: Vec<Range<u64>> = match input::chunk_file(file, len, opts.chunk_bytes) {
+    let chunks: Vec<Range<u64>> = match input::chunk_file(file, range, opts.chunk_bytes) {
         Ok(c) => c,
         Err(e) => {
             let mut w = Worker::new(make(), opts.samples);
