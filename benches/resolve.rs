@@ -102,7 +102,7 @@ fn prefixes(n: usize, client: Ipv4Addr) -> Prefixes {
 impl Prefixes {
     /// The `k`-th proxy: a host inside one of the prefixes, IPv4 and IPv6 alternating.
     fn proxy(&self, k: usize) -> IpAddr {
-        if k % 2 == 0 {
+        if k.is_multiple_of(2) {
             let net = self.v4[(k * 7919) % self.v4.len()];
             IpAddr::V4(Ipv4Addr::from(u32::from(net.network()) + 1))
         } else {

@@ -100,6 +100,50 @@ pub enum Error {
         /// Where and why that format diverged.
         reason: String,
     },
+    /// The `--state` file, its lock or its temporary file cannot be read, parsed or written.
+    #[error("state file {path}: {reason}")]
+    State {
+        /// The file, escaped.
+        path: String,
+        /// What is wrong, and what to do about it.
+        reason: String,
+        /// The I/O error kind, when there was one.
+        kind: Option<std::io::ErrorKind>,
+    },
+    /// Another run holds the lock on the `--state` file.
+    #[error(
+        "another realip run holds the lock on {path}{}: runs sharing a --state file must not \
+         overlap; try again when it has finished, or give each job its own state file",
+        lock_holder(*pid, *since)
+    )]
+    StateLocked {
+        /// The lock file, escaped.
+        path: String,
+        /// The holder's process id, when it wrote it.
+        pid: Option<u32>,
+        /// When the holder's run began (seconds since the epoch), when it wrote it.
+        since: Option<u64>,
+    },
+    /// A log that `--state` cannot follow from one run to the next (stdin, gzip, not a
+    /// regular file).
+    #[error("--state cannot follow {path}: {reason}")]
+    StateInput {
+        /// The path as given, escaped.
+        path: String,
+        /// Why, in words.
+        reason: &'static str,
+    },
+}
+
+/// ` (pid 1234, since 2026-05-01T10:00:00Z)`, or nothing when the holder is unknown.
+fn lock_holder(pid: Option<u32>, since: Option<u64>) -> String {
+    let since = since.map(|s| crate::report::text::utc(i64::try_from(s).unwrap_or(i64::MAX)));
+    match (pid, since) {
+        (Some(pid), Some(since)) => format!(" (pid {pid}, since {since})"),
+        (Some(pid), None) => format!(" (pid {pid})"),
+        (None, Some(since)) => format!(" (since {since})"),
+        (None, None) => String::new(),
+    }
 }
 
 impl Error {
@@ -143,6 +187,44 @@ impl Error {
     pub(crate) fn nginx_version(text: &[u8], reason: &'static str) -> Self {
         Error::NginxVersion {
             text: escape_bytes(text).into_owned(),
+            reason,
+        }
+    }
+}
+
+/// Constructors for the `--state` errors.
+impl Error {
+    pub(crate) fn state(path: &std::path::Path, reason: String) -> Self {
+        Error::State {
+            path: escape_bytes(path.as_os_str().as_encoded_bytes()).into_owned(),
+            reason,
+            kind: None,
+        }
+    }
+
+    pub(crate) fn state_io(path: &std::path::Path, what: &str, err: &std::io::Error) -> Self {
+        Error::State {
+            path: escape_bytes(path.as_os_str().as_encoded_bytes()).into_owned(),
+            reason: format!("{what}: {err}"),
+            kind: Some(err.kind()),
+        }
+    }
+
+    pub(crate) fn state_locked(
+        path: &std::path::Path,
+        pid: Option<u32>,
+        since: Option<u64>,
+    ) -> Self {
+        Error::StateLocked {
+            path: escape_bytes(path.as_os_str().as_encoded_bytes()).into_owned(),
+            pid,
+            since,
+        }
+    }
+
+    pub(crate) fn state_input(path: &str, reason: &'static str) -> Self {
+        Error::StateInput {
+            path: escape_bytes(path.as_bytes()).into_owned(),
             reason,
         }
     }

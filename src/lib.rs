@@ -38,11 +38,14 @@
 //! * [`resolve`]: the realip walk and its tokenizer.
 //! * [`input`]: bounded line reading for batch and log input.
 //! * [`batch`]: the `PEER<TAB>VALUE…` batch contract and its streaming loop.
+//! * [`audit`]: re-resolving logged clients and classifying misresolutions.
 //! * [`report`]: rendering for humans; the one place untrusted text is escaped.
+//! * [`state`]: incremental runs (`--state`): what each cron run reads, following rotation.
 //! * [`error`]: the error type.
 
 #![deny(missing_docs)]
 
+pub mod audit;
 pub mod batch;
 pub mod error;
 pub mod input;
@@ -52,6 +55,7 @@ pub mod presets;
 pub mod report;
 pub mod resolve;
 pub mod scan;
+pub mod state;
 pub mod summary;
 
 pub use error::Error;

@@ -22,3 +22,9 @@ mod scan;
 
 /// Log formats: samples in testdata/logs, detection, template errors, fast vs reference parsers.
 mod logfmt;
+
+/// The audit end to end: a real nginx omitting one LB IP, `--check` thresholds, JSON and table.
+mod audit;
+
+/// Incremental runs (`--state`): appends, rotation, copytruncate, locking, exactly once.
+mod state;

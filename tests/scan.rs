@@ -481,21 +481,39 @@ fn a_log_that_matches_no_format_is_a_clear_error() {
 fn readme_main_command_matches_the_golden_output() {
     // README's first set-up command; keep them in sync.
     let readme = std::fs::read_to_string(fixture("../README.md")).unwrap();
-    let command = "cargo run --release -q -- scan --group-by route testdata/logs/sample.log";
+    let command = "cargo run --release -q -- scan --trust gcp --trust 34.120.5.6 --group-by \
+                   route testdata/logs/sample.log";
     assert!(
         readme.contains(command),
         "README no longer shows: {command}"
     );
-    let (got, err, code) = scan_json(&["--group-by", "route", &log("sample.log")]);
-    assert_eq!(code, 0, "{err}");
-    let mut expected: Value = serde_json::from_str(
+    // Run it as the README does: from the repository, with the relative path.
+    let out = realip()
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .args([
+            "scan",
+            "--output",
+            "json",
+            "--trust",
+            "gcp",
+            "--trust",
+            "34.120.5.6",
+        ])
+        .args(["--group-by", "route", "testdata/logs/sample.log"])
+        .output()
+        .unwrap();
+    let got: Value = serde_json::from_str(&assert_exit(&out, 0)).unwrap();
+    let expected: Value = serde_json::from_str(
         &std::fs::read_to_string(fixture("expected/scan-sample.json")).unwrap(),
     )
     .unwrap();
-    // Paths differ between the golden run (relative) and this one (absolute).
-    expected["inputs"] = got["inputs"].clone();
     assert_eq!(expected, got);
     assert_eq!(got["lines"], 2000);
     assert_eq!(got["malformed"]["count"], 0);
     assert_eq!(got["format"]["name"], "realip");
+    // The story the README tells: one untrusted LB IP, and its fix.
+    assert_eq!(
+        got["audit"]["suggested_set_real_ip_from"],
+        serde_json::json!(["34.149.9.9"])
+    );
 }

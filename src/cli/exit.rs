@@ -10,6 +10,10 @@
 /// | 0 | success |
 /// | 1 | findings (reserved for audits and checks) |
 /// | 2 | error: bad usage (clap's convention), unreadable input, or malformed input lines |
+/// | 3 | `--check` only: UNKNOWN (unreadable log, no usable lines) |
+///
+/// With `--check` the codes follow the Nagios / Mackerel plugin convention: 0 OK, 1 WARNING,
+/// 2 CRITICAL, 3 UNKNOWN ([`ExitCode::Warning`] and [`ExitCode::Critical`] are aliases).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 #[repr(u8)]
 pub enum ExitCode {
@@ -19,6 +23,16 @@ pub enum ExitCode {
     Findings = 1,
     /// Something could not be done, or some input was malformed.
     Error = 2,
+    /// `--check`: the state could not be determined.
+    Unknown = 3,
+}
+
+#[allow(non_upper_case_globals)]
+impl ExitCode {
+    /// `--check`: WARNING (same value as [`ExitCode::Findings`]).
+    pub const Warning: ExitCode = ExitCode::Findings;
+    /// `--check`: CRITICAL (same value as [`ExitCode::Error`]).
+    pub const Critical: ExitCode = ExitCode::Error;
 }
 
 impl ExitCode {
@@ -52,5 +66,8 @@ mod tests {
         assert_eq!(Ok as u8, 0);
         assert_eq!(Findings as u8, 1);
         assert_eq!(Error as u8, 2);
+        assert_eq!(Unknown as u8, 3);
+        assert_eq!(super::ExitCode::Warning as u8, 1);
+        assert_eq!(super::ExitCode::Critical as u8, 2);
     }
 }

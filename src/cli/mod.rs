@@ -47,14 +47,14 @@ pub enum Command {
     /// Combined, nginx's main, LTSV, JSON lines or any nginx log_format template; plain or
     /// gzip files, globs, or stdin. Every line is read once by all cores; malformed lines are
     /// counted and sampled with path:line, never dropped silently.
-    Scan(scan::Args),
+    Scan(Box<scan::Args>),
 }
 
 /// Runs the parsed command line.
 pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Resolve(args) => resolve::run(args),
-        Command::Scan(args) => scan::run(args),
+        Command::Scan(args) => scan::run(*args),
     }
 }
 

@@ -11,12 +11,16 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use anyhow::Context;
 use clap::ValueEnum;
+use realip::audit::{Audit, AuditConfig};
 use realip::input::{self, Opened};
+use realip::logfmt::Field;
 use realip::logfmt::{self, Format, Plan};
 use realip::report::escape::escape_str;
 use realip::report::{self, Output, ScanReport};
 use realip::scan::{self, ScanInput, ScanOptions};
+use realip::state;
 use realip::summary::{GroupBy, RouteRule, SortBy, Summary, SummaryConfig, DEFAULT_PERCENTILES};
+use realip::{Header, NginxVersion, Resolver, TrustedSet};
 
 use super::exit::ExitCode;
 
@@ -41,12 +45,20 @@ Examples:
   # From stdin:
   zcat access.log.*.gz | realip scan -
 
+  # Audit behind a Google Cloud load balancer: declare the front ends and your LB IPs;
+  # any other LB IP logged as the client is reported with its set_real_ip_from fix.
+  realip scan --trust gcp --trust 34.120.5.6 access.log
+
+  # Monitoring check from cron, reading only what was appended since the last run:
+  realip scan --check --state /var/lib/realip/access.state --trust gcp,34.120.5.6 access.log
+
 Percentiles: pN is the smallest recorded value v such that at least N% of requests took v
 or less (nearest rank), within 3 significant digits; min, mean and max are exact.
 
-Exit codes: 0 success (malformed lines are counted and reported, not fatal); 2 usage error,
-an input that cannot be read or is cut short (e.g. a truncated .gz; its good lines are still
-counted), or no line of a non-empty input matched the format.";
+Exit codes: 0 success (malformed lines are counted and reported, not fatal; audit findings do
+not change it); 2 usage error, an input that cannot be read or is cut short (e.g. a truncated
+.gz; its good lines are still counted), or no line of a non-empty input matched the format.
+With --check: 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN (unreadable log, no usable lines).";
 
 /// The flags of `realip scan` (the help text lives on `Command::Scan`).
 #[derive(Debug, clap::Args)]
@@ -109,6 +121,89 @@ pub struct Args {
     #[arg(long, value_name = "BYTES", default_value_t = 1 << 20, hide = true)]
     pub block_bytes: usize,
 
+    /// Trusted proxy for the audit: what `set_real_ip_from` should hold (address, CIDR,
+    /// unix: or preset; repeatable). Default: the gcp preset.
+    #[arg(
+        long,
+        value_name = "SPEC",
+        value_delimiter = ',',
+        help_heading = "Audit"
+    )]
+    pub trust: Vec<String>,
+
+    /// Front ends that append `<client>,<lb-ip>` to X-Forwarded-For, so that the rightmost
+    /// entry is a load-balancer IP (repeatable). Default: the gcp preset.
+    #[arg(
+        long,
+        value_name = "SPEC",
+        value_delimiter = ',',
+        help_heading = "Audit"
+    )]
+    pub front_end: Vec<String>,
+
+    /// Header nginx should take the client from (its real_ip_header).
+    #[arg(
+        long,
+        value_name = "NAME",
+        default_value = "X-Forwarded-For",
+        help_heading = "Audit"
+    )]
+    pub header: String,
+
+    /// Audit against real_ip_recursive off (default: on).
+    #[arg(long, help_heading = "Audit")]
+    pub no_recursive: bool,
+
+    /// Reproduce this nginx version's rules in the audit (default: current nginx).
+    #[arg(long, value_name = "V", help_heading = "Audit")]
+    pub nginx_version: Option<String>,
+
+    /// Skip the audit.
+    #[arg(long, help_heading = "Audit")]
+    pub no_audit: bool,
+
+    /// Skip the latency and status summary.
+    #[arg(long)]
+    pub no_summary: bool,
+
+    /// Run as a monitoring check: print one status line, exit 0 OK, 1 WARNING, 2 CRITICAL,
+    /// 3 UNKNOWN.
+    #[arg(long, help_heading = "Alerting")]
+    pub check: bool,
+
+    /// WARNING threshold of misresolved lines: a count, or a percentage of checked lines.
+    #[arg(
+        long,
+        value_name = "N|P%",
+        default_value = "1",
+        help_heading = "Alerting"
+    )]
+    pub warning: String,
+
+    /// CRITICAL threshold of misresolved lines: a count, or a percentage of checked lines.
+    #[arg(
+        long,
+        value_name = "N|P%",
+        default_value = "1%",
+        help_heading = "Alerting"
+    )]
+    pub critical: String,
+
+    /// Remember where the last run stopped in FILE and read only what was appended since,
+    /// following rotation (create+move) and copytruncate. For cron.
+    #[arg(long, value_name = "FILE", help_heading = "Alerting")]
+    pub state: Option<std::path::PathBuf>,
+
+    /// With --state: read at most this many new bytes per log (skipping the oldest and saying
+    /// so), to bound a catch-up run.
+    #[arg(
+        long,
+        value_name = "BYTES",
+        requires = "state",
+        help_heading = "Alerting"
+    )]
+    pub max_read: Option<u64>,
+
     /// Never show a progress bar (it shows on a terminal for inputs over 256 MiB).
     #[arg(long)]
     pub no_progress: bool,
@@ -157,6 +252,96 @@ pub enum SortArg {
 
 const PROGRESS_MIN_BYTES: u64 = 256 << 20;
 
+/// A `--warning` / `--critical` threshold.
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Threshold {
+    Count(u64),
+    Percent(f64),
+}
+
+impl Threshold {
+    fn parse(flag: &str, text: &str) -> anyhow::Result<Threshold> {
+        let t = text.trim();
+        let bad = || anyhow::anyhow!("{flag} {t:?}: expected a count (5) or a percentage (0.5%)");
+        if let Some(p) = t.strip_suffix('%') {
+            let p: f64 = p.trim().parse().map_err(|_| bad())?;
+            if !(0.0..=100.0).contains(&p) {
+                return Err(bad());
+            }
+            Ok(Threshold::Percent(p))
+        } else {
+            Ok(Threshold::Count(t.parse().map_err(|_| bad())?))
+        }
+    }
+
+    /// The smallest number of misresolved lines that reaches the threshold.
+    fn lines(self, checked: u64) -> u64 {
+        match self {
+            Threshold::Count(n) => n.max(1),
+            Threshold::Percent(p) => ((p / 100.0 * checked as f64).ceil() as u64).max(1),
+        }
+    }
+}
+
+/// Builds the audit configuration, or says why there is no audit.
+fn audit_config(
+    args: &Args,
+    plan: &Plan,
+) -> anyhow::Result<(Option<Arc<AuditConfig>>, Option<String>)> {
+    if args.no_audit {
+        return Ok((None, None));
+    }
+    let mut note = None;
+    let specs: Vec<String> = if args.trust.is_empty() {
+        note = Some(
+            "assumed --trust gcp (Google front ends only); declare your load-balancer IPs with \
+             --trust"
+                .to_string(),
+        );
+        vec!["gcp".to_string()]
+    } else {
+        args.trust.clone()
+    };
+    let (trusted, warnings) = TrustedSet::parse(&specs)?;
+    for w in &warnings {
+        eprintln!("realip: warning: {}", escape_str(&w.to_string()));
+    }
+    let header = Header::new(&args.header)?;
+    let mut resolver = Resolver::new(trusted, header, !args.no_recursive);
+    if let Some(v) = &args.nginx_version {
+        resolver = resolver.with_nginx_version(NginxVersion::parse(v)?);
+    }
+    let Some(field) = AuditConfig::field_for_header(&args.header) else {
+        return Ok((
+            None,
+            Some(format!(
+                "skipped: access logs carry X-Forwarded-For, True-Client-IP and X-Real-IP, not {}",
+                args.header
+            )),
+        ));
+    };
+    let fields: Vec<Field> = plan.fields().collect();
+    if !fields.contains(&Field::RemoteAddr) || !fields.contains(&field) {
+        return Ok((
+            None,
+            Some(format!(
+                "skipped: the log format has no $remote_addr or ${}; use the recommended \
+                 log_format (see --help)",
+                field.name()
+            )),
+        ));
+    }
+    let peer_logged = fields.contains(&Field::RealipRemoteAddr);
+    let front_end_specs = if args.front_end.is_empty() {
+        vec!["gcp".to_string()]
+    } else {
+        args.front_end.clone()
+    };
+    let (front_ends, _) = TrustedSet::parse(&front_end_specs).context("--front-end")?;
+    let config = AuditConfig::with_front_ends(resolver, front_ends, field, peer_logged);
+    Ok((Some(Arc::new(config)), note))
+}
+
 /// Runs `realip scan`.
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     for p in &args.percentiles {
@@ -164,44 +349,89 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             anyhow::bail!("--percentiles: {p} is not between 0 and 100");
         }
     }
+    let warning = Threshold::parse("--warning", &args.warning)?;
+    let critical = Threshold::parse("--critical", &args.critical)?;
     let routes = args
         .route
         .iter()
         .map(|r| RouteRule::parse(r))
         .collect::<Result<Vec<_>, _>>()?;
-    let config = Arc::new(SummaryConfig {
-        group_by: args.group_by.map(|g| match g {
-            GroupByArg::Route => GroupBy::Route,
-            GroupByArg::Host => GroupBy::Host,
-            GroupByArg::Method => GroupBy::Method,
-            GroupByArg::Status => GroupBy::Status,
-            GroupByArg::Client => GroupBy::Client,
-        }),
-        routes,
-        max_groups: args.max_groups,
+    let summary_config = (!args.no_summary).then(|| {
+        Arc::new(SummaryConfig {
+            group_by: args.group_by.map(|g| match g {
+                GroupByArg::Route => GroupBy::Route,
+                GroupByArg::Host => GroupBy::Host,
+                GroupByArg::Method => GroupBy::Method,
+                GroupByArg::Status => GroupBy::Status,
+                GroupByArg::Client => GroupBy::Client,
+            }),
+            routes,
+            max_groups: args.max_groups,
+        })
     });
     let sort = match args.sort {
         SortArg::Count => SortBy::Count,
         SortArg::Sum => SortBy::Sum,
         SortArg::P99 => SortBy::P99,
     };
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
 
-    // Open every input; unreadable ones are reported, the rest are scanned.
-    let sources = input::expand_inputs(&args.files)?;
+    // Open every input; unreadable ones are reported, the rest are scanned. With --state,
+    // only what was appended since the last run is read.
     let mut errors = Vec::new();
     let mut inputs: Vec<ScanInput> = Vec::new();
-    let mut total_bytes = 0u64;
-    for src in &sources {
-        match input::open(src) {
-            Ok(o) => {
-                if let Opened::Plain { start, end, .. } = &o {
-                    total_bytes += end.saturating_sub(*start);
-                }
-                inputs.push(ScanInput::new(src.name(), o));
+    let mut incremental = None;
+    let mut state_notes = Vec::new();
+    if let Some(state_path) = &args.state {
+        let sources = input::expand_inputs(&args.files)?;
+        let mut paths = Vec::new();
+        for s in sources {
+            match s {
+                input::Source::Path(p) => paths.push(p),
+                input::Source::Stdin => anyhow::bail!("--state needs log files, not stdin"),
             }
-            Err(e) => errors.push(e.to_string()),
+        }
+        let inc = state::begin(state_path, &paths, args.max_read, now)?;
+        for piece in &inc.pieces {
+            match std::fs::File::open(&piece.path) {
+                Ok(file) => inputs.push(ScanInput {
+                    name: piece.name.clone(),
+                    opened: Opened::Plain {
+                        file,
+                        start: piece.start,
+                        end: piece.end,
+                    },
+                    first_line: piece.first_line,
+                }),
+                Err(e) => errors.push(format!("{}: {e}", piece.name)),
+            }
+        }
+        for s in &inc.skipped {
+            state_notes.push(format!(
+                "skipped {} bytes of {}: {}",
+                s.bytes, s.name, s.reason
+            ));
+        }
+        state_notes.extend(inc.notes.iter().cloned());
+        incremental = Some(inc);
+    } else {
+        for src in &input::expand_inputs(&args.files)? {
+            match input::open(src) {
+                Ok(o) => inputs.push(ScanInput::new(src.name(), o)),
+                Err(e) => errors.push(e.to_string()),
+            }
         }
     }
+    let total_bytes: u64 = inputs
+        .iter()
+        .map(|i| match &i.opened {
+            Opened::Plain { start, end, .. } => end.saturating_sub(*start),
+            Opened::Stream(_) => 0,
+        })
+        .sum();
 
     // The format: given, or detected from the first lines of the first input.
     let detected = args.log_format == "auto";
@@ -234,10 +464,10 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             }
         });
         if lines.is_empty() {
-            Format::Combined
+            Format::Realip
         } else {
             let d = logfmt::detect_detailed(&lines).context("--log-format auto")?;
-            if d.parsed < d.sampled {
+            if d.parsed < d.sampled && !args.check {
                 eprintln!(
                     "realip: warning: detected {} from only {} of the first {} lines; if that is \
                      wrong, give --log-format",
@@ -255,16 +485,19 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             .context("--log-format")?
     };
     let plan = Plan::compile(&format).context("--log-format")?;
-    if detected {
+    if detected && !args.check {
         eprintln!(
             "realip: log format: {} (detected; use --log-format to choose)",
             format.name()
         );
     }
+    let (audit_config, audit_note) = audit_config(&args, &plan)?;
 
     let progress = Arc::new(AtomicU64::new(0));
-    let show_progress =
-        !args.no_progress && io::stderr().is_terminal() && total_bytes >= PROGRESS_MIN_BYTES;
+    let show_progress = !args.no_progress
+        && !args.check
+        && io::stderr().is_terminal()
+        && total_bytes >= PROGRESS_MIN_BYTES;
     let opts = ScanOptions {
         threads: args.threads,
         chunk_bytes: args.chunk_bytes,
@@ -276,18 +509,32 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let done = Arc::new(AtomicBool::new(false));
     let bar = show_progress
         .then(|| spawn_progress(total_bytes, Arc::clone(&progress), Arc::clone(&done)));
-    let scanned = scan::scan(inputs, &plan, &opts, || Summary::new(Arc::clone(&config)));
+    let scanned = scan::scan(inputs, &plan, &opts, || {
+        (
+            summary_config.as_ref().map(|c| Summary::new(Arc::clone(c))),
+            audit_config.as_ref().map(|c| Audit::new(Arc::clone(c))),
+        )
+    });
     done.store(true, Ordering::Relaxed);
     if let Some(b) = bar {
         let _ = b.join();
     }
     let scanned = scanned?;
     errors.extend(scanned.errors.iter().map(ToString::to_string));
-
-    let epoch = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0);
+    let locate = |at| {
+        let (name, line) = scanned.locate(at);
+        format!("{name}:{line}")
+    };
+    let (summary, audit) = &scanned.acc;
+    let audit_view = audit.as_ref().map(|a| a.view(locate));
+    let mut audit_note = audit_note;
+    if !state_notes.is_empty() {
+        let joined = state_notes.join("; ");
+        audit_note = Some(match audit_note {
+            Some(n) => format!("{n}; {joined}"),
+            None => joined,
+        });
+    }
     let report = ScanReport {
         inputs: scanned.names.clone(),
         format: format.name().to_string(),
@@ -297,48 +544,113 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         malformed: scanned.malformed.count(),
         samples: scanned.samples.clone(),
         errors: errors.clone(),
-        summary: Some(scanned.acc.view(&args.percentiles, args.top, sort)),
-        epoch,
+        summary: summary
+            .as_ref()
+            .map(|s| s.view(&args.percentiles, args.top, sort)),
+        audit: audit_view,
+        audit_note,
+        window_seconds: incremental
+            .as_ref()
+            .and_then(|i| i.window.as_ref().map(|w| w.seconds)),
+        epoch: now,
     };
-    let output = match args.output {
-        Some(OutputArg::Table) => Output::Table,
-        Some(OutputArg::Json) => Output::Json,
-        Some(OutputArg::Tsv) => Output::Tsv,
-        Some(OutputArg::Prometheus) => Output::Prometheus,
-        Some(OutputArg::Mackerel) => Output::Mackerel,
-        None if io::stdout().is_terminal() => Output::Table,
-        None => Output::Json,
-    };
-    let text = report::render(&report, output);
-    let mut out = io::stdout().lock();
-    out.write_all(text.as_bytes())?;
-    out.flush()?;
 
-    for e in &errors {
-        eprintln!("realip: error: {}", escape_str(e));
-    }
-    if report.malformed > 0 {
-        if let Some(first) = report.samples.first() {
+    let mut out = io::stdout().lock();
+    let code = if args.check {
+        let (status, text) = check_status(&report, &errors, warning, critical);
+        writeln!(out, "REALIP {}: {}", status.0, text)?;
+        status.1
+    } else {
+        let output = match args.output {
+            Some(OutputArg::Table) => Output::Table,
+            Some(OutputArg::Json) => Output::Json,
+            Some(OutputArg::Tsv) => Output::Tsv,
+            Some(OutputArg::Prometheus) => Output::Prometheus,
+            Some(OutputArg::Mackerel) => Output::Mackerel,
+            None if io::stdout().is_terminal() => Output::Table,
+            None => Output::Json,
+        };
+        out.write_all(report::render(&report, output).as_bytes())?;
+        for e in &errors {
+            eprintln!("realip: error: {}", escape_str(e));
+        }
+        if report.malformed > 0 {
+            if let Some(first) = report.samples.first() {
+                eprintln!(
+                    "realip: warning: {} malformed line(s), first at {}:{}: {}",
+                    report.malformed,
+                    escape_str(&first.path),
+                    first.line,
+                    escape_str(&first.reason)
+                );
+            }
+        }
+        if !errors.is_empty() {
+            ExitCode::Error
+        } else if report.lines > 0 && report.parsed == 0 {
             eprintln!(
-                "realip: warning: {} malformed line(s), first at {}:{}: {}",
-                report.malformed,
-                escape_str(&first.path),
-                first.line,
-                escape_str(&first.reason)
+                "realip: error: no line matched the log format {}; see the malformed samples",
+                format.name()
             );
+            ExitCode::Error
+        } else {
+            ExitCode::Ok
+        }
+    };
+    out.flush()?;
+    drop(out);
+    // The state moves forward only once the report is out: a failed run is read again.
+    if let Some(inc) = incremental {
+        if errors.is_empty() {
+            inc.commit()?;
         }
     }
-    if !errors.is_empty() {
-        return Ok(ExitCode::Error);
+    Ok(code)
+}
+
+/// The `--check` status word, exit code and status text.
+fn check_status(
+    report: &ScanReport,
+    errors: &[String],
+    warning: Threshold,
+    critical: Threshold,
+) -> ((&'static str, ExitCode), String) {
+    let unknown = |why: String| (("UNKNOWN", ExitCode::Unknown), why);
+    if let Some(e) = errors.first() {
+        return unknown(format!("cannot read input: {}", escape_str(e)));
     }
-    if report.lines > 0 && report.parsed == 0 {
-        eprintln!(
-            "realip: error: no line matched the log format {}; see the malformed samples",
-            format.name()
-        );
-        return Ok(ExitCode::Error);
+    let Some(a) = &report.audit else {
+        let why = report
+            .audit_note
+            .clone()
+            .unwrap_or_else(|| "audit disabled".to_string());
+        return unknown(format!("no audit: {}", escape_str(&why)));
+    };
+    if a.checked == 0 {
+        return unknown(format!(
+            "no usable lines ({} read, {} parsed)",
+            report.lines, report.parsed
+        ));
     }
-    Ok(ExitCode::Ok)
+    let w = warning.lines(a.checked);
+    let c = critical.lines(a.checked);
+    let status = if a.misresolved >= c {
+        ("CRITICAL", ExitCode::Critical)
+    } else if a.misresolved >= w {
+        ("WARNING", ExitCode::Warning)
+    } else {
+        ("OK", ExitCode::Ok)
+    };
+    // Nagios ranges alert when a value is *above* the threshold; ours fire at or above it.
+    let text = format!(
+        "{} | misresolved={};{};{};0; checked={}",
+        report::text::verdict(a),
+        a.misresolved,
+        w - 1,
+        c - 1,
+        a.checked
+    );
+    (status, text)
 }
 
 fn spawn_progress(

@@ -14,6 +14,7 @@
 //! 10,000 prefixes cost about 14 comparisons.
 
 pub mod inet;
+pub mod reserved;
 
 use std::fmt;
 use std::net::IpAddr;

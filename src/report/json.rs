@@ -8,6 +8,7 @@
 use serde_json::{json, Map, Value};
 
 use super::model::ScanReport;
+use crate::audit::AuditView;
 use crate::summary::{LatencyView, SummaryView};
 
 fn latency(l: &LatencyView) -> Value {
@@ -57,6 +58,55 @@ fn summary(s: &SummaryView) -> Value {
     })
 }
 
+fn time(t: Option<i64>) -> Value {
+    json!(t.map(super::text::utc))
+}
+
+fn audit(a: &AuditView) -> Value {
+    let lbs: Vec<Value> = a
+        .unresolved_lb_ips
+        .iter()
+        .map(|l| {
+            json!({
+                "ip": l.ip, "lines": l.lines, "share": l.share, "first": l.first,
+                "first_time": time(l.first_time), "last_time": time(l.last_time),
+                "samples": l.samples,
+            })
+        })
+        .collect();
+    let findings: Vec<Value> = a
+        .findings
+        .iter()
+        .map(|f| {
+            let mut m = json!({
+                "kind": f.kind, "count": f.count, "share": f.share, "samples": f.samples,
+                "first_time": time(f.first_time), "last_time": time(f.last_time),
+                "description": f.description,
+            });
+            if !f.top.is_empty() {
+                m["top"] = f
+                    .top
+                    .iter()
+                    .map(|(v, n)| json!({"value": v, "count": n}))
+                    .collect();
+            }
+            m
+        })
+        .collect();
+    json!({
+        "checked": a.checked,
+        "misresolved": a.misresolved,
+        "unresolved_lb_ips": lbs,
+        "suggested_set_real_ip_from": a.suggested_set_real_ip_from,
+        "findings": findings,
+        "no_client": a.no_client,
+        "header": a.header,
+        "recursive": a.recursive,
+        "trust": a.trust,
+        "peer_logged": a.peer_logged,
+    })
+}
+
 /// The report as a JSON value.
 pub fn to_value(r: &ScanReport) -> Value {
     let mut m = Map::new();
@@ -74,6 +124,28 @@ pub fn to_value(r: &ScanReport) -> Value {
     m.insert("errors".into(), json!(r.errors));
     if let Some(s) = &r.summary {
         m.insert("summary".into(), summary(s));
+    }
+    if let Some(a) = &r.audit {
+        let mut v = audit(a);
+        if let Some(note) = &r.audit_note {
+            v["note"] = json!(note);
+        }
+        m.insert("audit".into(), v);
+    } else if let Some(note) = &r.audit_note {
+        m.insert("audit".into(), json!({ "skipped": note }));
+    }
+    if let Some(w) = r.window_seconds {
+        let rate = r.summary.as_ref().map(|s| {
+            if w == 0 {
+                0.0
+            } else {
+                s.requests as f64 / w as f64
+            }
+        });
+        m.insert(
+            "window".into(),
+            json!({ "seconds": w, "requests_per_second": rate }),
+        );
     }
     Value::Object(m)
 }

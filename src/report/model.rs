@@ -4,6 +4,7 @@
 //! errors, the summary view). Renderers in this folder turn it into text, JSON, TSV,
 //! Prometheus or Mackerel lines; none of them computes anything.
 
+use crate::audit::AuditView;
 use crate::scan::Sample;
 use crate::summary::SummaryView;
 
@@ -28,6 +29,12 @@ pub struct ScanReport {
     pub errors: Vec<String>,
     /// The summary, unless `--no-summary`.
     pub summary: Option<SummaryView>,
+    /// The audit, unless `--no-audit` (or it could not run: see `audit_note`).
+    pub audit: Option<AuditView>,
+    /// Why the audit did not run, or what it assumed.
+    pub audit_note: Option<String>,
+    /// Seconds covered by this run (incremental runs with `--state`), for rates.
+    pub window_seconds: Option<u64>,
     /// Seconds since the epoch when the report was made (for Mackerel lines).
     pub epoch: u64,
 }

@@ -7,6 +7,7 @@ use std::fmt::Write;
 
 use super::escape::escape_str;
 use super::model::ScanReport;
+use crate::audit::AuditView;
 use crate::summary::{LatencyView, StatusClassView, SummaryView};
 
 /// `1234567` -> `1,234,567`.
@@ -14,7 +15,7 @@ pub fn thousands(n: u64) -> String {
     let s = n.to_string();
     let mut out = String::with_capacity(s.len() + s.len() / 3);
     for (i, c) in s.chars().enumerate() {
-        if i > 0 && (s.len() - i) % 3 == 0 {
+        if i > 0 && (s.len() - i).is_multiple_of(3) {
             out.push(',');
         }
         out.push(c);
@@ -176,9 +177,168 @@ fn write_summary(out: &mut String, s: &SummaryView) {
     let _ = writeln!(out, "{}", s.percentile_definition);
 }
 
+/// Seconds since the epoch as `2026-11-22T18:37:00Z`.
+pub fn utc(t: i64) -> String {
+    let days = t.div_euclid(86_400);
+    let secs = t.rem_euclid(86_400);
+    // Civil from days (Howard Hinnant's algorithm).
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    format!(
+        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
+        secs / 3600,
+        secs / 60 % 60,
+        secs % 60
+    )
+}
+
+/// A share as a percentage: `2.5%`, `0.02%`, `<0.01%`.
+fn pct(share: f64) -> String {
+    let p = share * 100.0;
+    if p == 0.0 {
+        "0%".into()
+    } else if p < 0.01 {
+        "<0.01%".into()
+    } else if p < 0.1 {
+        format!("{p:.2}%")
+    } else {
+        format!("{p:.1}%")
+    }
+}
+
+/// The audit's one-line verdict (also the `--check` status text, without the status word),
+/// with plain numbers so that scripts can read it:
+/// `1234 of 50000 requests (2.5%) resolved to untrusted LB IP 34.120.5.6 — add: …`.
+pub fn verdict(a: &AuditView) -> String {
+    if let Some(lb) = a.unresolved_lb_ips.first() {
+        let more = if a.unresolved_lb_ips.len() > 1 {
+            format!(" (and {} more LB IPs)", a.unresolved_lb_ips.len() - 1)
+        } else {
+            String::new()
+        };
+        let fix: Vec<String> = a
+            .suggested_set_real_ip_from
+            .iter()
+            .map(|ip| format!("set_real_ip_from {ip};"))
+            .collect();
+        return format!(
+            "{} of {} requests ({}) resolved to untrusted LB IP {}{more} — add: {}",
+            a.misresolved,
+            a.checked,
+            pct(if a.checked == 0 {
+                0.0
+            } else {
+                a.misresolved as f64 / a.checked as f64
+            }),
+            lb.ip,
+            fix.join(" ")
+        );
+    }
+    if a.misresolved > 0 {
+        return format!(
+            "{} of {} requests ({}) misresolved: logged client differs from the resolution \
+             under the declared trust (config drift)",
+            a.misresolved,
+            a.checked,
+            pct(a.misresolved as f64 / a.checked.max(1) as f64)
+        );
+    }
+    format!("0 of {} requests misresolved", a.checked)
+}
+
+fn write_audit(out: &mut String, a: &AuditView) {
+    let _ = writeln!(out, "audit: {}", verdict(a));
+    for ip in &a.suggested_set_real_ip_from {
+        let _ = writeln!(out, "  fix: set_real_ip_from {ip};");
+    }
+    let _ = writeln!(
+        out,
+        "  checked against: real_ip_header {}; real_ip_recursive {}; set_real_ip_from {}",
+        escape_str(&a.header),
+        if a.recursive { "on" } else { "off" },
+        if a.trust.is_empty() {
+            "(none)".to_string()
+        } else {
+            a.trust.join(", ")
+        }
+    );
+    if !a.peer_logged {
+        let _ = writeln!(
+            out,
+            "  note: the log has no $realip_remote_addr; direct hits and drift cannot be told \
+             apart (see the recommended log_format)"
+        );
+    }
+    if !a.unresolved_lb_ips.is_empty() {
+        let mut rows = vec![[
+            "LB IP",
+            "lines",
+            "share",
+            "first",
+            "first seen",
+            "last seen",
+        ]
+        .map(String::from)
+        .to_vec()];
+        for l in &a.unresolved_lb_ips {
+            rows.push(vec![
+                l.ip.clone(),
+                thousands(l.lines),
+                pct(l.share),
+                escape_str(&l.first).into_owned(),
+                l.first_time.map(utc).unwrap_or_else(|| "-".into()),
+                l.last_time.map(utc).unwrap_or_else(|| "-".into()),
+            ]);
+        }
+        out.push_str(&table(&rows));
+    }
+    if !a.findings.is_empty() {
+        let mut rows = vec![["finding", "lines", "share", "first sample", "meaning"]
+            .map(String::from)
+            .to_vec()];
+        for f in &a.findings {
+            let first = f
+                .samples
+                .first()
+                .map(|s| escape_str(s).into_owned())
+                .unwrap_or_default();
+            rows.push(vec![
+                f.kind.to_string(),
+                thousands(f.count),
+                pct(f.share),
+                first,
+                f.description.to_string(),
+            ]);
+        }
+        out.push_str(&table(&rows));
+        if let Some(spoof) = a.findings.iter().find(|f| !f.top.is_empty()) {
+            let top: Vec<String> = spoof
+                .top
+                .iter()
+                .take(5)
+                .map(|(v, n)| format!("{} ({})", escape_str(v), thousands(*n)))
+                .collect();
+            let _ = writeln!(out, "  most spoofed values: {}", top.join(", "));
+        }
+    }
+}
+
 /// The whole report as aligned text.
 pub fn render(r: &ScanReport) -> String {
     let mut out = String::new();
+    if let Some(a) = &r.audit {
+        write_audit(&mut out, a);
+        out.push('\n');
+    } else if let Some(note) = &r.audit_note {
+        let _ = writeln!(out, "audit: {}\n", escape_str(note));
+    }
     let how = if r.format_detected {
         "detected"
     } else {
@@ -231,6 +391,13 @@ pub fn render(r: &ScanReport) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn utc_dates() {
+        assert_eq!(utc(0), "1970-01-01T00:00:00Z");
+        assert_eq!(utc(971_211_336), "2000-10-10T20:55:36Z");
+        assert_eq!(utc(1_795_000_000), "2026-11-18T11:06:40Z");
+    }
 
     #[test]
     fn thousands_separators() {

@@ -1,12 +1,15 @@
-//! A real nginx on loopback for differential tests, and a byte-exact HTTP/1.1 client for it.
+//! A real nginx on loopback for differential and end-to-end tests, and a byte-exact HTTP/1.1
+//! client for it.
 //!
 //! Owns: finding the nginx binary (and failing loudly when it is missing), writing a
 //! throw-away config into a temp dir, running nginx in the foreground as a child process with
 //! one `server` per test config on `127.0.0.1:<free port>`, stopping it on drop (also when a
-//! test panics), and a keep-alive HTTP/1.1 client that sends header lines exactly as given,
-//! from a chosen loopback source address.
-//! Does not own: what the servers are configured to do (the caller passes the server-level
-//! directives) or what the answers should be (`tests/nginx_oracle.rs`).
+//! test panics) or on request (gracefully, so its files can be read afterwards), rotating its
+//! logs (`kill -USR1`), and a keep-alive HTTP/1.1 client that sends header lines exactly as
+//! given, from a chosen loopback source address.
+//! Does not own: what the servers are configured to do (the caller passes the http- and
+//! server-level directives) or what the answers should be (`tests/nginx_oracle.rs`,
+//! `tests/audit.rs`).
 
 use std::fs;
 use std::io::{self, BufRead, BufReader, Read, Write};
@@ -84,6 +87,10 @@ pub fn nginx_version() -> String {
     version
 }
 
+/// In directives given to [`Nginx::start_with`], replaced by nginx's own temp dir (no trailing
+/// slash), so that files nginx writes (access logs) stay inside it: `access_log {dir}/a.log;`.
+pub const DIR: &str = "{dir}";
+
 /// A running nginx with one `server` per config; stopped when dropped.
 pub struct Nginx {
     child: Child,
@@ -100,12 +107,20 @@ impl Nginx {
     /// Returns `None` (after a loud message) when nginx is not installed and `CI` is not
     /// `true`; panics when it is missing under `CI=true` or does not start.
     pub fn start(servers: &[String]) -> Option<Nginx> {
+        Nginx::start_with("", servers)
+    }
+
+    /// Like [`Nginx::start`], with `http` inserted verbatim at http level (e.g. `log_format`).
+    /// Both `http` and `servers` may name files inside nginx's temp dir with [`DIR`]
+    /// (e.g. `access_log {dir}/access.log realip;` in a server, overriding the http-level
+    /// `access_log off`); read them with [`Nginx::read`].
+    pub fn start_with(http: &str, servers: &[String]) -> Option<Nginx> {
         let bin = require_nginx()?;
         // A free port found by binding port 0 can be taken by someone else before nginx binds
         // it; retry with fresh ports in that (rare) case.
         let mut last_error = String::new();
         for _ in 0..3 {
-            match Nginx::try_start(&bin, servers) {
+            match Nginx::try_start(&bin, http, servers) {
                 Ok(nginx) => return Some(nginx),
                 Err(log) if log.contains("Address already in use") => last_error = log,
                 Err(log) => panic!("nginx did not start:\n{log}"),
@@ -114,13 +129,13 @@ impl Nginx {
         panic!("nginx did not start (ports kept being taken):\n{last_error}");
     }
 
-    fn try_start(bin: &Path, servers: &[String]) -> Result<Nginx, String> {
+    fn try_start(bin: &Path, http: &str, servers: &[String]) -> Result<Nginx, String> {
         let dir = tempfile::Builder::new()
             .prefix("realip-nginx-")
             .tempdir()
             .expect("temp dir");
         let ports: Vec<u16> = servers.iter().map(|_| free_port()).collect();
-        let conf = config(dir.path(), servers, &ports);
+        let conf = config(dir.path(), http, servers, &ports);
         let conf_path = dir.path().join("nginx.conf");
         fs::write(&conf_path, conf).expect("write nginx.conf");
         let error_log = dir.path().join("error.log");
@@ -165,6 +180,82 @@ impl Nginx {
         self.ports[i]
     }
 
+    /// nginx's temp dir (what [`DIR`] stands for in directives).
+    pub fn dir(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// A file inside nginx's temp dir, e.g. an access log. nginx may write a request's log
+    /// line just after the client has read the response, so read logs after [`Nginx::stop`]
+    /// (everything, buffered logs included) or, for the rotated file, after
+    /// [`Nginx::rotate_log`].
+    pub fn read(&self, name: &str) -> Vec<u8> {
+        let path = self.dir.path().join(name);
+        fs::read(&path).unwrap_or_else(|e| panic!("read {}: {e}\n{}", path.display(), self.logs()))
+    }
+
+    /// Stops nginx gracefully (SIGQUIT: it finishes in-flight requests, flushes and closes its
+    /// logs, and exits) and waits for it; panics when it does not exit cleanly in time. The
+    /// temp dir stays until `self` is dropped.
+    pub fn stop(&mut self) {
+        if let Ok(Some(status)) = self.child.try_wait() {
+            panic!("nginx had already exited with {status}\n{}", self.logs());
+        }
+        self.signal("QUIT");
+        let deadline = Instant::now() + STOP_TIMEOUT;
+        loop {
+            if let Some(status) = self.child.try_wait().expect("try_wait nginx") {
+                assert!(
+                    status.success(),
+                    "nginx exited with {status}\n{}",
+                    self.logs()
+                );
+                return;
+            }
+            if Instant::now() > deadline {
+                panic!(
+                    "nginx did not stop within {STOP_TIMEOUT:?}\n{}",
+                    self.logs()
+                );
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// Rotates a log the way logrotate does (create + move): renames `name` to `rotated`
+    /// inside the temp dir, sends SIGUSR1, and waits until nginx has reopened (re-created)
+    /// `name`. Lines of requests answered before the call are in `rotated` (nginx handles the
+    /// signal only after finishing the event that logged them), later ones in `name`.
+    pub fn rotate_log(&self, name: &str, rotated: &str) {
+        let live = self.dir.path().join(name);
+        fs::rename(&live, self.dir.path().join(rotated))
+            .unwrap_or_else(|e| panic!("rename {}: {e}", live.display()));
+        self.signal("USR1");
+        let deadline = Instant::now() + STOP_TIMEOUT;
+        while !live.exists() {
+            if Instant::now() > deadline {
+                panic!(
+                    "nginx did not reopen {} within {STOP_TIMEOUT:?} of SIGUSR1\n{}",
+                    live.display(),
+                    self.logs()
+                );
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+
+    /// Sends `SIG<name>` to nginx with kill(1) (no libc in the tests).
+    fn signal(&self, name: &str) {
+        let status = Command::new("kill")
+            .arg(format!("-{name}"))
+            .arg(self.child.id().to_string())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .expect("run kill");
+        assert!(status.success(), "kill -{name} nginx failed: {status}");
+    }
+
     /// The generated config, error log and nginx's own stderr, for failure messages.
     pub fn logs(&self) -> String {
         let read = |name: &str| {
@@ -182,6 +273,10 @@ impl Nginx {
 
 impl Drop for Nginx {
     fn drop(&mut self) {
+        // Already stopped (and reaped): its pid may belong to someone else by now.
+        if let Ok(Some(_)) = self.child.try_wait() {
+            return;
+        }
         // Graceful stop first (SIGQUIT), then SIGKILL; always reap the child so no nginx is
         // left behind, also when the test is unwinding from a panic.
         let pid = self.child.id().to_string();
@@ -210,7 +305,7 @@ fn free_port() -> u16 {
 }
 
 /// The whole nginx.conf: everything nginx writes stays inside `dir`.
-fn config(dir: &Path, servers: &[String], ports: &[u16]) -> String {
+fn config(dir: &Path, http: &str, servers: &[String], ports: &[u16]) -> String {
     let d = dir.display().to_string();
     assert!(
         !d.contains(['"', '\\', '$', ' ', ';']),
@@ -233,7 +328,11 @@ fn config(dir: &Path, servers: &[String], ports: &[u16]) -> String {
          \x20   keepalive_requests 1000000;\n\
          \x20   large_client_header_buffers 4 64k;\n"
     );
+    if !http.is_empty() {
+        conf.push_str(&format!("    {}\n", http.replace(DIR, &d)));
+    }
     for (directives, port) in servers.iter().zip(ports) {
+        let directives = directives.replace(DIR, &d);
         conf.push_str(&format!(
             "    server {{\n\
              \x20       listen 127.0.0.1:{port};\n\

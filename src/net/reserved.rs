@@ -1,0 +1,192 @@
+//! Address ranges that cannot be a real client on the public internet, each with its RFC.
+//!
+//! Owns: the list and the lookup. A "client" in one of these ranges means a proxy hop was
+//! taken for the client (a private load balancer, a sidecar, a health checker) or that the
+//! client forged its header. Data only; the audit decides what to do with it.
+
+use std::net::IpAddr;
+
+use ipnet::IpNet;
+
+/// One reserved range and where it is defined.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Reserved {
+    /// The range, in CIDR notation.
+    pub cidr: &'static str,
+    /// What it is.
+    pub what: &'static str,
+    /// The RFC that reserves it.
+    pub rfc: &'static str,
+}
+
+/// Special-purpose ranges (IANA special-purpose registries, RFC 6890 and the RFCs below).
+pub const RESERVED: &[Reserved] = &[
+    Reserved {
+        cidr: "0.0.0.0/8",
+        what: "this network",
+        rfc: "RFC 791",
+    },
+    Reserved {
+        cidr: "10.0.0.0/8",
+        what: "private",
+        rfc: "RFC 1918",
+    },
+    Reserved {
+        cidr: "100.64.0.0/10",
+        what: "shared address space (CGNAT)",
+        rfc: "RFC 6598",
+    },
+    Reserved {
+        cidr: "127.0.0.0/8",
+        what: "loopback",
+        rfc: "RFC 1122",
+    },
+    Reserved {
+        cidr: "169.254.0.0/16",
+        what: "link-local",
+        rfc: "RFC 3927",
+    },
+    Reserved {
+        cidr: "172.16.0.0/12",
+        what: "private",
+        rfc: "RFC 1918",
+    },
+    Reserved {
+        cidr: "192.0.0.0/24",
+        what: "IETF protocol assignments",
+        rfc: "RFC 6890",
+    },
+    Reserved {
+        cidr: "192.0.2.0/24",
+        what: "documentation (TEST-NET-1)",
+        rfc: "RFC 5737",
+    },
+    Reserved {
+        cidr: "192.168.0.0/16",
+        what: "private",
+        rfc: "RFC 1918",
+    },
+    Reserved {
+        cidr: "198.18.0.0/15",
+        what: "benchmarking",
+        rfc: "RFC 2544",
+    },
+    Reserved {
+        cidr: "198.51.100.0/24",
+        what: "documentation (TEST-NET-2)",
+        rfc: "RFC 5737",
+    },
+    Reserved {
+        cidr: "203.0.113.0/24",
+        what: "documentation (TEST-NET-3)",
+        rfc: "RFC 5737",
+    },
+    Reserved {
+        cidr: "224.0.0.0/4",
+        what: "multicast",
+        rfc: "RFC 5771",
+    },
+    Reserved {
+        cidr: "240.0.0.0/4",
+        what: "reserved for future use",
+        rfc: "RFC 1112",
+    },
+    Reserved {
+        cidr: "::/128",
+        what: "unspecified",
+        rfc: "RFC 4291",
+    },
+    Reserved {
+        cidr: "::1/128",
+        what: "loopback",
+        rfc: "RFC 4291",
+    },
+    Reserved {
+        cidr: "100::/64",
+        what: "discard-only",
+        rfc: "RFC 6666",
+    },
+    Reserved {
+        cidr: "2001:db8::/32",
+        what: "documentation",
+        rfc: "RFC 3849",
+    },
+    Reserved {
+        cidr: "fc00::/7",
+        what: "unique local",
+        rfc: "RFC 4193",
+    },
+    Reserved {
+        cidr: "fe80::/10",
+        what: "link-local",
+        rfc: "RFC 4291",
+    },
+    Reserved {
+        cidr: "ff00::/8",
+        what: "multicast",
+        rfc: "RFC 4291",
+    },
+];
+
+/// The reserved range `ip` falls in, if any. IPv4-mapped IPv6 addresses are looked up as
+/// IPv4.
+pub fn reserved(ip: IpAddr) -> Option<&'static Reserved> {
+    let ip = match ip {
+        IpAddr::V6(v6) => v6
+            .to_ipv4_mapped()
+            .map(IpAddr::V4)
+            .unwrap_or(IpAddr::V6(v6)),
+        v4 => v4,
+    };
+    RESERVED
+        .iter()
+        .find(|r| r.cidr.parse::<IpNet>().is_ok_and(|net| net.contains(&ip)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn r(s: &str) -> Option<&'static str> {
+        reserved(s.parse().unwrap()).map(|r| r.rfc)
+    }
+
+    #[test]
+    fn every_entry_parses() {
+        for e in RESERVED {
+            assert!(e.cidr.parse::<IpNet>().is_ok(), "{}", e.cidr);
+        }
+    }
+
+    #[test]
+    fn boundaries_follow_the_rfcs() {
+        // RFC 1918: 10/8, 172.16/12, 192.168/16, and nothing just outside them.
+        assert_eq!(r("10.255.255.255"), Some("RFC 1918"));
+        assert_eq!(r("11.0.0.0"), None);
+        assert_eq!(r("172.15.255.255"), None);
+        assert_eq!(r("172.16.0.0"), Some("RFC 1918"));
+        assert_eq!(r("172.31.255.255"), Some("RFC 1918"));
+        assert_eq!(r("172.32.0.0"), None);
+        assert_eq!(r("192.168.0.1"), Some("RFC 1918"));
+        // RFC 6598 shared space is 100.64.0.0 - 100.127.255.255.
+        assert_eq!(r("100.63.255.255"), None);
+        assert_eq!(r("100.64.0.0"), Some("RFC 6598"));
+        assert_eq!(r("100.127.255.255"), Some("RFC 6598"));
+        assert_eq!(r("100.128.0.0"), None);
+        // RFC 5737 documentation nets, RFC 3849 for IPv6.
+        assert_eq!(r("203.0.113.7"), Some("RFC 5737"));
+        assert_eq!(r("2001:db8::1"), Some("RFC 3849"));
+        assert_eq!(r("2001:db9::1"), None);
+        // Loopback, link-local, unique local, mapped.
+        assert_eq!(r("127.0.0.1"), Some("RFC 1122"));
+        assert_eq!(r("::1"), Some("RFC 4291"));
+        assert_eq!(r("169.254.169.254"), Some("RFC 3927"));
+        assert_eq!(r("fd00::1"), Some("RFC 4193"));
+        assert_eq!(r("::ffff:10.1.2.3"), Some("RFC 1918"));
+        // Public addresses, including Google front ends and load balancers.
+        assert_eq!(r("35.191.10.20"), None);
+        assert_eq!(r("34.120.5.6"), None);
+        assert_eq!(r("8.8.8.8"), None);
+        assert_eq!(r("2600:1901::1"), None);
+    }
+}

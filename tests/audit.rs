@@ -1,0 +1,1065 @@
+//! The audit of `realip scan` end to end: a real nginx that omits one load-balancer IP from
+//! `set_real_ip_from` writes its own access log, and the audit must name exactly that IP with
+//! exactly the requests sent through it (and nothing else as misresolved); `--check` statuses,
+//! thresholds and UNKNOWN cases; the JSON keys and the table's verdict; logs without
+//! `$realip_remote_addr`. The nginx test fails (never skips) under `CI=true` without nginx.
+//!
+//! Owns: the generated traffic and the counts it must produce, log lines written by hand in
+//! nginx's formats, and the assertions on the audit's output. Does not own: running nginx or
+//! speaking HTTP (`util::nginx`), the audit policy itself (`src/audit.rs`).
+
+use std::collections::BTreeMap;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::process::Output;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use serde_json::Value;
+
+use crate::eqnice;
+use crate::util::nginx::{Client, Nginx, DIR};
+use crate::util::{assert_exit, realip};
+
+/// The Google front end of the nginx test: the TCP peer every proxied request comes from.
+const FRONT_END: Ipv4Addr = Ipv4Addr::new(127, 0, 0, 1);
+/// The peer of direct hits that bypass the load balancer.
+const DIRECT: Ipv4Addr = Ipv4Addr::new(127, 0, 0, 2);
+/// The load-balancer IP nginx trusts.
+const KEPT_LB: &str = "34.120.5.6";
+/// The load-balancer IP left out of `set_real_ip_from` in the audited config.
+const OMITTED_LB: &str = "34.149.9.9";
+/// Requests sent (to each of the two servers).
+const REQUESTS: usize = 3_000;
+/// The recommended log format (built into realip as `realip`), as an nginx directive.
+const REALIP_LOG_FORMAT: &str = "log_format realip '$remote_addr - $remote_user [$time_local] \
+     \"$request\" $status $body_bytes_sent \"$http_referer\" \"$http_user_agent\" \
+     \"$http_x_forwarded_for\" $realip_remote_addr $request_time $upstream_response_time';";
+
+// ---------------------------------------------------------------------------------------------
+// Helpers
+// ---------------------------------------------------------------------------------------------
+
+/// splitmix64: small, seedable, and the same everywhere.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
+    }
+
+    fn below(&mut self, n: u64) -> u64 {
+        self.next() % n
+    }
+}
+
+/// The seed: `REALIP_AUDIT_SEED` (decimal or `0x` hex, or `random` for a fresh one), else a
+/// fixed default so that every CI run sends the same requests.
+fn seed() -> u64 {
+    const DEFAULT_SEED: u64 = 0x5eed_2026_0a0d_0004;
+    match std::env::var("REALIP_AUDIT_SEED") {
+        Err(_) => DEFAULT_SEED,
+        Ok(text) if text.trim() != "random" => {
+            let t = text.trim();
+            let parsed = match t.strip_prefix("0x").or_else(|| t.strip_prefix("0X")) {
+                Some(hex) => u64::from_str_radix(hex, 16),
+                None => t.parse(),
+            };
+            parsed.unwrap_or_else(|e| panic!("REALIP_AUDIT_SEED={text:?}: {e}"))
+        }
+        Ok(_) => {
+            let nanos = SystemTime::now()
+                .duration_since(UNIX_EPOCH)
+                .expect("clock")
+                .as_nanos();
+            Rng(nanos as u64 ^ u64::from(std::process::id()).rotate_left(32)).next()
+        }
+    }
+}
+
+/// Counts as the verdict line prints them: plain numbers, as in the issue's example.
+fn grouped(n: usize) -> String {
+    n.to_string()
+}
+
+/// Runs `realip scan` with `args`; returns the output.
+fn scan(args: &[&str]) -> Output {
+    realip()
+        .arg("scan")
+        .args(args)
+        .output()
+        .expect("run realip")
+}
+
+/// Runs `realip scan --output json` with `args`, asserts exit 0 and parses the report.
+fn scan_json(args: &[&str]) -> Value {
+    let out = realip()
+        .args(["scan", "--output", "json"])
+        .args(args)
+        .output()
+        .expect("run realip");
+    let stdout = assert_exit(&out, 0);
+    serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("{e}: {stdout}"))
+}
+
+/// Runs `realip scan --check` with `args`; returns the exit code and the status line, after
+/// checking that stdout is exactly one line.
+fn check(args: &[&str]) -> (i32, String) {
+    let out = scan(&[&["--check"], args].concat());
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    let code = out.status.code().expect("exit code");
+    assert!(
+        stdout.ends_with('\n') && stdout.lines().count() == 1,
+        "--check must print exactly one line, got {stdout:?} (exit {code}, stderr {:?})",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (code, stdout.trim_end().to_string())
+}
+
+/// The findings of an audit report by kind: `kind -> count`.
+fn finding_counts(audit: &Value) -> BTreeMap<String, u64> {
+    audit["findings"]
+        .as_array()
+        .expect("audit.findings is an array")
+        .iter()
+        .map(|f| {
+            (
+                f["kind"].as_str().expect("kind").to_string(),
+                f["count"].as_u64().expect("count"),
+            )
+        })
+        .collect()
+}
+
+/// The finding of `kind`, if reported.
+fn finding<'a>(audit: &'a Value, kind: &str) -> Option<&'a Value> {
+    audit["findings"]
+        .as_array()
+        .expect("audit.findings is an array")
+        .iter()
+        .find(|f| f["kind"] == kind)
+}
+
+/// `path:line` -> (path, 1-based line).
+fn split_sample(sample: &str) -> (&str, usize) {
+    let (path, line) = sample
+        .rsplit_once(':')
+        .unwrap_or_else(|| panic!("sample {sample:?} is not path:line"));
+    let line = line
+        .parse()
+        .unwrap_or_else(|e| panic!("sample {sample:?}: line: {e}"));
+    assert!(line >= 1, "sample {sample:?}: lines count from 1");
+    (path, line)
+}
+
+/// The strings of a JSON array.
+fn strings(v: &Value) -> Vec<&str> {
+    v.as_array()
+        .unwrap_or_else(|| panic!("not an array: {v}"))
+        .iter()
+        .map(|s| s.as_str().unwrap_or_else(|| panic!("not a string: {s}")))
+        .collect()
+}
+
+// ---------------------------------------------------------------------------------------------
+// 1. End to end with real nginx
+// ---------------------------------------------------------------------------------------------
+
+/// What a generated request is, for counting.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+enum Shape {
+    /// From the front end: `client,<kept LB>`.
+    ViaKept,
+    /// From the front end: `client,<omitted LB>`.
+    ViaOmitted,
+    /// From the front end: `<spoofed…>, client,<kept LB>`.
+    SpoofKept,
+    /// From the front end: `<spoofed…>, client,<omitted LB>`.
+    SpoofOmitted,
+    /// From the front end without X-Forwarded-For.
+    NoHeader,
+    /// A direct hit from 127.0.0.2 with a forged X-Forwarded-For.
+    DirectForged,
+    /// A direct hit from 127.0.0.2 without X-Forwarded-For.
+    DirectPlain,
+}
+
+/// One request and what nginx must log for it.
+struct Request {
+    shape: Shape,
+    source: Ipv4Addr,
+    /// Header lines after `Host`, each ending in CRLF.
+    headers: String,
+    /// `$remote_addr` under the config that omits the LB IP.
+    omitting: IpAddr,
+    /// `$remote_addr` under the control config that trusts both LB IPs.
+    control: IpAddr,
+}
+
+/// A public-looking client: 8.0.0.0/8, 81.0.0.0/8 or 2a00::/16 (never reserved, never an LB).
+fn client(rng: &mut Rng) -> IpAddr {
+    match rng.below(3) {
+        0 => IpAddr::V4(Ipv4Addr::new(
+            8,
+            rng.below(256) as u8,
+            rng.below(256) as u8,
+            1 + rng.below(254) as u8,
+        )),
+        1 => IpAddr::V4(Ipv4Addr::new(
+            81,
+            rng.below(256) as u8,
+            rng.below(256) as u8,
+            1 + rng.below(254) as u8,
+        )),
+        _ => IpAddr::V6(Ipv6Addr::new(
+            0x2a00,
+            rng.below(0x10000) as u16,
+            rng.below(0x10000) as u16,
+            0,
+            0,
+            0,
+            rng.below(0x10000) as u16,
+            1 + rng.below(0xfffe) as u16,
+        )),
+    }
+}
+
+/// One or two spoofed entries a client put in front of itself (addresses of every kind,
+/// including both LB IPs and the front end, and a word).
+fn spoofed(rng: &mut Rng) -> String {
+    let one = |rng: &mut Rng| match rng.below(6) {
+        0 => "1.2.3.4".to_string(),
+        1 => "10.0.0.1".to_string(),
+        2 => OMITTED_LB.to_string(),
+        3 => "127.0.0.1".to_string(),
+        4 => "unknown".to_string(),
+        _ => client(rng).to_string(),
+    };
+    if rng.below(3) == 0 {
+        let first = one(rng);
+        format!("{first}, {}", one(rng))
+    } else {
+        one(rng)
+    }
+}
+
+/// The separator between the client and the LB IP: the GFE writes `,`; some proxies `, `.
+fn sep(rng: &mut Rng) -> &'static str {
+    if rng.below(3) == 0 {
+        ", "
+    } else {
+        ","
+    }
+}
+
+fn xff(value: &str) -> String {
+    format!("X-Forwarded-For: {value}\r\n")
+}
+
+/// `n` requests of every shape, in random order.
+fn traffic(rng: &mut Rng, n: usize) -> Vec<Request> {
+    let omitted: IpAddr = OMITTED_LB.parse().expect("LB IP");
+    let front = IpAddr::V4(FRONT_END);
+    let direct = IpAddr::V4(DIRECT);
+    (0..n)
+        .map(|_| {
+            let c = client(rng);
+            let roll = rng.below(100);
+            let (shape, source, headers, omitting, control) = match roll {
+                0..=39 => {
+                    let h = xff(&format!("{c}{}{KEPT_LB}", sep(rng)));
+                    (Shape::ViaKept, FRONT_END, h, c, c)
+                }
+                40..=54 => {
+                    let h = xff(&format!("{c}{}{OMITTED_LB}", sep(rng)));
+                    (Shape::ViaOmitted, FRONT_END, h, omitted, c)
+                }
+                55..=64 => {
+                    let h = xff(&format!("{}, {c}{}{KEPT_LB}", spoofed(rng), sep(rng)));
+                    (Shape::SpoofKept, FRONT_END, h, c, c)
+                }
+                65..=69 => {
+                    let h = xff(&format!("{}, {c}{}{OMITTED_LB}", spoofed(rng), sep(rng)));
+                    (Shape::SpoofOmitted, FRONT_END, h, omitted, c)
+                }
+                70..=79 => (Shape::NoHeader, FRONT_END, String::new(), front, front),
+                80..=91 => {
+                    // Forged to look like every proxied shape, LB IPs included.
+                    let value = match rng.below(4) {
+                        0 => c.to_string(),
+                        1 => format!("{c},{OMITTED_LB}"),
+                        2 => format!("{}, {c},{KEPT_LB}", spoofed(rng)),
+                        _ => OMITTED_LB.to_string(),
+                    };
+                    (Shape::DirectForged, DIRECT, xff(&value), direct, direct)
+                }
+                _ => (Shape::DirectPlain, DIRECT, String::new(), direct, direct),
+            };
+            let headers = headers + "User-Agent: realip-audit-test\r\n";
+            Request {
+                shape,
+                source,
+                headers,
+                omitting,
+                control,
+            }
+        })
+        .collect()
+}
+
+/// The address in nginx's `$remote_addr|$remote_port\n` answer.
+fn answered(body: &[u8]) -> IpAddr {
+    let text = String::from_utf8_lossy(body);
+    let addr = text.split('|').next().unwrap_or("");
+    addr.parse()
+        .unwrap_or_else(|e| panic!("nginx answered {text:?}: {e}"))
+}
+
+/// The `$remote_addr` of every line of an nginx access log (the first field).
+fn logged_clients(log: &[u8]) -> Vec<IpAddr> {
+    String::from_utf8_lossy(log)
+        .lines()
+        .map(|l| {
+            let first = l.split(' ').next().unwrap_or("");
+            first
+                .parse()
+                .unwrap_or_else(|e| panic!("log line {l:?}: $remote_addr: {e}"))
+        })
+        .collect()
+}
+
+#[test]
+fn real_nginx_log_names_exactly_the_omitted_lb_ip_with_the_requests_sent_through_it() {
+    let realip_conf = |trusted: &[&str], log: &str| {
+        let mut s: String = trusted
+            .iter()
+            .map(|t| format!("set_real_ip_from {t}; "))
+            .collect();
+        s.push_str("real_ip_header X-Forwarded-For; real_ip_recursive on; ");
+        s.push_str(&format!("access_log {DIR}/{log} realip;"));
+        s
+    };
+    let servers = [
+        // The audited config: the second LB IP is missing.
+        realip_conf(&["127.0.0.1", KEPT_LB], "omitting.log"),
+        // The control: both LB IPs trusted.
+        realip_conf(&["127.0.0.1", KEPT_LB, OMITTED_LB], "control.log"),
+    ];
+    let Some(mut nginx) = Nginx::start_with(REALIP_LOG_FORMAT, &servers) else {
+        return;
+    };
+    let seed = seed();
+    eprintln!("audit e2e: seed 0x{seed:016x} (REALIP_AUDIT_SEED to reproduce)");
+    let requests = traffic(&mut Rng(seed), REQUESTS);
+
+    let mut clients: Vec<[Client; 2]> = [FRONT_END, DIRECT]
+        .iter()
+        .map(|&src| {
+            [
+                Client::new(src, nginx.port(0)),
+                Client::new(src, nginx.port(1)),
+            ]
+        })
+        .collect();
+    for (i, r) in requests.iter().enumerate() {
+        if i == REQUESTS / 2 {
+            // The control log is rotated halfway (create + move) and audited as two files.
+            nginx.rotate_log("control.log", "control.log.1");
+        }
+        let pair = &mut clients[usize::from(r.source == DIRECT)];
+        for (server, want) in [(0, r.omitting), (1, r.control)] {
+            let resp = pair[server].get(r.headers.as_bytes());
+            assert_eq!(resp.status, 200, "request {i} to server {server}");
+            assert_eq!(
+                answered(&resp.body),
+                want,
+                "request {i} ({:?}, headers {:?}) to server {server}: nginx resolved otherwise",
+                r.shape,
+                r.headers
+            );
+        }
+    }
+    drop(clients);
+    nginx.stop();
+
+    // What was sent, by shape.
+    let count = |shapes: &[Shape]| {
+        requests
+            .iter()
+            .filter(|r| shapes.contains(&r.shape))
+            .count()
+    };
+    let omitted = count(&[Shape::ViaOmitted, Shape::SpoofOmitted]);
+    let spoofs = count(&[Shape::SpoofKept, Shape::SpoofOmitted]);
+    let forged = count(&[Shape::DirectForged]);
+    let loopback_clients = count(&[Shape::NoHeader, Shape::DirectForged, Shape::DirectPlain]);
+    let ipv6 = requests
+        .iter()
+        .filter(|r| r.control.is_ipv6() && r.omitting.is_ipv6())
+        .count();
+    eprintln!(
+        "audit e2e: {REQUESTS} requests: {omitted} through {OMITTED_LB}, {spoofs} spoofed, \
+         {forged} forged direct hits, {} without forwarding header from the front end, \
+         {} plain direct hits, {ipv6} IPv6 clients logged",
+        count(&[Shape::NoHeader]),
+        count(&[Shape::DirectPlain])
+    );
+    for shape in [
+        Shape::ViaKept,
+        Shape::ViaOmitted,
+        Shape::SpoofKept,
+        Shape::SpoofOmitted,
+        Shape::NoHeader,
+        Shape::DirectForged,
+        Shape::DirectPlain,
+    ] {
+        assert!(count(&[shape]) >= 20, "seed sent too few {shape:?}");
+    }
+    assert!(ipv6 >= 20, "seed sent too few IPv6 clients");
+
+    // nginx's own logs hold one line per request, in order, with the expected client.
+    let omitting_log = nginx.read("omitting.log");
+    let logged = logged_clients(&omitting_log);
+    let want: Vec<IpAddr> = requests.iter().map(|r| r.omitting).collect();
+    assert_eq!(logged, want, "omitting.log is not what nginx answered");
+    let control_want: Vec<IpAddr> = requests.iter().map(|r| r.control).collect();
+    let control_logs = [nginx.read("control.log.1"), nginx.read("control.log")].concat();
+    assert_eq!(logged_clients(&control_logs), control_want);
+    let omitted_lines: Vec<usize> = (1..=REQUESTS)
+        .filter(|&n| requests[n - 1].omitting.to_string() == OMITTED_LB)
+        .collect();
+    assert_eq!(omitted_lines.len(), omitted);
+
+    let log_path = nginx.dir().join("omitting.log");
+    let log = log_path.to_str().expect("utf-8 temp path");
+    let v = scan_json(&[
+        "--front-end",
+        "127.0.0.1",
+        "--trust",
+        "127.0.0.1,34.120.5.6",
+        log,
+    ]);
+    assert_eq!(v["format"]["name"], "realip", "detected format");
+    let a = &v["audit"];
+    eprintln!(
+        "audit e2e: audit findings {:?}, misresolved {}",
+        finding_counts(a),
+        a["misresolved"]
+    );
+    assert_eq!(a["checked"], REQUESTS, "checked");
+    assert_eq!(a["peer_logged"], true);
+    let lbs = a["unresolved_lb_ips"]
+        .as_array()
+        .expect("unresolved_lb_ips");
+    let ips: Vec<&str> = lbs.iter().map(|l| l["ip"].as_str().expect("ip")).collect();
+    assert_eq!(ips, [OMITTED_LB], "unresolved_lb_ips");
+    assert_eq!(lbs[0]["lines"], omitted, "lines through {OMITTED_LB}");
+    assert_eq!(strings(&a["suggested_set_real_ip_from"]), [OMITTED_LB]);
+    assert_eq!(a["misresolved"], omitted, "misresolved");
+    let counts = finding_counts(a);
+    assert_eq!(counts.get("unresolved_lb_ip"), Some(&(omitted as u64)));
+    assert_eq!(counts.get("config_drift"), None, "nothing else misreported");
+    assert_eq!(
+        counts.get("untrusted_peer"),
+        Some(&(forged as u64)),
+        "untrusted_peer"
+    );
+    assert_eq!(
+        counts.get("spoof_attempt"),
+        Some(&(spoofs as u64)),
+        "spoof_attempt"
+    );
+    assert_eq!(
+        counts.get("reserved_client"),
+        Some(&(loopback_clients as u64)),
+        "reserved_client: exactly the lines logged as 127.0.0.1 / 127.0.0.2"
+    );
+    let expected_kinds = [
+        "reserved_client",
+        "spoof_attempt",
+        "unresolved_lb_ip",
+        "untrusted_peer",
+    ];
+    assert_eq!(
+        counts.keys().map(String::as_str).collect::<Vec<_>>(),
+        expected_kinds,
+        "no other finding"
+    );
+
+    // Every sample of the LB IP points at a line nginx logged with it as $remote_addr, the
+    // first one at the first such line.
+    let text = String::from_utf8_lossy(&omitting_log).into_owned();
+    let lines: Vec<&str> = text.lines().collect();
+    let mut samples: Vec<&str> = strings(&lbs[0]["samples"]);
+    assert!(!samples.is_empty(), "no samples for {OMITTED_LB}");
+    assert_eq!(
+        lbs[0]["first"].as_str(),
+        Some(format!("{log}:{}", omitted_lines[0]).as_str())
+    );
+    samples.push(lbs[0]["first"].as_str().expect("first"));
+    samples.extend(strings(
+        &finding(a, "unresolved_lb_ip").expect("finding")["samples"],
+    ));
+    for s in samples {
+        let (path, n) = split_sample(s);
+        assert_eq!(path, log, "sample {s}");
+        let line = lines
+            .get(n - 1)
+            .unwrap_or_else(|| panic!("sample {s}: no such line"));
+        assert!(
+            line.starts_with(&format!("{OMITTED_LB} - ")),
+            "sample {s} is not a line logged as {OMITTED_LB}: {line:?}"
+        );
+    }
+    for f in ["first_time", "last_time"] {
+        assert!(
+            lbs[0][f].is_string(),
+            "unresolved_lb_ips[0].{f}: {}",
+            lbs[0][f]
+        );
+    }
+
+    // The monitoring check: CRITICAL (the share is far above 1 %), with the fix.
+    let (code, line) = check(&[
+        "--front-end",
+        "127.0.0.1",
+        "--trust",
+        "127.0.0.1,34.120.5.6",
+        log,
+    ]);
+    let prefix = format!(
+        "REALIP CRITICAL: {} of {} requests (",
+        grouped(omitted),
+        grouped(REQUESTS)
+    );
+    assert!(
+        line.starts_with(&prefix),
+        "{line:?} should start with {prefix:?}"
+    );
+    assert!(
+        line.contains(&format!(
+            "resolved to untrusted LB IP {OMITTED_LB} — add: set_real_ip_from {OMITTED_LB};"
+        )),
+        "{line:?}"
+    );
+    let critical_lines = REQUESTS.div_ceil(100);
+    assert!(
+        line.ends_with(&format!(
+            " | misresolved={omitted};0;{};0; checked={REQUESTS}",
+            critical_lines - 1
+        )),
+        "{line:?}"
+    );
+    assert_eq!(code, 2, "{line}");
+
+    // The control: nginx trusted both LB IPs, so the same traffic is resolved correctly
+    // (its log was rotated halfway: both files together hold every request).
+    let control_paths = [
+        nginx.dir().join("control.log.1"),
+        nginx.dir().join("control.log"),
+    ];
+    let control: Vec<&str> = control_paths
+        .iter()
+        .map(|p| p.to_str().expect("utf-8 temp path"))
+        .collect();
+    let trust_all = "127.0.0.1,34.120.5.6,34.149.9.9";
+    let v = scan_json(
+        &[
+            &["--front-end", "127.0.0.1", "--trust", trust_all],
+            &control[..],
+        ]
+        .concat(),
+    );
+    let a = &v["audit"];
+    assert_eq!(a["checked"], REQUESTS);
+    assert_eq!(a["misresolved"], 0, "control: {}", a["findings"]);
+    assert_eq!(a["unresolved_lb_ips"].as_array().map(Vec::len), Some(0));
+    assert_eq!(
+        a["suggested_set_real_ip_from"].as_array().map(Vec::len),
+        Some(0)
+    );
+    let counts = finding_counts(a);
+    assert_eq!(counts.get("untrusted_peer"), Some(&(forged as u64)));
+    assert_eq!(counts.get("spoof_attempt"), Some(&(spoofs as u64)));
+    assert_eq!(counts.get("config_drift"), None);
+    assert_eq!(counts.get("unresolved_lb_ip"), None);
+    let (code, line) = check(
+        &[
+            &["--front-end", "127.0.0.1", "--trust", trust_all],
+            &control[..],
+        ]
+        .concat(),
+    );
+    assert!(
+        line.starts_with(&format!(
+            "REALIP OK: 0 of {} requests misresolved | misresolved=0;",
+            grouped(REQUESTS)
+        )),
+        "{line:?}"
+    );
+    assert_eq!(code, 0, "{line}");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Logs written by the tests (Google front ends as peers: the GCP shape)
+// ---------------------------------------------------------------------------------------------
+
+/// The trust the generated logs are audited against.
+const GCP_TRUST: &str = "gcp,34.120.5.6";
+
+/// One line in the recommended `realip` format, from a Google front end.
+fn realip_line(i: usize, remote: &str, xff: &str) -> String {
+    format!(
+        "{remote} - - [01/May/2024:10:{:02}:{:02} +0000] \"GET /r/{i} HTTP/1.1\" 200 5 \"-\" \
+         \"curl/8.5.0\" \"{xff}\" 35.191.{}.{} 0.00{} -\n",
+        i / 60 % 60,
+        i % 60,
+        i / 250 % 256,
+        i % 250 + 1,
+        i % 10
+    )
+}
+
+/// A client for line `i`: 81.0.0.0/8, never reserved.
+fn client_for(i: usize) -> String {
+    format!("81.{}.{}.{}", i / 65_536 % 256, i / 256 % 256, i % 256)
+}
+
+/// `total` lines in `realip` format, `bad` of them (spread evenly, the first bad one not
+/// first) logged as the untrusted LB IP 34.149.9.9; the rest resolved through 34.120.5.6.
+fn realip_log(total: usize, bad: usize) -> String {
+    let mut out = String::new();
+    for i in 0..total {
+        let c = client_for(i);
+        // Line i is bad when the running share of bad lines steps up here.
+        if (i + 1) * bad / total > i * bad / total {
+            out.push_str(&realip_line(i, OMITTED_LB, &format!("{c},{OMITTED_LB}")));
+        } else {
+            out.push_str(&realip_line(i, &c, &format!("{c},{KEPT_LB}")));
+        }
+    }
+    out
+}
+
+/// A temp dir holding `access.log` with `text`; returns the dir and the log's path.
+fn log_file(text: &str) -> (tempfile::TempDir, String) {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("access.log");
+    std::fs::write(&path, text).expect("write log");
+    let p = path.to_str().expect("utf-8 temp path").to_string();
+    (dir, p)
+}
+
+// ---------------------------------------------------------------------------------------------
+// 2. --check
+// ---------------------------------------------------------------------------------------------
+
+#[test]
+fn check_is_ok_with_exit_0_when_nothing_is_misresolved() {
+    let (_dir, log) = log_file(&realip_log(100, 0));
+    let (code, line) = check(&["--trust", GCP_TRUST, &log]);
+    eqnice!(
+        "REALIP OK: 0 of 100 requests misresolved | misresolved=0;0;0;0; checked=100",
+        line
+    );
+    assert_eq!(code, 0);
+}
+
+#[test]
+fn check_warns_with_exit_1_between_the_warning_and_critical_thresholds() {
+    let (_dir, log) = log_file(&realip_log(100, 3));
+    let (code, line) = check(&[
+        "--trust",
+        GCP_TRUST,
+        "--warning",
+        "1",
+        "--critical",
+        "50%",
+        &log,
+    ]);
+    eqnice!(
+        "REALIP WARNING: 3 of 100 requests (3.0%) resolved to untrusted LB IP 34.149.9.9 — \
+         add: set_real_ip_from 34.149.9.9; | misresolved=3;0;49;0; checked=100",
+        line
+    );
+    assert_eq!(code, 1);
+}
+
+#[test]
+fn check_is_critical_with_exit_2_at_or_over_the_critical_threshold() {
+    let (_dir, log) = log_file(&realip_log(100, 3));
+    // The defaults: warning at 1 line, critical at 1 % (here 1 line).
+    let (code, line) = check(&["--trust", GCP_TRUST, &log]);
+    assert!(
+        line.starts_with("REALIP CRITICAL: 3 of 100 requests (3.0%)"),
+        "{line:?}"
+    );
+    assert!(
+        line.ends_with("| misresolved=3;0;0;0; checked=100"),
+        "{line:?}"
+    );
+    assert_eq!(code, 2);
+    // A count: reaching it is critical.
+    for critical in ["2", "3"] {
+        let (code, line) = check(&["--trust", GCP_TRUST, "--critical", critical, &log]);
+        assert!(
+            line.starts_with("REALIP CRITICAL: "),
+            "--critical {critical}: {line:?}"
+        );
+        assert_eq!(code, 2, "--critical {critical}");
+    }
+    let (code, line) = check(&["--trust", GCP_TRUST, "--critical", "4", &log]);
+    assert!(
+        line.starts_with("REALIP WARNING: "),
+        "--critical 4: {line:?}"
+    );
+    assert_eq!(code, 1);
+}
+
+#[test]
+fn check_thresholds_are_counts_or_percentages_of_checked_lines() {
+    let (_dir, log) = log_file(&realip_log(100, 3));
+    // A count of 5 is not reached by 3 lines.
+    let (code, line) = check(&[
+        "--trust",
+        GCP_TRUST,
+        "--warning",
+        "5",
+        "--critical",
+        "50%",
+        &log,
+    ]);
+    assert!(line.starts_with("REALIP OK: 3 of 100 requests"), "{line:?}");
+    assert!(
+        line.ends_with("| misresolved=3;4;49;0; checked=100"),
+        "{line:?}"
+    );
+    assert_eq!(code, 0);
+    // A count of 3 is reached by 3 lines.
+    let (code, line) = check(&[
+        "--trust",
+        GCP_TRUST,
+        "--warning",
+        "3",
+        "--critical",
+        "50%",
+        &log,
+    ]);
+    assert!(line.starts_with("REALIP WARNING: "), "{line:?}");
+    assert_eq!(code, 1);
+    // 3 % is reached by 3 of 100; 4 % is not.
+    let (code, line) = check(&[
+        "--trust",
+        GCP_TRUST,
+        "--warning",
+        "3%",
+        "--critical",
+        "50%",
+        &log,
+    ]);
+    assert!(line.starts_with("REALIP WARNING: "), "{line:?}");
+    assert!(
+        line.ends_with("| misresolved=3;2;49;0; checked=100"),
+        "{line:?}"
+    );
+    assert_eq!(code, 1);
+    let (code, line) = check(&[
+        "--trust",
+        GCP_TRUST,
+        "--warning",
+        "4%",
+        "--critical",
+        "50%",
+        &log,
+    ]);
+    assert!(line.starts_with("REALIP OK: "), "{line:?}");
+    assert_eq!(code, 0);
+}
+
+#[test]
+fn check_critical_10_percent_is_reached_at_exactly_10_percent() {
+    // (lines, misresolved, expected exit): exactly 10 % is critical, just under is a warning.
+    for (total, bad, want) in [
+        (100, 10, 2),
+        (100, 9, 1),
+        (30, 3, 2),
+        (30, 2, 1),
+        (70, 7, 2),
+        (71, 7, 1),
+    ] {
+        let (_dir, log) = log_file(&realip_log(total, bad));
+        let (code, line) = check(&["--trust", GCP_TRUST, "--critical", "10%", &log]);
+        let want_word = if want == 2 { "CRITICAL" } else { "WARNING" };
+        assert!(
+            line.starts_with(&format!("REALIP {want_word}: {bad} of {total} requests")),
+            "{bad} of {total} with --critical 10%: {line:?}"
+        );
+        assert_eq!(code, want, "{bad} of {total} with --critical 10%: {line}");
+    }
+}
+
+#[test]
+fn check_is_unknown_with_exit_3_when_the_log_is_missing() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let missing = dir.path().join("no-such.log");
+    let missing = missing.to_str().expect("utf-8 temp path");
+    let (code, line) = check(&["--trust", GCP_TRUST, missing]);
+    assert!(line.starts_with("REALIP UNKNOWN: "), "{line:?}");
+    assert!(
+        line.contains("no-such.log"),
+        "the status says which log: {line:?}"
+    );
+    assert_eq!(code, 3, "{line}");
+}
+
+#[test]
+fn check_is_unknown_with_exit_3_when_the_log_is_unreadable() {
+    // A directory cannot be read as a log, whoever runs the test (root reads mode 000 files).
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().to_str().expect("utf-8 temp path");
+    let (code, line) = check(&["--trust", GCP_TRUST, "--log-format", "realip", path]);
+    assert!(line.starts_with("REALIP UNKNOWN: "), "{line:?}");
+    assert_eq!(code, 3, "{line}");
+}
+
+#[test]
+fn check_is_unknown_with_exit_3_when_no_line_is_usable() {
+    // An empty log.
+    let (_dir, log) = log_file("");
+    let (code, line) = check(&["--trust", GCP_TRUST, &log]);
+    assert!(
+        line.starts_with("REALIP UNKNOWN: no usable lines"),
+        "{line:?}"
+    );
+    assert_eq!(code, 3, "{line}");
+    // Lines that do not match the format.
+    let (_dir, log) = log_file("not a log line\nnor this one\n");
+    let (code, line) = check(&["--trust", GCP_TRUST, "--log-format", "realip", &log]);
+    assert!(
+        line.starts_with("REALIP UNKNOWN: no usable lines"),
+        "{line:?}"
+    );
+    assert_eq!(code, 3, "{line}");
+}
+
+#[test]
+fn check_is_unknown_with_exit_3_when_the_log_format_has_no_client_fields() {
+    let (_dir, log) = log_file("200 0.001\n404 0.020\n200 0.003\n");
+    let (code, line) = check(&[
+        "--trust",
+        GCP_TRUST,
+        "--log-format",
+        "$status $request_time",
+        &log,
+    ]);
+    assert!(line.starts_with("REALIP UNKNOWN: "), "{line:?}");
+    assert!(
+        line.contains("$remote_addr"),
+        "says what is missing: {line:?}"
+    );
+    assert_eq!(code, 3, "{line}");
+}
+
+#[test]
+fn bad_threshold_text_is_unknown_with_exit_3_under_check() {
+    let (_dir, log) = log_file(&realip_log(10, 0));
+    for (flag, value) in [
+        ("--warning", "abc"),
+        ("--critical", "5%%"),
+        ("--critical", "101%"),
+        ("--warning", "-1"),
+    ] {
+        // `--flag=value`, so that `-1` is not taken for a flag.
+        let arg = format!("{flag}={value}");
+        let out = scan(&["--check", "--trust", GCP_TRUST, &arg, &log]);
+        // A check answers in the plugin convention: UNKNOWN on stdout, exit 3.
+        assert_exit(&out, 3);
+        assert!(String::from_utf8_lossy(&out.stdout).starts_with("REALIP UNKNOWN: "));
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            stderr.contains(flag) && stderr.contains(value) && stderr.contains("percentage"),
+            "{flag} {value}: the message names the flag, the value and the forms: {stderr:?}"
+        );
+        assert!(
+            !String::from_utf8_lossy(&out.stdout).contains("REALIP OK"),
+            "{flag} {value}: no OK status on a usage error"
+        );
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// 3. JSON keys, --no-audit, --no-summary, table
+// ---------------------------------------------------------------------------------------------
+
+/// 100 lines: 3 through the untrusted LB IP, one direct hit, one spoofed chain.
+fn mixed_log() -> String {
+    let mut log = realip_log(98, 3);
+    log.push_str(
+        "81.9.9.9 - - [01/May/2024:11:00:00 +0000] \"GET / HTTP/1.1\" 200 5 \"-\" \"curl\" \
+         \"1.2.3.4\" 81.9.9.9 0.001 -\n",
+    );
+    log.push_str(
+        "81.9.9.8 - - [01/May/2024:11:00:01 +0000] \"GET / HTTP/1.1\" 200 5 \"-\" \"curl\" \
+         \"1.2.3.4, 81.9.9.8,34.120.5.6\" 35.191.0.1 0.001 -\n",
+    );
+    log
+}
+
+#[test]
+fn json_has_the_audit_keys() {
+    let (_dir, log) = log_file(&mixed_log());
+    let v = scan_json(&["--trust", GCP_TRUST, &log]);
+    let a = &v["audit"];
+    assert_eq!(a["checked"], 100);
+    assert_eq!(a["misresolved"], 3);
+    assert_eq!(a["no_client"], 0);
+    assert_eq!(a["header"], "X-Forwarded-For");
+    assert_eq!(a["recursive"], true);
+    assert_eq!(a["peer_logged"], true);
+    assert!(
+        !strings(&a["trust"]).is_empty(),
+        "audit.trust: {}",
+        a["trust"]
+    );
+    let lb = &a["unresolved_lb_ips"][0];
+    assert_eq!(lb["ip"], OMITTED_LB);
+    assert_eq!(lb["lines"], 3);
+    assert!(
+        (lb["share"].as_f64().expect("share") - 0.03).abs() < 1e-9,
+        "{}",
+        lb["share"]
+    );
+    let (path, n) = split_sample(lb["first"].as_str().expect("first"));
+    assert_eq!(path, log);
+    assert!(
+        mixed_log()
+            .lines()
+            .nth(n - 1)
+            .is_some_and(|l| l.starts_with("34.149.9.9 ")),
+        "first: {}",
+        lb["first"]
+    );
+    for k in ["first_time", "last_time"] {
+        let t = lb[k].as_str().unwrap_or_else(|| panic!("{k}: {}", lb[k]));
+        assert!(t.starts_with("2024-05-01T10:"), "{k}: {t}");
+    }
+    assert!(lb["samples"].is_array());
+    assert_eq!(strings(&a["suggested_set_real_ip_from"]), [OMITTED_LB]);
+    for f in a["findings"].as_array().expect("findings") {
+        assert!(f["kind"].is_string(), "{f}");
+        assert!(f["count"].as_u64().is_some_and(|n| n > 0), "{f}");
+        assert!(f["share"].is_f64(), "{f}");
+        assert!(f["description"].is_string(), "{f}");
+        assert!(!strings(&f["samples"]).is_empty(), "{f}");
+        assert!(
+            f["first_time"].is_string() && f["last_time"].is_string(),
+            "{f}"
+        );
+    }
+    let counts = finding_counts(a);
+    assert_eq!(counts.get("unresolved_lb_ip"), Some(&3), "{counts:?}");
+    assert_eq!(counts.get("untrusted_peer"), Some(&1), "{counts:?}");
+    assert_eq!(counts.get("spoof_attempt"), Some(&1), "{counts:?}");
+    let spoof = finding(a, "spoof_attempt").expect("spoof_attempt");
+    assert_eq!(spoof["top"][0]["value"], "1.2.3.4", "{spoof}");
+    assert_eq!(spoof["top"][0]["count"], 1, "{spoof}");
+    // The summary rides along.
+    assert_eq!(v["summary"]["requests"], 100);
+}
+
+#[test]
+fn no_audit_removes_the_audit_and_no_summary_removes_the_summary() {
+    let (_dir, log) = log_file(&mixed_log());
+    let v = scan_json(&["--trust", GCP_TRUST, "--no-audit", &log]);
+    assert!(v.get("audit").is_none(), "--no-audit: {v}");
+    assert_eq!(v["summary"]["requests"], 100);
+    let v = scan_json(&["--trust", GCP_TRUST, "--no-summary", &log]);
+    assert!(v.get("summary").is_none(), "--no-summary: {v}");
+    assert_eq!(v["audit"]["misresolved"], 3);
+    assert_eq!(v["lines"], 100);
+}
+
+#[test]
+fn table_output_leads_with_the_verdict_and_the_fix() {
+    let (_dir, log) = log_file(&mixed_log());
+    let out = scan(&["--output", "table", "--trust", GCP_TRUST, &log]);
+    let stdout = assert_exit(&out, 0);
+    let mut lines = stdout.lines();
+    eqnice!(
+        "audit: 3 of 100 requests (3.0%) resolved to untrusted LB IP 34.149.9.9 — add: \
+         set_real_ip_from 34.149.9.9;",
+        lines.next().unwrap_or("")
+    );
+    eqnice!(
+        "  fix: set_real_ip_from 34.149.9.9;",
+        lines.next().unwrap_or("")
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
+// 4. Without $realip_remote_addr
+// ---------------------------------------------------------------------------------------------
+
+#[test]
+fn without_the_peer_in_the_log_the_lb_ip_is_found_from_the_header_shape() {
+    // nginx's `main` format: no $realip_remote_addr.
+    let main_line = |i: usize, remote: &str, xff: &str| {
+        format!(
+            "{remote} - - [01/May/2024:12:00:{:02} +0000] \"GET /m/{i} HTTP/1.1\" 200 5 \"-\" \
+             \"curl/8.5.0\" \"{xff}\"\n",
+            i % 60
+        )
+    };
+    let mut log = String::new();
+    let mut bad = Vec::new();
+    let mut forged = Vec::new();
+    for i in 0..40 {
+        let c = client_for(i);
+        let line = match i % 8 {
+            1 | 5 => {
+                bad.push(i + 1);
+                main_line(i, OMITTED_LB, &format!("{c},{OMITTED_LB}"))
+            }
+            3 => {
+                // A direct hit with a forged header: nginx kept the peer. Without the peer in
+                // the log, it cannot be told from drift.
+                forged.push(i + 1);
+                main_line(i, &c, "10.0.0.1")
+            }
+            7 => main_line(i, &c, "-"),
+            _ => main_line(i, &c, &format!("{c},{KEPT_LB}")),
+        };
+        log.push_str(&line);
+    }
+    let (_dir, path) = log_file(&log);
+    let v = scan_json(&["--trust", GCP_TRUST, "--log-format", "main", &path]);
+    let a = &v["audit"];
+    assert_eq!(a["peer_logged"], false);
+    assert_eq!(a["checked"], 40);
+    let lbs = a["unresolved_lb_ips"]
+        .as_array()
+        .expect("unresolved_lb_ips");
+    assert_eq!(lbs.len(), 1, "{lbs:?}");
+    assert_eq!(lbs[0]["ip"], OMITTED_LB);
+    assert_eq!(lbs[0]["lines"], bad.len());
+    assert_eq!(lbs[0]["first"], format!("{path}:{}", bad[0]));
+    assert_eq!(strings(&a["suggested_set_real_ip_from"]), [OMITTED_LB]);
+    assert_eq!(a["misresolved"], bad.len());
+    let counts = finding_counts(a);
+    assert_eq!(
+        counts.get("undecided"),
+        Some(&(forged.len() as u64)),
+        "{counts:?}"
+    );
+    assert_eq!(counts.get("config_drift"), None, "{counts:?}");
+    assert_eq!(
+        counts.get("untrusted_peer"),
+        None,
+        "needs the peer: {counts:?}"
+    );
+    let samples = strings(&finding(a, "undecided").expect("undecided")["samples"]);
+    let want: Vec<String> = forged.iter().map(|n| format!("{path}:{n}")).collect();
+    assert_eq!(samples, want[..samples.len()], "undecided samples");
+}
