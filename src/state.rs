@@ -27,10 +27,12 @@
 //!   offset to the last newline.
 //! * **Rotation** (rename, then a new file at the path): the old file is looked up in the
 //!   same directory by inode (its fingerprint checked, so a reused inode is not mistaken for
-//!   it), or else by content; it is finished from the saved offset, then the new file is read
-//!   from its start. nginx keeps writing to the renamed file until it reopens its logs, so the
-//!   rotated file is kept in the state and finished again at later runs until it has stopped
-//!   changing between two runs, ends with a newline, and the new file has received lines.
+//!   it; with nothing read yet, its name must start with the log's and it must not have
+//!   shrunk), or else by content; it is finished from the saved offset, then the new file is
+//!   read from its start. nginx keeps writing to the renamed file until it reopens its
+//!   logs, so the rotated file is kept in the state and finished again at later runs until it
+//!   has stopped changing between two runs, ends with a newline, and the new file has
+//!   received lines.
 //! * **Truncation / `copytruncate`**: same inode but shorter than the offset, or long enough
 //!   but with different bytes before the offset (truncated, then grown past the offset again):
 //!   the copy is looked up in the same directory by the fingerprint, finished from the saved
@@ -74,7 +76,33 @@
 //! fsync, rename, fsync of the directory) and guarded by an exclusive lock on
 //! `<state>.lock`, which names the holder's process id and start time for the error a
 //! concurrent run reports. A missing state file means a first run; an unreadable, corrupt or
-//! newer-version file is an error naming it, never a silent restart.
+//! newer-version file is an error naming it, never a silent restart. Entries of logs that a
+//! run was not given are kept. After a rotation, with nginx not done with the old file yet:
+//!
+//! ```json
+//! {
+//!   "version": 1,
+//!   "logs": {
+//!     "/var/log/nginx/access.log": {
+//!       "last_run": 1714557900,
+//!       "file": {
+//!         "path": "/var/log/nginx/access.log", "dev": 65024, "inode": 10027300,
+//!         "offset": 169, "line": 2,
+//!         "fingerprint": { "len": 169, "fnv1a64": "b7e1c724e64b06e0" },
+//!         "size": 176
+//!       },
+//!       "rotated": [
+//!         {
+//!           "path": "/var/log/nginx/access.log.1", "dev": 65024, "inode": 10027297,
+//!           "offset": 2115, "line": 23,
+//!           "fingerprint": { "len": 2115, "fnv1a64": "b591f4c7539f2b69" },
+//!           "size": 2115
+//!         }
+//!       ]
+//!     }
+//!   }
+//! }
+//! ```
 
 use std::collections::BTreeMap;
 use std::ffi::{OsStr, OsString};
@@ -265,7 +293,20 @@ pub struct Incremental {
     pub notes: Vec<String>,
     state_path: PathBuf,
     state: StateFile,
-    _lock: File,
+    _lock: StateLock,
+}
+
+/// The exclusive lock on `<state>.lock`, released explicitly when dropped: closing the file
+/// alone would leave it locked while a child process forked meanwhile (between its fork and
+/// its exec) still shares the open file.
+#[derive(Debug)]
+struct StateLock(File);
+
+impl Drop for StateLock {
+    fn drop(&mut self) {
+        // Nothing to do about a failure: closing the file releases the lock in the end.
+        let _ = self.0.unlock();
+    }
 }
 
 impl Incremental {
@@ -1085,7 +1126,7 @@ fn parent_dir(path: &Path) -> &Path {
 }
 
 /// Takes the exclusive lock on `<state>.lock` without waiting, and writes who holds it.
-fn acquire_lock(state_path: &Path, now_epoch: u64) -> Result<File, Error> {
+fn acquire_lock(state_path: &Path, now_epoch: u64) -> Result<StateLock, Error> {
     let lock_path = sibling(state_path, ".lock")?;
     let mut file = OpenOptions::new()
         .read(true)
@@ -1111,7 +1152,7 @@ fn acquire_lock(state_path: &Path, now_epoch: u64) -> Result<File, Error> {
     file.set_len(0)
         .and_then(|()| file.write_all_at(holder.as_bytes(), 0))
         .map_err(|e| Error::state_io(&lock_path, "cannot write the lock file", &e))?;
-    Ok(file)
+    Ok(StateLock(file))
 }
 
 /// `pid 1234 since 1714557600` -> (pid, since).

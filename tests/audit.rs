@@ -1063,3 +1063,63 @@ fn without_the_peer_in_the_log_the_lb_ip_is_found_from_the_header_shape() {
     let want: Vec<String> = forged.iter().map(|n| format!("{path}:{n}")).collect();
     assert_eq!(samples, want[..samples.len()], "undecided samples");
 }
+
+// ---------------------------------------------------------------------------------------------
+// 5. --state from the command line
+// ---------------------------------------------------------------------------------------------
+
+#[test]
+fn state_runs_read_each_appended_line_once_across_a_rotation() {
+    use std::io::Write;
+    let (dir, log) = log_file(&realip_log(10, 2));
+    let state = dir.path().join("access.state");
+    let state = state.to_str().unwrap();
+    let run = |extra: &[&str]| {
+        let v = scan_json(&[&["--trust", GCP_TRUST, "--state", state], extra, &[&log]].concat());
+        (
+            v["lines"].as_u64().unwrap(),
+            v["audit"]["misresolved"].as_u64().unwrap(),
+            v,
+        )
+    };
+    let (lines, bad, first) = run(&[]);
+    assert_eq!((lines, bad), (10, 2));
+    assert!(first.get("window").is_none(), "no window on a first run");
+
+    // Nothing new: nothing read.
+    let (lines, bad, _) = run(&[]);
+    assert_eq!((lines, bad), (0, 0));
+
+    // Five more lines, the last one without its newline yet: four are read.
+    let more = realip_log(5, 5);
+    let (complete, partial) = more.split_at(more.len() - 20);
+    let mut f = std::fs::OpenOptions::new().append(true).open(&log).unwrap();
+    f.write_all(complete.as_bytes()).unwrap();
+    // Rates need a window of at least one second since the previous run.
+    std::thread::sleep(std::time::Duration::from_millis(1100));
+    let (lines, bad, v) = run(&[]);
+    assert_eq!((lines, bad), (4, 4));
+    assert!(v["window"]["seconds"].as_u64().is_some(), "{}", v["window"]);
+
+    // The partial line is finished, then logrotate moves the file and nginx starts a new one.
+    f.write_all(partial.as_bytes()).unwrap();
+    drop(f);
+    std::fs::rename(&log, dir.path().join("access.log.1")).unwrap();
+    std::fs::write(&log, realip_log(3, 0)).unwrap();
+    let (lines, bad, v) = run(&[]);
+    assert_eq!((lines, bad), (1 + 3, 1), "{}", v["inputs"]);
+
+    // A check with the same state reads nothing new and says so: no usable lines.
+    let out = scan(&["--check", "--trust", GCP_TRUST, "--state", state, &log]);
+    assert_exit(&out, 3);
+    assert!(String::from_utf8_lossy(&out.stdout).starts_with("REALIP UNKNOWN: no usable lines"));
+}
+
+#[test]
+fn state_refuses_stdin_with_a_clear_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("s");
+    let out = scan(&["--state", state.to_str().unwrap(), "-"]);
+    assert_exit(&out, 2);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("stdin"));
+}

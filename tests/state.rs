@@ -642,6 +642,32 @@ fn a_log_given_twice_is_read_once() {
     assert!(inc.notes.iter().any(|n| n.contains("given more than once")));
 }
 
+#[test]
+fn entries_of_logs_not_given_are_kept() {
+    let mut logs = Logs::new();
+    let other = logs.path("other.log");
+    logs.append_to(&other, 2);
+    logs.append(1);
+    let both = [logs.live.clone(), other.clone()];
+    let inc = state::begin(&logs.state, &both, None, 1).unwrap();
+    assert_eq!(Run::read(&inc).lines.len(), 3);
+    inc.commit().unwrap();
+    // A run on access.log alone leaves other.log's entry as it was...
+    logs.append(1);
+    logs.run(None, 2);
+    // ...so other.log continues where it stopped, with its own window.
+    let new = logs.append_to(&other, 1);
+    let inc = state::begin(&logs.state, std::slice::from_ref(&other), None, 3).unwrap();
+    assert_eq!(Run::read(&inc).lines, new);
+    assert_eq!(
+        inc.window,
+        Some(state::Window {
+            since_epoch: 1,
+            seconds: 2
+        })
+    );
+}
+
 /// splitmix64: a tiny seeded generator, so a failing sequence can be replayed.
 struct Rng(u64);
 
@@ -874,21 +900,5 @@ fn random_sequences_of_appends_rotations_and_runs_read_every_line_exactly_once()
     assert!(
         runs > 500 && rotations > 50 && copytruncates > 30,
         "{runs} {rotations} {copytruncates}"
-    );
-}
-#[test]
-fn zz_print_sample() {
-    let mut logs = Logs::new();
-    logs.append(20);
-    logs.run(None, 1714557600);
-    logs.append(3);
-    fs::rename(&logs.live, logs.path("access.log.1")).unwrap();
-    logs.append(2);
-    append(&logs.live, b"partial");
-    logs.run(None, 1714557900);
-    eprintln!("{}", fs::read_to_string(&logs.state).unwrap());
-    eprintln!(
-        "{}",
-        fs::read_to_string(logs.path("realip.state.lock")).unwrap()
     );
 }

@@ -13,7 +13,8 @@ use clap::{Parser, Subcommand};
 use exit::ExitCode;
 
 const AFTER_HELP: &str = "\
-Exit codes: 0 success; 1 findings; 2 usage error, unreadable input or malformed input lines.
+Exit codes: 0 success; 2 usage error, unreadable input or malformed input lines.
+With scan --check: 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN.
 
 Run 'realip <COMMAND> --help' for examples.";
 

@@ -396,17 +396,10 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         }
         let inc = state::begin(state_path, &paths, args.max_read, now)?;
         for piece in &inc.pieces {
-            match std::fs::File::open(&piece.path) {
-                Ok(file) => inputs.push(ScanInput {
-                    name: piece.name.clone(),
-                    opened: Opened::Plain {
-                        file,
-                        start: piece.start,
-                        end: piece.end,
-                    },
-                    first_line: piece.first_line,
-                }),
-                Err(e) => errors.push(format!("{}: {e}", piece.name)),
+            // Through the handle `begin` checked: the path may have been rotated since.
+            match piece.scan_input() {
+                Ok(input) => inputs.push(input),
+                Err(e) => errors.push(e.to_string()),
             }
         }
         for s in &inc.skipped {
