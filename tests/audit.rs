@@ -1123,3 +1123,30 @@ fn state_refuses_stdin_with_a_clear_error() {
     assert_exit(&out, 2);
     assert!(String::from_utf8_lossy(&out.stderr).contains("stdin"));
 }
+
+#[test]
+fn metrics_outputs_carry_the_audit_counts() {
+    let (_dir, log) = log_file(&realip_log(100, 3));
+    let out = scan(&["--output", "prometheus", "--trust", GCP_TRUST, &log]);
+    let prom = assert_exit(&out, 0);
+    assert!(
+        prom.contains("realip_audit_misresolved_lines_total 3\n"),
+        "{prom}"
+    );
+    assert!(
+        prom.contains("realip_audit_unresolved_lb_ip_lines_total{ip=\"34.149.9.9\"} 3\n"),
+        "{prom}"
+    );
+    let out = scan(&["--output", "mackerel", "--trust", GCP_TRUST, &log]);
+    let mk = assert_exit(&out, 0);
+    assert!(
+        mk.lines()
+            .any(|l| l.starts_with("realip.audit.misresolved\t3\t")),
+        "{mk}"
+    );
+    assert!(
+        mk.lines()
+            .any(|l| l.starts_with("realip.audit.checked\t100\t")),
+        "{mk}"
+    );
+}

@@ -155,6 +155,54 @@ pub fn prometheus(r: &ScanReport) -> String {
     if let Some(s) = &r.summary {
         write_prom_summary(&mut out, s);
     }
+    if let (Some(w), Some(s)) = (r.window_seconds, &r.summary) {
+        let _ = writeln!(
+            out,
+            "# HELP realip_requests_per_second Requests per second since the previous --state run."
+        );
+        let _ = writeln!(out, "# TYPE realip_requests_per_second gauge");
+        let _ = writeln!(
+            out,
+            "realip_requests_per_second {}",
+            s.requests as f64 / w.max(1) as f64
+        );
+    }
+    if let Some(a) = &r.audit {
+        prom_counter(
+            &mut out,
+            "realip_audit_checked_lines_total",
+            "Log lines audited.",
+            &[(String::new(), a.checked)],
+        );
+        prom_counter(
+            &mut out,
+            "realip_audit_misresolved_lines_total",
+            "Lines whose logged client is not the real client.",
+            &[(String::new(), a.misresolved)],
+        );
+        let lbs: Vec<(String, u64)> = a
+            .unresolved_lb_ips
+            .iter()
+            .map(|l| (format!("ip=\"{}\"", label(&l.ip)), l.lines))
+            .collect();
+        prom_counter(
+            &mut out,
+            "realip_audit_unresolved_lb_ip_lines_total",
+            "Lines logged with an untrusted load-balancer IP as the client.",
+            &lbs,
+        );
+        let kinds: Vec<(String, u64)> = a
+            .findings
+            .iter()
+            .map(|f| (format!("kind=\"{}\"", f.kind), f.count))
+            .collect();
+        prom_counter(
+            &mut out,
+            "realip_audit_findings_total",
+            "Audit findings by kind.",
+            &kinds,
+        );
+    }
     out
 }
 
@@ -259,6 +307,19 @@ pub fn mackerel(r: &ScanReport) -> String {
     line("realip.lines.total".into(), r.lines.to_string());
     line("realip.lines.parsed".into(), r.parsed.to_string());
     line("realip.lines.malformed".into(), r.malformed.to_string());
+    if let Some(a) = &r.audit {
+        line("realip.audit.checked".into(), a.checked.to_string());
+        line("realip.audit.misresolved".into(), a.misresolved.to_string());
+        for f in &a.findings {
+            line(format!("realip.audit.{}", f.kind), f.count.to_string());
+        }
+    }
+    if let (Some(w), Some(s)) = (r.window_seconds, &r.summary) {
+        line(
+            "realip.requests.per_second".into(),
+            (s.requests as f64 / w.max(1) as f64).to_string(),
+        );
+    }
     if let Some(s) = &r.summary {
         line("realip.requests.total".into(), s.requests.to_string());
         for (k, n) in s.status_class.pairs() {
