@@ -1037,6 +1037,10 @@ fn without_the_peer_in_the_log_the_lb_ip_is_found_from_the_header_shape() {
     let v = scan_json(&["--trust", GCP_TRUST, "--log-format", "main", &path]);
     let a = &v["audit"];
     assert_eq!(a["peer_logged"], false);
+    assert_eq!(
+        a["undecidable"],
+        serde_json::json!(["untrusted_peer", "config_drift"])
+    );
     assert_eq!(a["checked"], 40);
     let lbs = a["unresolved_lb_ips"]
         .as_array()
@@ -1108,6 +1112,13 @@ fn state_runs_read_each_appended_line_once_across_a_rotation() {
     std::fs::write(&log, realip_log(3, 0)).unwrap();
     let (lines, bad, v) = run(&[]);
     assert_eq!((lines, bad), (1 + 3, 1), "{}", v["inputs"]);
+    let notes = v["state"]["notes"].as_array().unwrap();
+    assert!(
+        notes
+            .iter()
+            .any(|n| n.as_str().unwrap().contains("access.log.1")),
+        "{notes:?}"
+    );
 
     // A check with the same state reads nothing new and says so: no usable lines.
     let out = scan(&["--check", "--trust", GCP_TRUST, "--state", state, &log]);

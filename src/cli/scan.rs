@@ -520,14 +520,6 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     };
     let (summary, audit) = &scanned.acc;
     let audit_view = audit.as_ref().map(|a| a.view(locate));
-    let mut audit_note = audit_note;
-    if !state_notes.is_empty() {
-        let joined = state_notes.join("; ");
-        audit_note = Some(match audit_note {
-            Some(n) => format!("{n}; {joined}"),
-            None => joined,
-        });
-    }
     let report = ScanReport {
         inputs: scanned.names.clone(),
         format: format.name().to_string(),
@@ -542,6 +534,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             .map(|s| s.view(&args.percentiles, args.top, sort)),
         audit: audit_view,
         audit_note,
+        state_notes: incremental.as_ref().map(|_| state_notes.clone()),
         window_seconds: incremental
             .as_ref()
             .and_then(|i| i.window.as_ref().map(|w| w.seconds)),

@@ -104,6 +104,11 @@ fn audit(a: &AuditView) -> Value {
         "recursive": a.recursive,
         "trust": a.trust,
         "peer_logged": a.peer_logged,
+        "undecidable": if a.peer_logged {
+            json!([])
+        } else {
+            json!(["untrusted_peer", "config_drift"])
+        },
     })
 }
 
@@ -133,6 +138,9 @@ pub fn to_value(r: &ScanReport) -> Value {
         m.insert("audit".into(), v);
     } else if let Some(note) = &r.audit_note {
         m.insert("audit".into(), json!({ "skipped": note }));
+    }
+    if let Some(notes) = &r.state_notes {
+        m.insert("state".into(), json!({ "notes": notes }));
     }
     if let Some(w) = r.window_seconds {
         let rate = r.summary.as_ref().map(|s| {

@@ -33,6 +33,8 @@ pub struct ScanReport {
     pub audit: Option<AuditView>,
     /// Why the audit did not run, or what it assumed.
     pub audit_note: Option<String>,
+    /// With `--state`: what this run did (rotations followed, bytes skipped).
+    pub state_notes: Option<Vec<String>>,
     /// Seconds covered by this run (incremental runs with `--state`), for rates.
     pub window_seconds: Option<u64>,
     /// Seconds since the epoch when the report was made (for Mackerel lines).

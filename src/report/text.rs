@@ -381,6 +381,9 @@ pub fn render(r: &ScanReport) -> String {
     for e in &r.errors {
         let _ = writeln!(out, "  error: {}", escape_str(e));
     }
+    for n in r.state_notes.iter().flatten() {
+        let _ = writeln!(out, "  state: {}", escape_str(n));
+    }
     if let Some(s) = &r.summary {
         out.push('\n');
         write_summary(&mut out, s);
