@@ -39,6 +39,7 @@
 //! * [`input`]: bounded line reading for batch and log input.
 //! * [`batch`]: the `PEER<TAB>VALUE…` batch contract and its streaming loop.
 //! * [`audit`]: re-resolving logged clients and classifying misresolutions.
+//! * [`nginx`]: nginx configuration parsing, realip settings, lint and snippets.
 //! * [`report`]: rendering for humans; the one place untrusted text is escaped.
 //! * [`state`]: incremental runs (`--state`): what each cron run reads, following rotation.
 //! * [`error`]: the error type.
@@ -50,6 +51,7 @@ pub mod batch;
 pub mod error;
 pub mod input;
 pub mod logfmt;
+pub mod nginx;
 pub mod net;
 pub mod presets;
 pub mod report;
