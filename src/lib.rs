@@ -35,6 +35,7 @@
 //!
 //! * [`net`]: addresses, nginx's address grammar and text form, the trusted set.
 //! * [`presets`]: published ranges with their source and date.
+//! * [`ranges`]: published range files (Google, Cloudflare, AWS, Fastly) with provenance.
 //! * [`resolve`]: the realip walk and its tokenizer.
 //! * [`input`]: bounded line reading for batch and log input.
 //! * [`batch`]: the `PEER<TAB>VALUE…` batch contract and its streaming loop.
@@ -54,6 +55,7 @@ pub mod logfmt;
 pub mod nginx;
 pub mod net;
 pub mod presets;
+pub mod ranges;
 pub mod report;
 pub mod resolve;
 pub mod scan;

@@ -28,3 +28,19 @@ mod audit;
 
 /// Incremental runs (`--state`): appends, rotation, copytruncate, locking, exactly once.
 mod state;
+
+/// Published range files in `testdata/ranges/`: formats, provenance, staleness, AWS service
+/// filter, Google refusal as a trust list, errors with their place (golden messages in
+/// `testdata/ranges/errors/`), no panic on arbitrary bytes.
+mod ranges;
+
+/// nginx configuration parsing: samples in `testdata/nginx/`, includes and globs, `nginx -T`
+/// dumps, golden error messages (`testdata/nginx/errors/`), positions, crossplane parity, no
+/// panic on arbitrary bytes.
+mod nginx_parse;
+
+/// `realip nginx check` and `snippet` end to end on `testdata/nginx/` (every lint rule at its
+/// line, JSON keys, exit codes, `--log` finding the untrusted LB IP, golden outputs in
+/// `testdata/nginx/expected/`), and the realip settings extracted from configuration text
+/// (inheritance cases of the reference, nginx-tests' `realip.t`).
+mod nginx_check;

@@ -5,6 +5,7 @@
 //! exit codes in [`exit`].
 
 pub mod exit;
+pub mod nginx;
 pub mod resolve;
 pub mod scan;
 
@@ -15,6 +16,7 @@ use exit::ExitCode;
 const AFTER_HELP: &str = "\
 Exit codes: 0 success; 2 usage error, unreadable input or malformed input lines.
 With scan --check: 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN.
+With nginx check: 0 no findings (or info only), 1 warnings, 2 errors or an unreadable config.
 
 Run 'realip <COMMAND> --help' for examples.";
 
@@ -49,6 +51,12 @@ pub enum Command {
     /// gzip files, globs, or stdin. Every line is read once by all cores; malformed lines are
     /// counted and sampled with path:line, never dropped silently.
     Scan(Box<scan::Args>),
+    /// Check an nginx configuration's realip setup, or write a correct one.
+    ///
+    /// `realip nginx check CONF` reads the configuration nginx runs (includes, or `nginx -T`
+    /// output) and reports realip mistakes with file:line and the exact fix; `realip nginx
+    /// snippet` prints a commented realip block for the proxies you trust.
+    Nginx(nginx::Args),
 }
 
 /// Runs the parsed command line.
@@ -56,6 +64,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Resolve(args) => resolve::run(args),
         Command::Scan(args) => scan::run(*args),
+        Command::Nginx(args) => nginx::run(args),
     }
 }
 

@@ -1,0 +1,535 @@
+//! `realip nginx check` and `realip nginx snippet`: lint a configuration's realip setup, or
+//! write a correct one.
+//!
+//! Owns: the flags of both subcommands, their help and examples, and the wiring: the
+//! configuration is loaded (`nginx::load`), load-balancer IPs are gathered from `--lb-ip` and
+//! from `--log` (the library's scan and audit, run with the configuration's own realip
+//! settings and log format), the lint runs in the library (`nginx::lint`), and the findings are
+//! printed as a table or JSON. Snippets come from `nginx::snippet`. No rule logic here.
+
+use std::io::{self, Write};
+use std::net::IpAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use anyhow::Context;
+use clap::ValueEnum;
+use realip::audit::{Audit, AuditConfig, AuditView};
+use realip::logfmt::{self, Field, Format, Plan, Record};
+use realip::nginx::ast::Config;
+use realip::nginx::lint::{self, Finding, LintOptions, Severity};
+use realip::nginx::log_format::{access_logs, format_named};
+use realip::nginx::realip::{contexts, effective, RealipSettings};
+use realip::nginx::snippet;
+use realip::report::escape::escape_str;
+use realip::scan::{self, ScanInput, ScanOptions};
+use realip::{input, Header, TrustedSet};
+
+use super::exit::ExitCode;
+
+const CHECK_EXAMPLES: &str = "\
+Examples:
+  # Lint the configuration nginx runs (includes are followed, like nginx does):
+  realip nginx check /etc/nginx/nginx.conf
+
+  # The output of `nginx -T` works too, with every included file in it:
+  nginx -T 2>/dev/null > dump.txt && realip nginx check dump.txt
+
+  # Behind a Google Cloud load balancer: name its forwarding-rule IPs, and realip says which
+  # set_real_ip_from lines are missing:
+  realip nginx check --lb-ip 34.120.5.6 --lb-ip 34.149.9.9 /etc/nginx/nginx.conf
+
+  # Or let the access log tell: load-balancer IPs logged as the client are found by the
+  # audit (run with this configuration's own trust and log_format):
+  realip nginx check --log /var/log/nginx/access.log /etc/nginx/nginx.conf
+
+  # In CI, as JSON (a list of findings with id, severity, file, line, message, fix):
+  realip nginx check --output json nginx.conf | jq '.[] | select(.severity == \"error\")'
+
+Exit codes: 0 no findings (or info only); 1 warnings, no errors; 2 errors, or the
+configuration cannot be read (printed as file:line:col with the offending line).";
+
+const SNIPPET_EXAMPLES: &str = "\
+Examples:
+  # Behind a Google Cloud HTTP(S) load balancer: Google's front ends plus your own
+  # forwarding-rule IP, which no preset can know:
+  realip nginx snippet --trust gcp --trust 34.120.5.6
+
+  # Cloudflare, reading its single-address header:
+  realip nginx snippet --trust cloudflare --header CF-Connecting-IP --no-recursive
+
+  # Your own proxies:
+  realip nginx snippet --trust 10.0.0.0/8,192.168.0.0/16
+
+Paste the output into http { } or server { }. Presets: gcp (Google front ends), cloudflare.
+
+Exit codes: 0 success; 2 usage error.";
+
+/// `realip nginx`'s own subcommands.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: NginxCommand,
+}
+
+/// `check` or `snippet`.
+#[derive(Debug, clap::Subcommand)]
+pub enum NginxCommand {
+    /// Lint the realip setup of an nginx configuration: findings with ids, file:line and fixes.
+    ///
+    /// Reads the configuration as nginx does (includes, globs, or an `nginx -T` dump), works
+    /// out the realip settings of every http, server and location context with nginx's
+    /// inheritance, and reports what makes nginx resolve the wrong client or lets clients
+    /// choose their own address, each with the exact configuration text that fixes it.
+    Check(CheckArgs),
+    /// Print a correct, commented realip configuration block.
+    ///
+    /// Each preset's ranges come with their source and the date they were checked; your own
+    /// entries follow; then real_ip_header and real_ip_recursive.
+    Snippet(SnippetArgs),
+}
+
+/// The flags of `realip nginx check`.
+#[derive(Debug, clap::Args)]
+#[command(after_long_help = check_help(), after_help = "Run with --help for examples and the rules.")]
+pub struct CheckArgs {
+    /// The configuration: nginx.conf (includes are followed) or `nginx -T` output.
+    #[arg(value_name = "CONF")]
+    pub conf: PathBuf,
+
+    /// A load-balancer IP that must be trusted (repeatable, or comma-separated), e.g. a
+    /// Google Cloud forwarding-rule IP.
+    #[arg(long = "lb-ip", value_name = "IP", value_delimiter = ',')]
+    pub lb_ip: Vec<String>,
+
+    /// An access log to audit (repeatable; plain or gzip): load-balancer IPs that nginx
+    /// logged as the client are reported as missing set_real_ip_from lines.
+    #[arg(long, value_name = "FILE")]
+    pub log: Vec<String>,
+
+    /// The format of the --log files: a log_format name from the configuration, a built-in
+    /// (combined, main, realip, ltsv, json) or a template. Default: the configuration's
+    /// access_log format that fits the first lines best, else detected.
+    #[arg(long, value_name = "NAME", requires = "log")]
+    pub log_format: Option<String>,
+
+    /// The site is served over IPv6 (default: guessed from `listen [...]` directives), so
+    /// Google's IPv6 front-end range must be trusted too.
+    #[arg(long)]
+    pub serves_ipv6: bool,
+
+    /// Output format.
+    #[arg(
+        long,
+        short = 'o',
+        value_enum,
+        value_name = "FORMAT",
+        default_value = "table"
+    )]
+    pub output: CheckOutput,
+}
+
+/// `--output` values of `check`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum CheckOutput {
+    /// One finding per line (file:line: severity id: message), then its fix.
+    Table,
+    /// A JSON list of findings: id, severity, file, line, message, fix.
+    Json,
+}
+
+/// The flags of `realip nginx snippet`.
+#[derive(Debug, clap::Args)]
+#[command(after_long_help = SNIPPET_EXAMPLES, after_help = "Run with --help for examples.")]
+pub struct SnippetArgs {
+    /// Trusted proxy: an address, a CIDR, `unix:` or a preset (gcp, cloudflare); repeatable
+    /// or comma-separated.
+    #[arg(long, value_name = "SPEC", value_delimiter = ',', required = true)]
+    pub trust: Vec<String>,
+
+    /// The header that carries the client address (real_ip_header).
+    #[arg(long, value_name = "NAME", default_value = "X-Forwarded-For")]
+    pub header: String,
+
+    /// Write real_ip_recursive off (take the rightmost address only) instead of on.
+    #[arg(long)]
+    pub no_recursive: bool,
+}
+
+/// The examples, then every rule with its id and usual severity.
+fn check_help() -> String {
+    let mut out = String::from(CHECK_EXAMPLES);
+    out.push_str("\n\nRules (id, usual severity):\n");
+    for r in lint::RULES {
+        out.push_str(&format!("  {} ({}): {}\n", r.id, r.severity, r.summary));
+    }
+    out
+}
+
+/// Runs `realip nginx …`.
+pub fn run(args: Args) -> anyhow::Result<ExitCode> {
+    match args.command {
+        NginxCommand::Check(a) => check(a),
+        NginxCommand::Snippet(a) => print_snippet(a),
+    }
+}
+
+fn check(args: CheckArgs) -> anyhow::Result<ExitCode> {
+    let mut lb_ips = Vec::new();
+    for text in &args.lb_ip {
+        lb_ips.push(parse_lb_ip(text).with_context(|| format!("--lb-ip {}", escape_str(text)))?);
+    }
+    let cfg = match realip::nginx::load(&args.conf) {
+        Ok(cfg) => cfg,
+        Err(e) => {
+            eprintln!("realip: {e}");
+            return Ok(ExitCode::Error);
+        }
+    };
+    let mut code = ExitCode::Ok;
+    for log in &args.log {
+        match lb_ips_from_log(&cfg, log, args.log_format.as_deref())? {
+            Some(found) => {
+                for ip in found {
+                    if !lb_ips.contains(&ip) {
+                        lb_ips.push(ip);
+                    }
+                }
+            }
+            None => code = code.merge(ExitCode::Error),
+        }
+    }
+    let opts = LintOptions {
+        lb_ips,
+        serves_ipv6: args.serves_ipv6.then_some(true),
+    };
+    let findings = lint::check(&cfg, &opts);
+    let mut out = io::stdout().lock();
+    match args.output {
+        CheckOutput::Table => out.write_all(table(&findings).as_bytes())?,
+        CheckOutput::Json => {
+            let mut text = serde_json::to_string_pretty(&findings)?;
+            text.push('\n');
+            out.write_all(text.as_bytes())?;
+        }
+    }
+    out.flush()?;
+    Ok(code.merge(exit_code(&findings)))
+}
+
+/// 2 with any error, 1 with warnings only, else 0.
+fn exit_code(findings: &[Finding]) -> ExitCode {
+    match findings.iter().map(|f| f.severity).min() {
+        Some(Severity::Error) => ExitCode::Error,
+        Some(Severity::Warning) => ExitCode::Findings,
+        Some(Severity::Info) | None => ExitCode::Ok,
+    }
+}
+
+/// `file:line: severity id: message`, then the fix lines, then a count.
+fn table(findings: &[Finding]) -> String {
+    let mut out = String::new();
+    for f in findings {
+        out.push_str(&format!(
+            "{}:{}: {} {}: {}\n",
+            escape_str(&f.file),
+            f.line,
+            f.severity,
+            f.id,
+            escape_str(&f.message)
+        ));
+        if let Some(fix) = &f.fix {
+            for (k, line) in fix.lines().enumerate() {
+                let lead = if k == 0 { "    fix: " } else { "         " };
+                out.push_str(lead);
+                out.push_str(&escape_str(line));
+                out.push('\n');
+            }
+        }
+    }
+    let count = |s| findings.iter().filter(|f| f.severity == s).count();
+    let (e, w, i) = (
+        count(Severity::Error),
+        count(Severity::Warning),
+        count(Severity::Info),
+    );
+    if findings.is_empty() {
+        out.push_str("no findings\n");
+    } else {
+        out.push_str(&format!(
+            "{e} error{}, {w} warning{}, {i} info\n",
+            if e == 1 { "" } else { "s" },
+            if w == 1 { "" } else { "s" }
+        ));
+    }
+    out
+}
+
+/// An address as the user types it, or in nginx's lenient grammar.
+fn parse_lb_ip(text: &str) -> anyhow::Result<IpAddr> {
+    let t = text.trim();
+    t.parse::<IpAddr>()
+        .ok()
+        .or_else(|| realip::net::inet::parse_ip(t.as_bytes()))
+        .ok_or_else(|| anyhow::anyhow!("not an IPv4 or IPv6 address"))
+}
+
+/// Audits one log with the configuration's own settings and returns the load-balancer IPs it
+/// logged as clients; `None` (after saying why on stderr) when the log cannot be audited.
+fn lb_ips_from_log(
+    cfg: &Config,
+    log: &str,
+    format_arg: Option<&str>,
+) -> anyhow::Result<Option<Vec<IpAddr>>> {
+    let name = escape_str(log).into_owned();
+    let sources = input::expand_inputs(&[log.to_string()])?;
+    let mut inputs = Vec::new();
+    let mut head = Vec::new();
+    for (k, src) in sources.iter().enumerate() {
+        let opened = match input::open(src) {
+            Ok(o) => o,
+            Err(e) => {
+                eprintln!("realip: --log: {e}");
+                return Ok(None);
+            }
+        };
+        let opened = if k == 0 {
+            let (h, o) = input::peek(opened).with_context(|| format!("reading {name}"))?;
+            head = h;
+            o
+        } else {
+            opened
+        };
+        inputs.push(ScanInput::new(src.name(), opened));
+    }
+    let lines = first_lines(&head);
+    let logs = access_logs(cfg);
+    let file_name = Path::new(log).file_name();
+    let bound = logs
+        .iter()
+        .find(|l| Path::new(&l.path).file_name() == file_name && file_name.is_some());
+    let format = match format_arg {
+        Some(n) => match format_named(cfg, n) {
+            Some(f) => f,
+            None => n
+                .parse::<Format>()
+                .map_err(anyhow::Error::msg)
+                .context("--log-format")?,
+        },
+        None => choose_format(cfg, bound.map(|l| l.format.as_str()), &lines)
+            .with_context(|| format!("--log {name}: choosing the log format"))?,
+    };
+    let plan = Plan::compile(&format).context("--log-format")?;
+    let settings = audit_settings(cfg, bound.and_then(|l| l.server.as_deref()));
+    if !settings.active() {
+        eprintln!(
+            "realip: --log {name}: not audited: the configuration has no set_real_ip_from, so \
+             nginx logs every TCP peer as the client"
+        );
+        return Ok(Some(Vec::new()));
+    }
+    let Some(field) = AuditConfig::field_for_header(settings.header.name()) else {
+        eprintln!(
+            "realip: --log {name}: not audited: access logs carry X-Forwarded-For, \
+             True-Client-IP and X-Real-IP, not {}",
+            escape_str(settings.header.name())
+        );
+        return Ok(Some(Vec::new()));
+    };
+    let fields: Vec<Field> = plan.fields().collect();
+    if !fields.contains(&Field::RemoteAddr) || !fields.contains(&field) {
+        eprintln!(
+            "realip: --log {name}: not audited: its format has no $remote_addr or ${}",
+            field.name()
+        );
+        return Ok(Some(Vec::new()));
+    }
+    let peer_logged = fields.contains(&Field::RealipRemoteAddr);
+    let (front_ends, _) = TrustedSet::parse(["gcp"])?;
+    let config = Arc::new(AuditConfig::with_front_ends(
+        settings.resolver(),
+        front_ends,
+        field,
+        peer_logged,
+    ));
+    let opts = ScanOptions {
+        threads: 0,
+        chunk_bytes: 16 << 20,
+        block_bytes: 1 << 20,
+        max_line: 4 << 20,
+        samples: 5,
+        progress: None,
+    };
+    let scanned = scan::scan(inputs, &plan, &opts, || Audit::new(Arc::clone(&config)))?;
+    if let Some(e) = scanned.errors.first() {
+        eprintln!("realip: --log: {e}");
+        return Ok(None);
+    }
+    let view: AuditView = scanned.acc.view(|at| {
+        let (n, line) = scanned.locate(at);
+        format!("{n}:{line}")
+    });
+    for lb in &view.unresolved_lb_ips {
+        eprintln!(
+            "realip: --log {name}: load-balancer IP {} logged as the client on {} line(s), \
+             first at {}",
+            escape_str(&lb.ip),
+            lb.lines,
+            escape_str(&lb.first)
+        );
+    }
+    Ok(Some(
+        view.suggested_set_real_ip_from
+            .iter()
+            .filter_map(|ip| realip::net::inet::parse_ip(ip.as_bytes()))
+            .collect(),
+    ))
+}
+
+/// The first non-empty whole lines of `head` (at most `logfmt::DETECT_LINES`).
+fn first_lines(head: &[u8]) -> Vec<&[u8]> {
+    let complete = match memchr::memrchr(b'\n', head) {
+        Some(i) if head.len() == input::PEEK_BYTES => &head[..=i],
+        _ => head,
+    };
+    let mut lines: Vec<&[u8]> = Vec::new();
+    input::for_each_line(complete, |l| {
+        if !l.is_empty() && lines.len() < logfmt::DETECT_LINES {
+            lines.push(l);
+        }
+    });
+    lines
+}
+
+/// The configuration's access_log format that parses most of `lines` (the one bound to the
+/// log's file name first), else the detected built-in.
+fn choose_format(cfg: &Config, bound: Option<&str>, lines: &[&[u8]]) -> anyhow::Result<Format> {
+    let mut names: Vec<String> = bound.map(str::to_string).into_iter().collect();
+    for l in access_logs(cfg) {
+        if !names.contains(&l.format) {
+            names.push(l.format);
+        }
+    }
+    let mut best: Option<(Format, usize)> = None;
+    let mut rec = Record::new();
+    for n in &names {
+        let Some(format) = format_named(cfg, n) else {
+            continue;
+        };
+        let Ok(plan) = Plan::compile(&format) else {
+            continue;
+        };
+        let parsed = lines
+            .iter()
+            .filter(|l| plan.parse(l, &mut rec).is_ok())
+            .count();
+        if parsed > 0 && best.as_ref().is_none_or(|(_, b)| parsed > *b) {
+            best = Some((format, parsed));
+        }
+    }
+    match best {
+        Some((format, _)) => Ok(format),
+        None if lines.is_empty() => Ok(Format::Realip),
+        None => Ok(logfmt::detect(lines)?),
+    }
+}
+
+/// The settings to audit a log with: the server the log belongs to (or the first).
+fn audit_settings(cfg: &Config, server: Option<&str>) -> RealipSettings {
+    match effective(cfg, server, None) {
+        Ok(s) => s,
+        // The lint reports what made it fail; audit with what can be used.
+        Err(_) => {
+            let all = contexts(cfg);
+            let pick = all
+                .iter()
+                .find(|s| {
+                    s.location.is_none()
+                        && s.server.is_some()
+                        && (server.is_none() || s.server.as_deref() == server)
+                })
+                .or(all.first());
+            match pick {
+                Some(s) => s.clone(),
+                None => RealipSettings {
+                    trusted: TrustedSet::new(),
+                    header: Header::default(),
+                    recursive: false,
+                    from_pos: Vec::new(),
+                    header_pos: None,
+                    recursive_pos: None,
+                    server: None,
+                    location: None,
+                    notes: Vec::new(),
+                },
+            }
+        }
+    }
+}
+
+fn print_snippet(args: SnippetArgs) -> anyhow::Result<ExitCode> {
+    let (trusted, warnings) = TrustedSet::parse(&args.trust).context("--trust")?;
+    for w in &warnings {
+        eprintln!("realip: warning: {}", escape_str(&w.to_string()));
+    }
+    let header = Header::new(&args.header).context("--header")?;
+    let text = snippet::render(&trusted, &header, !args.no_recursive);
+    let mut out = io::stdout().lock();
+    out.write_all(text.as_bytes())?;
+    out.flush()?;
+    Ok(ExitCode::Ok)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn finding(severity: Severity) -> Finding {
+        Finding {
+            id: "x",
+            severity,
+            file: "a.conf".into(),
+            line: 1,
+            message: "m".into(),
+            fix: None,
+        }
+    }
+
+    #[test]
+    fn exit_codes_follow_the_worst_severity() {
+        assert_eq!(exit_code(&[]), ExitCode::Ok);
+        assert_eq!(exit_code(&[finding(Severity::Info)]), ExitCode::Ok);
+        assert_eq!(
+            exit_code(&[finding(Severity::Info), finding(Severity::Warning)]),
+            ExitCode::Findings
+        );
+        assert_eq!(
+            exit_code(&[finding(Severity::Warning), finding(Severity::Error)]),
+            ExitCode::Error
+        );
+    }
+
+    #[test]
+    fn the_table_escapes_configuration_text_and_indents_fixes() {
+        let mut f = finding(Severity::Warning);
+        f.message = "bad \u{1b}[31m value".into();
+        f.fix = Some("set_real_ip_from 1.2.3.4;\nset_real_ip_from 5.6.7.8;".into());
+        let t = table(&[f]);
+        assert!(!t.contains('\u{1b}'), "{t}");
+        assert!(t.contains("a.conf:1: warning x: bad "), "{t}");
+        assert!(
+            t.contains("    fix: set_real_ip_from 1.2.3.4;\n         set_real_ip_from 5.6.7.8;\n")
+        );
+        assert!(t.ends_with("0 errors, 1 warning, 0 info\n"), "{t}");
+    }
+
+    #[test]
+    fn lb_ips_are_read_leniently() {
+        assert_eq!(
+            parse_lb_ip(" 34.149.9.9 ").unwrap().to_string(),
+            "34.149.9.9"
+        );
+        assert!(parse_lb_ip("lb.example").is_err());
+    }
+}

@@ -1,0 +1,1329 @@
+//! `realip nginx check`: lint rules over a configuration's realip setup.
+//!
+//! Owns: the rules (each with a stable kebab-case id, listed in [`RULES`]), the [`Finding`]s
+//! they produce (severity, `file:line`, message, and the exact configuration text that fixes
+//! it), and [`LintOptions`] (what the configuration cannot say: load-balancer IPs, IPv6).
+//! Does not own: printing or exit codes (`cli::nginx`), finding load-balancer IPs in logs
+//! (the CLI runs the `audit` and passes them in), the inheritance rules (`realip`).
+//!
+//! Severities: **error** when nginx refuses the configuration or resolves the wrong client for
+//! (nearly) every request; **warning** when clients can spoof their address, when some
+//! requests resolve wrongly, or when the configuration does something other than it seems to;
+//! **info** for hygiene (redundant lines, logs the audit cannot read exactly).
+//!
+//! Messages carry configuration text as written; the caller escapes it for a terminal.
+
+use std::collections::HashSet;
+use std::fmt;
+use std::net::IpAddr;
+
+use ipnet::IpNet;
+
+use super::ast::{Config, Pos};
+use super::log_format::{access_logs, format_named, log_formats, AccessLog, DEFAULT_ACCESS_LOG};
+use super::realip::{tree, Ctx, FromDirective, FromValue, Level};
+use super::snippet::quote_arg;
+use crate::audit::AuditConfig;
+use crate::logfmt::Field;
+use crate::net::{NginxText, TrustNet};
+use crate::presets;
+
+/// How bad a finding is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    /// nginx refuses the configuration, or resolves the wrong client for (nearly) every
+    /// request.
+    Error,
+    /// Spoofable, wrong for some requests, or not what it seems.
+    Warning,
+    /// Hygiene.
+    Info,
+}
+
+impl Severity {
+    /// `error`, `warning` or `info`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::Error => "error",
+            Severity::Warning => "warning",
+            Severity::Info => "info",
+        }
+    }
+}
+
+impl fmt::Display for Severity {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// One problem found, where it is, and what to write instead.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct Finding {
+    /// The rule's stable id (see [`RULES`]).
+    pub id: &'static str,
+    /// How bad it is.
+    pub severity: Severity,
+    /// The configuration file.
+    pub file: String,
+    /// 1-based line.
+    pub line: u32,
+    /// What is wrong and why it matters.
+    pub message: String,
+    /// Configuration text that fixes it (one directive per line), when there is one to add or
+    /// replace; `None` when the fix is to delete the line or cannot be known.
+    pub fix: Option<String>,
+}
+
+/// What the configuration cannot tell.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct LintOptions {
+    /// Load-balancer IPs that must be trusted (`--lb-ip`, or found in logs).
+    pub lb_ips: Vec<IpAddr>,
+    /// Whether the site is served over IPv6; `None`: guessed from `listen [..]` directives.
+    pub serves_ipv6: Option<bool>,
+}
+
+/// One rule: its id, its usual severity and what it checks.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Rule {
+    /// The stable id.
+    pub id: &'static str,
+    /// The severity it usually reports with (a few rules report some cases lower or higher;
+    /// see the summary).
+    pub severity: Severity,
+    /// What it checks.
+    pub summary: &'static str,
+}
+
+/// Every rule, in the order `--help` lists them.
+pub const RULES: &[Rule] = &[
+    Rule {
+        id: "recursive-off-behind-proxies",
+        severity: Severity::Error,
+        summary: "X-Forwarded-For with real_ip_recursive off behind a Google Cloud load \
+                  balancer (which appends two entries) is always wrong; a warning when the \
+                  trusted list mixes private and public ranges (a chain of proxies)",
+    },
+    Rule {
+        id: "no-real-ip-header",
+        severity: Severity::Warning,
+        summary: "set_real_ip_from without real_ip_header: nginx silently reads X-Real-IP",
+    },
+    Rule {
+        id: "header-case",
+        severity: Severity::Warning,
+        summary: "real_ip_header x-forwarded-for in another letter case reads only the first \
+                  X-Forwarded-For line",
+    },
+    Rule {
+        id: "trusts-internet",
+        severity: Severity::Error,
+        summary: "0.0.0.0/0 or ::/0 trusted (error), or a huge public range (warning): anyone \
+                  can spoof their address",
+    },
+    Rule {
+        id: "gcp-ranges-incomplete",
+        severity: Severity::Error,
+        summary: "Google front-end ranges partly trusted: 130.211.0.0/22 or 35.191.0.0/16 \
+                  missing (error), or 2600:2d00:1:1::/64 when IPv6 is served (warning)",
+    },
+    Rule {
+        id: "lb-ip-missing",
+        severity: Severity::Error,
+        summary: "a load-balancer IP (--lb-ip, or found with --log) is not trusted: nginx logs \
+                  it as the client",
+    },
+    Rule {
+        id: "hostname-in-trust",
+        severity: Severity::Warning,
+        summary: "set_real_ip_from with a hostname, resolved once at start-up (an error for a \
+                  realip preset name such as gcp, which nginx cannot resolve)",
+    },
+    Rule {
+        id: "invalid-trust",
+        severity: Severity::Error,
+        summary: "set_real_ip_from value nginx refuses (host not found): unix:/path, a bad \
+                  prefix length, a port",
+    },
+    Rule {
+        id: "host-bits-set",
+        severity: Severity::Warning,
+        summary: "set_real_ip_from 10.1.2.3/8: nginx masks the host bits (and warns)",
+    },
+    Rule {
+        id: "duplicate-trust",
+        severity: Severity::Info,
+        summary: "the same range twice in one list",
+    },
+    Rule {
+        id: "shadowed-trust",
+        severity: Severity::Info,
+        summary: "a range already covered by a wider one in the same list",
+    },
+    Rule {
+        id: "never-matches",
+        severity: Severity::Warning,
+        summary: "set_real_ip_from ::ffff:a.b.c.d: nginx tests mapped addresses as IPv4, so an \
+                  IPv6 entry for them never matches",
+    },
+    Rule {
+        id: "location-drops-trust",
+        severity: Severity::Warning,
+        summary: "a server or location with its own set_real_ip_from list: it replaces the \
+                  inherited list, dropping ranges the outer level trusts",
+    },
+    Rule {
+        id: "server-level-preempts",
+        severity: Severity::Warning,
+        summary: "a location changes real_ip_header or real_ip_recursive, but the server \
+                  level's realip runs first and wins whenever its header is present",
+    },
+    Rule {
+        id: "invalid-realip-directive",
+        severity: Severity::Error,
+        summary: "a realip directive nginx refuses: wrong number of arguments, a duplicate, \
+                  real_ip_recursive other than on/off",
+    },
+    Rule {
+        id: "unknown-log-format",
+        severity: Severity::Error,
+        summary: "access_log names a log_format that is not defined",
+    },
+    Rule {
+        id: "log-format-incomplete",
+        severity: Severity::Info,
+        summary: "an access log without $realip_remote_addr or the realip header's variable: \
+                  the audit (realip scan) cannot be exact",
+    },
+];
+
+/// The GCP front-end ranges every GCP setup needs (IPv4), and the IPv6 one.
+const GCP_V4: &[&str] = &["130.211.0.0/22", "35.191.0.0/16"];
+const GCP_V6: &str = "2600:2d00:1:1::/64";
+
+/// Ranges that are not the public internet (private, loopback, CGNAT, link-local, ULA).
+const PRIVATE: &[&str] = &[
+    "10.0.0.0/8",
+    "172.16.0.0/12",
+    "192.168.0.0/16",
+    "100.64.0.0/10",
+    "127.0.0.0/8",
+    "169.254.0.0/16",
+    "::1/128",
+    "fc00::/7",
+    "fe80::/10",
+];
+
+/// Public IPv4 ranges wider than this prefix length are "huge" (the widest published CDN range,
+/// Cloudflare's 104.16.0.0/13, is not).
+const HUGE_V4: u8 = 13;
+/// The same for IPv6 (Cloudflare's 2a06:98c0::/29 is not huge).
+const HUGE_V6: u8 = 29;
+
+/// Runs every rule over the configuration. Findings are ordered by file, line and id.
+pub fn check(cfg: &Config, opts: &LintOptions) -> Vec<Finding> {
+    let mut lint = Lint {
+        cfg,
+        ctxs: tree(cfg),
+        found: Vec::new(),
+        seen: HashSet::new(),
+    };
+    lint.directives();
+    lint.lists(opts);
+    lint.requests(opts);
+    lint.logs();
+    let mut found = lint.found;
+    found.sort_by(|a, b| {
+        (a.0.file, a.0.line, a.0.col, a.1.severity, a.1.id).cmp(&(
+            b.0.file,
+            b.0.line,
+            b.0.col,
+            b.1.severity,
+            b.1.id,
+        ))
+    });
+    found.into_iter().map(|(_, f)| f).collect()
+}
+
+struct Lint<'a> {
+    cfg: &'a Config,
+    ctxs: Vec<Ctx>,
+    found: Vec<(Pos, Finding)>,
+    seen: HashSet<(&'static str, Pos, String)>,
+}
+
+impl Lint<'_> {
+    fn add(
+        &mut self,
+        id: &'static str,
+        severity: Severity,
+        pos: Pos,
+        message: String,
+        fix: Option<String>,
+    ) {
+        if !self.seen.insert((id, pos, message.clone())) {
+            return;
+        }
+        let finding = Finding {
+            id,
+            severity,
+            file: self.cfg.path(pos),
+            line: pos.line,
+            message,
+            fix,
+        };
+        self.found.push((pos, finding));
+    }
+
+    /// `file:line` for messages.
+    fn at(&self, pos: Pos) -> String {
+        format!("{}:{}", self.cfg.path(pos), pos.line)
+    }
+
+    /// What a context is, for messages: `location /api/`, `server shop.test`, `http`.
+    fn describe(&self, i: usize) -> String {
+        let c = &self.ctxs[i];
+        match c.level {
+            Level::Http => "the http level".to_string(),
+            Level::Server => match c.server_names.first() {
+                Some(n) => format!("server {n}"),
+                None => "the server".to_string(),
+            },
+            Level::Location => format!("location {}", c.location.as_deref().unwrap_or("")),
+        }
+    }
+
+    /// Malformed realip directives, and each `set_real_ip_from` and `real_ip_header` alone.
+    fn directives(&mut self) {
+        for i in 0..self.ctxs.len() {
+            for p in self.ctxs[i].problems.clone() {
+                self.add(
+                    "invalid-realip-directive",
+                    Severity::Error,
+                    p.pos,
+                    format!("{} {}: nginx refuses to start", p.directive, p.reason),
+                    None,
+                );
+            }
+            for f in self.ctxs[i].own_from.clone() {
+                self.trust_value(&f);
+            }
+            if let Some((name, pos)) = self.ctxs[i].own_header.clone() {
+                if name.eq_ignore_ascii_case("X-Forwarded-For") && name != "X-Forwarded-For" {
+                    self.add(
+                        "header-case",
+                        Severity::Warning,
+                        pos,
+                        format!(
+                            "real_ip_header {name}: only the exact spelling X-Forwarded-For \
+                             reads every X-Forwarded-For line; any other case is looked up as a \
+                             generic header and only its first line is read, so a client's own \
+                             X-Forwarded-For line can win over the one your proxy added"
+                        ),
+                        Some("real_ip_header X-Forwarded-For;".into()),
+                    );
+                }
+            }
+        }
+    }
+
+    fn trust_value(&mut self, f: &FromDirective) {
+        let text = &f.text;
+        match &f.value {
+            FromValue::Hostname => match presets::find(text) {
+                Some(p) => self.add(
+                    "hostname-in-trust",
+                    Severity::Error,
+                    f.pos,
+                    format!(
+                        "set_real_ip_from {text}: \"{text}\" is a realip preset name, not \
+                         something nginx knows; nginx looks up a host named {text} and fails \
+                         to start when there is none. Write the preset's ranges instead"
+                    ),
+                    Some(from_lines(p.ranges.iter().copied())),
+                ),
+                None => self.add(
+                    "hostname-in-trust",
+                    Severity::Warning,
+                    f.pos,
+                    format!(
+                        "set_real_ip_from {text}: a hostname is resolved once, when nginx \
+                         starts; later DNS changes are not seen until a reload, and nginx fails \
+                         to start when the name does not resolve. List the addresses instead"
+                    ),
+                    None,
+                ),
+            },
+            FromValue::Invalid => {
+                let fix = (text.eq_ignore_ascii_case("unix:") || text.starts_with("unix:"))
+                    .then(|| "set_real_ip_from unix:;".to_string());
+                self.add(
+                    "invalid-trust",
+                    Severity::Error,
+                    f.pos,
+                    format!(
+                        "set_real_ip_from {text}: not unix:, an address or a CIDR (prefix \
+                         length at most 32 or 128, no port, no brackets); nginx fails to start \
+                         with \"host not found\""
+                    ),
+                    fix,
+                );
+            }
+            FromValue::Net { net, masked } => {
+                let TrustNet::Net(net) = *net else {
+                    return;
+                };
+                if *masked {
+                    self.add(
+                        "host-bits-set",
+                        Severity::Warning,
+                        f.pos,
+                        format!(
+                            "set_real_ip_from {text}: the address has bits set beyond the \
+                             prefix; nginx masks them (\"low address bits are meaningless\") \
+                             and trusts {}. Write the range you mean",
+                            net_text(net)
+                        ),
+                        Some(from_lines([net_text(net)])),
+                    );
+                }
+                if let Some(v4) = mapped_v4(net) {
+                    self.add(
+                        "never-matches",
+                        Severity::Warning,
+                        f.pos,
+                        format!(
+                            "set_real_ip_from {text}: nginx tests IPv4-mapped addresses \
+                             (::ffff:a.b.c.d) as IPv4, against IPv4 entries only, so this IPv6 \
+                             entry never matches anything"
+                        ),
+                        Some(from_lines([v4])),
+                    );
+                } else if net.prefix_len() == 0 {
+                    self.add(
+                        "trusts-internet",
+                        Severity::Error,
+                        f.pos,
+                        format!(
+                            "set_real_ip_from {text} trusts every {} address: any client can \
+                             send the header and pick its own address. Trust only your proxies",
+                            if matches!(net, IpNet::V4(_)) {
+                                "IPv4"
+                            } else {
+                                "IPv6"
+                            }
+                        ),
+                        None,
+                    );
+                } else if is_huge_public(net) {
+                    self.add(
+                        "trusts-internet",
+                        Severity::Warning,
+                        f.pos,
+                        format!(
+                            "set_real_ip_from {text} trusts a huge public range ({} addresses \
+                             or more); whoever holds an address in it (another customer of the \
+                             same cloud) can spoof the client address. Trust only your \
+                             proxies' ranges",
+                            huge_size(net)
+                        ),
+                        None,
+                    );
+                }
+            }
+        }
+    }
+
+    /// Rules about one level's own list.
+    fn lists(&mut self, opts: &LintOptions) {
+        let serves_ipv6 = opts
+            .serves_ipv6
+            .unwrap_or_else(|| listens_on_ipv6(self.cfg));
+        for i in 0..self.ctxs.len() {
+            let own = self.ctxs[i].own_from.clone();
+            if own.is_empty() {
+                continue;
+            }
+            let nets: Vec<(IpNet, &FromDirective)> = own
+                .iter()
+                .filter_map(|f| match f.value {
+                    FromValue::Net {
+                        net: TrustNet::Net(n),
+                        ..
+                    } => Some((n, f)),
+                    _ => None,
+                })
+                .collect();
+            // Duplicates and shadowed entries.
+            for (k, (net, f)) in nets.iter().enumerate() {
+                if let Some((_, first)) = nets[..k].iter().find(|(n, _)| n == net) {
+                    self.add(
+                        "duplicate-trust",
+                        Severity::Info,
+                        f.pos,
+                        format!(
+                            "set_real_ip_from {}: the same range as set_real_ip_from {} at {}; \
+                             delete one",
+                            f.text,
+                            first.text,
+                            self.at(first.pos)
+                        ),
+                        None,
+                    );
+                } else if let Some((wide, w)) = nets
+                    .iter()
+                    .filter(|(n, _)| n != net && n.contains(net))
+                    .min_by_key(|(n, _)| n.prefix_len())
+                {
+                    self.add(
+                        "shadowed-trust",
+                        Severity::Info,
+                        f.pos,
+                        format!(
+                            "set_real_ip_from {}: already covered by set_real_ip_from {}{} at \
+                             {}; delete one",
+                            f.text,
+                            w.text,
+                            if net_text(*wide) == w.text {
+                                String::new()
+                            } else {
+                                format!(" ({})", net_text(*wide))
+                            },
+                            self.at(w.pos)
+                        ),
+                        None,
+                    );
+                }
+            }
+            let list: Vec<IpNet> = nets.iter().map(|(n, _)| *n).collect();
+            // GCP front ends: all or nothing.
+            let gcp: Vec<IpNet> = presets::GCP
+                .ranges
+                .iter()
+                .filter_map(|r| r.parse().ok())
+                .collect();
+            if let Some((_, f)) = nets.iter().find(|(n, _)| gcp.iter().any(|g| g.contains(n))) {
+                let missing_v4: Vec<&str> = GCP_V4
+                    .iter()
+                    .copied()
+                    .filter(|r| r.parse().is_ok_and(|g| !covers(&list, g)))
+                    .collect();
+                let v6_missing = serves_ipv6 && GCP_V6.parse().is_ok_and(|g| !covers(&list, g));
+                if !missing_v4.is_empty() {
+                    let mut add = missing_v4.clone();
+                    if v6_missing {
+                        add.push(GCP_V6);
+                    }
+                    self.add(
+                        "gcp-ranges-incomplete",
+                        Severity::Error,
+                        f.pos,
+                        format!(
+                            "this list trusts Google Cloud front ends only in part: {} missing; \
+                             requests through a missing front end keep its address as the \
+                             client",
+                            add.join(", ")
+                        ),
+                        Some(from_lines(add.iter().copied())),
+                    );
+                } else if v6_missing {
+                    self.add(
+                        "gcp-ranges-incomplete",
+                        Severity::Warning,
+                        f.pos,
+                        format!(
+                            "the site is served over IPv6 but this list lacks Google's IPv6 \
+                             front-end range {GCP_V6}: IPv6 requests keep the front end's \
+                             address as the client"
+                        ),
+                        Some(from_lines([GCP_V6])),
+                    );
+                }
+            }
+            self.dropped(i, &own);
+        }
+    }
+
+    /// `location-drops-trust`: a level's own list replaces the inherited one.
+    fn dropped(&mut self, i: usize, own: &[FromDirective]) {
+        let c = &self.ctxs[i];
+        let Some(parent) = c.parent else {
+            return;
+        };
+        let inherited = self.ctxs[parent].from.clone();
+        let Some(from_ctx) = self.ctxs[parent].from_ctx else {
+            return;
+        };
+        let own_nets: Vec<IpNet> = own.iter().filter_map(ip_net).collect();
+        // What the inherited list trusted that this one does not (entries that never match
+        // or that nginx refuses lose nothing).
+        let lost: Vec<&FromDirective> = inherited
+            .iter()
+            .filter(|f| match (&f.value, ip_net(f)) {
+                (_, Some(n)) => mapped_v4(n).is_none() && !covers(&own_nets, n),
+                (FromValue::Hostname, None) => !own.iter().any(|o| o.text == f.text),
+                (FromValue::Net { .. }, None) => !own.iter().any(|o| o.value == f.value),
+                (FromValue::Invalid, None) => false,
+            })
+            .collect();
+        let Some(first) = own.first() else {
+            return;
+        };
+        if lost.is_empty() {
+            return;
+        }
+        let names: Vec<&str> = lost.iter().map(|f| f.text.as_str()).collect();
+        let message = format!(
+            "{} has its own set_real_ip_from list, which replaces the list inherited from {} \
+             (at {}) instead of adding to it: {} {} not trusted here",
+            self.describe(i),
+            self.describe(from_ctx),
+            self.at(self.ctxs[from_ctx].pos),
+            names.join(", "),
+            if names.len() == 1 { "is" } else { "are" }
+        );
+        let fix = from_lines(lost.iter().map(|f| f.text.as_str()));
+        self.add(
+            "location-drops-trust",
+            Severity::Warning,
+            first.pos,
+            message,
+            Some(fix),
+        );
+    }
+
+    /// Rules about the settings a request sees.
+    fn requests(&mut self, opts: &LintOptions) {
+        let servers = self.ctxs.iter().any(|c| c.level == Level::Server);
+        let request: Vec<usize> = (0..self.ctxs.len())
+            .filter(|&i| (self.ctxs[i].level == Level::Http) != servers)
+            .collect();
+        let mut any_active = false;
+        for &i in &request {
+            let c = self.ctxs[i].clone();
+            let Some(first) = c.from.first() else {
+                continue;
+            };
+            any_active = true;
+            let nets: Vec<IpNet> = c.from.iter().filter_map(ip_net).collect();
+            let header = c.header.as_ref().map(|(n, _)| n.as_str());
+            if header.is_none() {
+                self.add(
+                    "no-real-ip-header",
+                    Severity::Warning,
+                    first.pos,
+                    "set_real_ip_from without real_ip_header: nginx reads the X-Real-IP header \
+                     (its default), not X-Forwarded-For; say which header your proxy sets"
+                        .to_string(),
+                    Some("real_ip_header X-Forwarded-For;".into()),
+                );
+            }
+            let recursive = c.recursive.is_some_and(|(r, _)| r);
+            if header.is_some_and(|h| h.eq_ignore_ascii_case("X-Forwarded-For")) && !recursive {
+                let pos = c
+                    .recursive
+                    .map(|(_, p)| p)
+                    .or(c.header.as_ref().map(|(_, p)| *p))
+                    .unwrap_or(first.pos);
+                let gcp: Vec<IpNet> = presets::GCP
+                    .ranges
+                    .iter()
+                    .filter_map(|r| r.parse().ok())
+                    .collect();
+                if nets.iter().any(|n| gcp.iter().any(|g| g.contains(n))) {
+                    self.add(
+                        "recursive-off-behind-proxies",
+                        Severity::Error,
+                        pos,
+                        "X-Forwarded-For with real_ip_recursive off behind a Google Cloud load \
+                         balancer: it appends two entries (client, load-balancer IP), and \
+                         without recursion nginx takes the rightmost, so every request \
+                         \"comes from\" the load balancer"
+                            .to_string(),
+                        Some("real_ip_recursive on;".into()),
+                    );
+                } else if nets.iter().any(|n| is_private(*n))
+                    && nets.iter().any(|n| !is_private(*n))
+                {
+                    self.add(
+                        "recursive-off-behind-proxies",
+                        Severity::Warning,
+                        pos,
+                        "X-Forwarded-For with real_ip_recursive off, but the trusted list mixes \
+                         private and public ranges, which looks like a chain of proxies: \
+                         without recursion nginx takes the rightmost entry, the proxy in front \
+                         of the last one, not the client"
+                            .to_string(),
+                        Some("real_ip_recursive on;".into()),
+                    );
+                }
+            }
+            for ip in &opts.lb_ips {
+                let n = IpNet::from(normalize(*ip));
+                if !covers(&nets, n) {
+                    self.add(
+                        "lb-ip-missing",
+                        Severity::Error,
+                        first.pos,
+                        format!(
+                            "load-balancer IP {} is not trusted by this list: requests through \
+                             it are logged with the load balancer as the client",
+                            NginxText(*ip)
+                        ),
+                        Some(from_lines([NginxText(*ip).to_string()])),
+                    );
+                }
+            }
+            self.preempted(i);
+        }
+        if !any_active && !opts.lb_ips.is_empty() {
+            let pos = request
+                .first()
+                .map(|&i| self.ctxs[i].pos)
+                .unwrap_or_default();
+            let ips: Vec<String> = opts
+                .lb_ips
+                .iter()
+                .map(|ip| NginxText(*ip).to_string())
+                .collect();
+            self.add(
+                "lb-ip-missing",
+                Severity::Error,
+                pos,
+                format!(
+                    "no set_real_ip_from anywhere: realip is inactive, and every request is \
+                     logged with its TCP peer as the client; load-balancer IPs {} are not \
+                     trusted",
+                    ips.join(", ")
+                ),
+                Some(from_lines(ips.iter().map(String::as_str))),
+            );
+        }
+    }
+
+    /// `server-level-preempts`: location `i` reads another header (or recursion) than its
+    /// server, whose realip runs first.
+    fn preempted(&mut self, i: usize) {
+        let c = &self.ctxs[i];
+        let Some(s) = c.server_ctx.filter(|&s| s != i) else {
+            return;
+        };
+        let srv = &self.ctxs[s];
+        if srv.from.is_empty() {
+            return;
+        }
+        let name = |c: &Ctx| {
+            c.header
+                .as_ref()
+                .map_or("X-Real-IP".to_string(), |(n, _)| n.clone())
+        };
+        let rec = |c: &Ctx| c.recursive.is_some_and(|(r, _)| r);
+        let (pos, what, fix) = if name(c) != name(srv) {
+            let Some((h, p)) = c.header.clone() else {
+                return;
+            };
+            (
+                p,
+                format!("real_ip_header {h}"),
+                format!("real_ip_header {};", quote_arg(&h)),
+            )
+        } else if rec(c) != rec(srv) {
+            let Some((r, p)) = c.recursive else {
+                return;
+            };
+            let v = if r { "on" } else { "off" };
+            (
+                p,
+                format!("real_ip_recursive {v}"),
+                format!("real_ip_recursive {v};"),
+            )
+        } else {
+            return;
+        };
+        let message = format!(
+            "{} sets {what}, but {} (at {}) has realip active with real_ip_header {} and \
+             real_ip_recursive {}; nginx applies the server level first, right after reading the \
+             request headers, so whenever a request carries {} this location's settings are \
+             never used (and they never apply to return/rewrite in it). Set it at the server \
+             level",
+            self.describe(i),
+            self.describe(s),
+            self.at(srv.pos),
+            name(srv),
+            if rec(srv) { "on" } else { "off" },
+            name(srv)
+        );
+        self.add(
+            "server-level-preempts",
+            Severity::Warning,
+            pos,
+            message,
+            Some(fix),
+        );
+    }
+
+    /// Access logs: unknown formats, and formats the audit cannot use exactly.
+    fn logs(&mut self) {
+        let cfg = self.cfg;
+        let defs = log_formats(cfg);
+        // Per active context: its server and the logged variable of its header, when the
+        // header is written down and the audit can read it from a log.
+        let wanted: Vec<(Option<String>, Option<String>)> = self
+            .ctxs
+            .iter()
+            .filter(|c| !c.from.is_empty())
+            .map(|c| {
+                let var = c.header.as_ref().and_then(|(h, _)| {
+                    AuditConfig::field_for_header(h).map(|f| f.name().to_string())
+                });
+                (c.server_names.first().cloned(), var)
+            })
+            .collect();
+        for log in access_logs(cfg) {
+            let Some(format) = format_named(cfg, &log.format) else {
+                self.add(
+                    "unknown-log-format",
+                    Severity::Error,
+                    log.pos,
+                    format!(
+                        "access_log {} uses log_format {}, which is not defined; nginx refuses \
+                         to start (\"unknown log format\")",
+                        log.path, log.format
+                    ),
+                    None,
+                );
+                continue;
+            };
+            if wanted.is_empty() {
+                continue;
+            }
+            let template = format.template().unwrap_or_default().to_string();
+            let mut need = vec!["realip_remote_addr".to_string()];
+            let mine: Vec<&(Option<String>, Option<String>)> = wanted
+                .iter()
+                .filter(|(s, _)| log.server.is_none() || *s == log.server)
+                .collect();
+            let scope = if mine.is_empty() {
+                wanted.iter().collect()
+            } else {
+                mine
+            };
+            let mut vars: Vec<String> = scope.iter().filter_map(|(_, v)| v.clone()).collect();
+            vars.sort();
+            vars.dedup();
+            need.extend(vars);
+            let missing: Vec<String> = need
+                .iter()
+                .filter(|v| !has_var(&template, v))
+                .map(|v| format!("${v}"))
+                .collect();
+            if missing.is_empty() {
+                continue;
+            }
+            let header_var = need
+                .get(1)
+                .cloned()
+                .unwrap_or_else(|| Field::HttpXForwardedFor.name().to_string());
+            let fix = recommended(&defs, &log, &header_var);
+            self.add(
+                "log-format-incomplete",
+                Severity::Info,
+                log.pos,
+                format!(
+                    "{} lacks {}: the log cannot show which proxy sent each request and what it \
+                     forwarded, so the audit (realip scan) cannot tell a load-balancer IP from a \
+                     client exactly",
+                    if log.path == DEFAULT_ACCESS_LOG && log.format == "combined" {
+                        format!(
+                            "no access_log is configured, so nginx writes {DEFAULT_ACCESS_LOG} \
+                             in log_format combined, which"
+                        )
+                    } else {
+                        format!("access_log {} (log_format {})", log.path, log.format)
+                    },
+                    missing.join(" and ")
+                ),
+                Some(fix),
+            );
+        }
+    }
+}
+
+/// `set_real_ip_from X;` lines.
+fn from_lines<I, S>(values: I) -> String
+where
+    I: IntoIterator<Item = S>,
+    S: AsRef<str>,
+{
+    values
+        .into_iter()
+        .map(|v| format!("set_real_ip_from {};", quote_arg(v.as_ref())))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// A prefix as nginx accepts it back: bare for a single address.
+fn net_text(net: IpNet) -> String {
+    if net.prefix_len() == net.max_prefix_len() {
+        NginxText(net.addr()).to_string()
+    } else {
+        TrustNet::Net(net).to_string()
+    }
+}
+
+fn ip_net(f: &FromDirective) -> Option<IpNet> {
+    match f.value {
+        FromValue::Net {
+            net: TrustNet::Net(n),
+            ..
+        } => Some(n),
+        _ => None,
+    }
+}
+
+/// The IPv4 equivalent of an IPv6 entry inside `::ffff:0:0/96`.
+fn mapped_v4(net: IpNet) -> Option<String> {
+    let IpNet::V6(v6) = net else {
+        return None;
+    };
+    if v6.prefix_len() < 96 {
+        return None;
+    }
+    let v4 = v6.network().to_ipv4_mapped()?;
+    let len = v6.prefix_len() - 96;
+    let net = ipnet::Ipv4Net::new(v4, len).ok()?;
+    Some(net_text(IpNet::V4(net)))
+}
+
+/// nginx tests an IPv4-mapped address as IPv4.
+fn normalize(ip: IpAddr) -> IpAddr {
+    match ip {
+        IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(ip, IpAddr::V4),
+        v4 => v4,
+    }
+}
+
+/// Whether the union of `list` covers all of `net`.
+fn covers(list: &[IpNet], net: IpNet) -> bool {
+    IpNet::aggregate(&list.to_vec())
+        .iter()
+        .any(|n| n.contains(&net))
+}
+
+fn private_nets() -> Vec<IpNet> {
+    PRIVATE.iter().filter_map(|r| r.parse().ok()).collect()
+}
+
+fn is_private(net: IpNet) -> bool {
+    private_nets().iter().any(|p| p.contains(&net))
+}
+
+fn is_huge_public(net: IpNet) -> bool {
+    let wide = match net {
+        IpNet::V4(n) => n.prefix_len() < HUGE_V4,
+        IpNet::V6(n) => n.prefix_len() < HUGE_V6,
+    };
+    wide && !is_private(net)
+}
+
+fn huge_size(net: IpNet) -> String {
+    match net {
+        IpNet::V4(_) => format!("2^{}", 32 - u32::from(HUGE_V4) + 1),
+        IpNet::V6(_) => format!("2^{}", 128 - u32::from(HUGE_V6) + 1),
+    }
+}
+
+/// Whether any `listen` directive binds an IPv6 address (`[::]:443`).
+fn listens_on_ipv6(cfg: &Config) -> bool {
+    fn any(ds: &[super::ast::Directive]) -> bool {
+        ds.iter().any(|d| {
+            (d.name == "listen" && d.args.first().is_some_and(|a| a.value.starts_with('[')))
+                || d.block.as_deref().is_some_and(any)
+        })
+    }
+    any(&cfg.expanded())
+}
+
+/// Whether `template` uses `$var` or `${var}`.
+fn has_var(template: &str, var: &str) -> bool {
+    let braced = format!("${{{var}}}");
+    if template.contains(&braced) {
+        return true;
+    }
+    let plain = format!("${var}");
+    template.match_indices(&plain).any(|(i, m)| {
+        !template[i + m.len()..]
+            .bytes()
+            .next()
+            .is_some_and(|b| b.is_ascii_alphanumeric() || b == b'_')
+    })
+}
+
+/// The pieces of realip's recommended format, split where nginx's own examples split it.
+const RECOMMENDED: [&str; 3] = [
+    "$remote_addr - $remote_user [$time_local] \"$request\" ",
+    "$status $body_bytes_sent \"$http_referer\" \"$http_user_agent\" ",
+    "\"$http_x_forwarded_for\" $realip_remote_addr $request_time $upstream_response_time",
+];
+
+/// The `log_format` (unless already defined) and `access_log` lines that fix `log`.
+fn recommended(
+    defs: &[super::log_format::LogFormatDef],
+    log: &AccessLog,
+    header_var: &str,
+) -> String {
+    let pieces: Vec<String> = RECOMMENDED
+        .iter()
+        .map(|p| p.replace("$http_x_forwarded_for", &format!("${header_var}")))
+        .collect();
+    let template: String = pieces.concat();
+    let mut name = "realip".to_string();
+    let mut defined = false;
+    for candidate in ["realip", "realip_audit", "realip_audit2"] {
+        name = candidate.to_string();
+        match defs.iter().find(|d| d.name == candidate) {
+            None => break,
+            Some(d) if d.template == template => {
+                defined = true;
+                break;
+            }
+            Some(_) => {}
+        }
+    }
+    let access = format!("access_log {} {name};", quote_arg(&log.path));
+    if defined {
+        return access;
+    }
+    let indent = " ".repeat("log_format  ".len() + name.len() - 1);
+    let mut out = format!("log_format {name} ");
+    for (k, p) in pieces.iter().enumerate() {
+        if k > 0 {
+            out.push('\n');
+            out.push_str(&indent);
+        }
+        out.push('\'');
+        out.push_str(p);
+        out.push('\'');
+    }
+    out.push_str(";\n");
+    out.push_str(&access);
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::nginx::realip::tests::conf;
+
+    /// The findings, without the log rule (most test configs have no access_log, so
+    /// nginx's default log in `combined` would be reported everywhere).
+    fn lint(text: &str, opts: &LintOptions) -> Vec<Finding> {
+        check(&conf(text), opts)
+            .into_iter()
+            .filter(|f| f.id != "log-format-incomplete")
+            .collect()
+    }
+
+    fn ids(text: &str, opts: &LintOptions) -> Vec<(&'static str, u32)> {
+        lint(text, opts)
+            .into_iter()
+            .map(|f| (f.id, f.line))
+            .collect()
+    }
+
+    fn only(text: &str) -> Vec<(&'static str, u32)> {
+        ids(text, &LintOptions::default())
+    }
+
+    const GOOD: &str = "
+http {
+    log_format realip '$remote_addr - $remote_user [$time_local] \"$request\" '
+                      '$status $body_bytes_sent \"$http_referer\" \"$http_user_agent\" '
+                      '\"$http_x_forwarded_for\" $realip_remote_addr $request_time $upstream_response_time';
+    access_log /var/log/nginx/access.log realip;
+    set_real_ip_from 130.211.0.0/22;
+    set_real_ip_from 35.191.0.0/16;
+    set_real_ip_from 34.120.5.6;
+    real_ip_header X-Forwarded-For;
+    real_ip_recursive on;
+    server { server_name shop.test; location / { } }
+}
+";
+
+    #[test]
+    fn a_correct_gcp_setup_has_no_findings() {
+        assert_eq!(only(GOOD), []);
+        let opts = LintOptions {
+            lb_ips: vec!["34.120.5.6".parse().unwrap()],
+            serves_ipv6: Some(false),
+        };
+        assert_eq!(ids(GOOD, &opts), []);
+    }
+
+    #[test]
+    fn every_rule_has_a_unique_kebab_case_id() {
+        let mut seen = HashSet::new();
+        for r in RULES {
+            assert!(seen.insert(r.id), "{}", r.id);
+            assert!(r.id.bytes().all(|b| b.is_ascii_lowercase() || b == b'-'));
+        }
+    }
+
+    #[test]
+    fn recursion_off_behind_a_gcp_load_balancer_is_an_error() {
+        let text = GOOD.replace("real_ip_recursive on;", "real_ip_recursive off;");
+        let f = lint(&text, &LintOptions::default());
+        assert_eq!(f.len(), 1, "{f:?}");
+        assert_eq!(f[0].id, "recursive-off-behind-proxies");
+        assert_eq!(f[0].severity, Severity::Error);
+        assert_eq!(f[0].line, 11);
+        assert_eq!(f[0].fix.as_deref(), Some("real_ip_recursive on;"));
+        let text = GOOD.replace("real_ip_recursive on;", "");
+        assert_eq!(only(&text), [("recursive-off-behind-proxies", 10)]);
+    }
+
+    #[test]
+    fn a_chain_of_private_and_public_proxies_without_recursion_is_a_warning() {
+        let text = "set_real_ip_from 10.0.0.0/8;\nset_real_ip_from 173.245.48.0/20;\n\
+                    real_ip_header X-Forwarded-For;";
+        let f = lint(text, &LintOptions::default());
+        assert_eq!(f.len(), 1, "{f:?}");
+        assert_eq!(
+            (f[0].id, f[0].severity, f[0].line),
+            ("recursive-off-behind-proxies", Severity::Warning, 3)
+        );
+    }
+
+    #[test]
+    fn a_list_without_real_ip_header_reads_x_real_ip() {
+        let f = lint("set_real_ip_from 10.0.0.0/8;", &LintOptions::default());
+        assert_eq!(f.len(), 1);
+        assert_eq!(f[0].id, "no-real-ip-header");
+        assert_eq!(f[0].fix.as_deref(), Some("real_ip_header X-Forwarded-For;"));
+    }
+
+    #[test]
+    fn odd_case_x_forwarded_for_is_flagged() {
+        let f = only(
+            "set_real_ip_from 10.0.0.0/8;\nreal_ip_header x-forwarded-for;\nreal_ip_recursive on;",
+        );
+        assert_eq!(f, [("header-case", 2)]);
+    }
+
+    #[test]
+    fn the_whole_internet_and_huge_public_ranges_are_flagged() {
+        let head = "real_ip_header X-Forwarded-For; real_ip_recursive on;\n";
+        let f = lint(
+            &format!("{head}set_real_ip_from 0.0.0.0/0;"),
+            &LintOptions::default(),
+        );
+        assert_eq!(
+            (f[0].id, f[0].severity),
+            ("trusts-internet", Severity::Error)
+        );
+        let f = lint(
+            &format!("{head}set_real_ip_from ::/0;"),
+            &LintOptions::default(),
+        );
+        assert_eq!(
+            (f[0].id, f[0].severity),
+            ("trusts-internet", Severity::Error)
+        );
+        let f = lint(
+            &format!("{head}set_real_ip_from 34.0.0.0/8;"),
+            &LintOptions::default(),
+        );
+        assert_eq!(
+            (f[0].id, f[0].severity),
+            ("trusts-internet", Severity::Warning)
+        );
+        assert_eq!(only(&format!("{head}set_real_ip_from 10.0.0.0/8;")), []);
+        assert_eq!(only(&format!("{head}set_real_ip_from 104.16.0.0/13;")), []);
+    }
+
+    #[test]
+    fn gcp_front_ends_must_be_trusted_together() {
+        let text = "real_ip_header X-Forwarded-For; real_ip_recursive on;\n\
+                    set_real_ip_from 35.191.0.0/16;";
+        let f = lint(text, &LintOptions::default());
+        assert_eq!(f.len(), 1, "{f:?}");
+        assert_eq!(
+            (f[0].id, f[0].severity),
+            ("gcp-ranges-incomplete", Severity::Error)
+        );
+        assert_eq!(
+            f[0].fix.as_deref(),
+            Some("set_real_ip_from 130.211.0.0/22;")
+        );
+        let ipv6 = LintOptions {
+            serves_ipv6: Some(true),
+            ..LintOptions::default()
+        };
+        let f = lint(GOOD, &ipv6);
+        assert_eq!(f.len(), 1);
+        assert_eq!(
+            (f[0].id, f[0].severity),
+            ("gcp-ranges-incomplete", Severity::Warning)
+        );
+        assert_eq!(
+            f[0].fix.as_deref(),
+            Some("set_real_ip_from 2600:2d00:1:1::/64;")
+        );
+        let listen = GOOD.replace("server_name shop.test;", "listen [::]:80;");
+        assert_eq!(only(&listen), [("gcp-ranges-incomplete", 7)]);
+    }
+
+    #[test]
+    fn missing_load_balancer_ips_are_errors_with_the_line_to_add() {
+        let opts = LintOptions {
+            lb_ips: vec!["34.149.9.9".parse().unwrap(), "34.120.5.6".parse().unwrap()],
+            serves_ipv6: Some(false),
+        };
+        let f = lint(GOOD, &opts);
+        assert_eq!(f.len(), 1, "{f:?}");
+        assert_eq!((f[0].id, f[0].line), ("lb-ip-missing", 7));
+        assert_eq!(f[0].fix.as_deref(), Some("set_real_ip_from 34.149.9.9;"));
+        let f = lint("http { server { } }", &opts);
+        assert_eq!(f.len(), 1);
+        assert_eq!(
+            f[0].fix.as_deref(),
+            Some("set_real_ip_from 34.149.9.9;\nset_real_ip_from 34.120.5.6;")
+        );
+    }
+
+    #[test]
+    fn list_hygiene_rules_fire_on_their_line() {
+        let text = "real_ip_header X-Forwarded-For; real_ip_recursive on;
+set_real_ip_from lb.internal;
+set_real_ip_from 10.1.2.3/8;
+set_real_ip_from 10.0.0.0/8;
+set_real_ip_from 10.9.0.0/16;
+set_real_ip_from ::ffff:192.168.1.1;
+set_real_ip_from unix:/run/lb.sock;
+set_real_ip_from gcp;";
+        let f = lint(text, &LintOptions::default());
+        let got: Vec<_> = f.iter().map(|f| (f.id, f.line)).collect();
+        assert_eq!(
+            got,
+            [
+                ("hostname-in-trust", 2),
+                ("host-bits-set", 3),
+                ("duplicate-trust", 4),
+                ("shadowed-trust", 5),
+                ("never-matches", 6),
+                ("invalid-trust", 7),
+                ("hostname-in-trust", 8),
+            ]
+        );
+        assert_eq!(f[1].fix.as_deref(), Some("set_real_ip_from 10.0.0.0/8;"));
+        assert_eq!(f[4].fix.as_deref(), Some("set_real_ip_from 192.168.1.1;"));
+        assert_eq!(f[5].fix.as_deref(), Some("set_real_ip_from unix:;"));
+        assert_eq!(f[6].severity, Severity::Error);
+        assert!(f[6].fix.as_deref().unwrap().contains("35.191.0.0/16"));
+    }
+
+    #[test]
+    fn a_location_list_that_drops_inherited_ranges_is_flagged() {
+        let text = "
+http {
+    set_real_ip_from 10.0.0.0/8;
+    set_real_ip_from 192.168.0.0/16;
+    real_ip_header X-Forwarded-For;
+    real_ip_recursive on;
+    server {
+        location /internal/ {
+            set_real_ip_from 10.0.0.0/8;
+        }
+        location /wider/ {
+            set_real_ip_from 10.0.0.0/8;
+            set_real_ip_from 192.168.0.0/15;
+        }
+    }
+}";
+        let f = lint(text, &LintOptions::default());
+        assert_eq!(f.len(), 1, "{f:?}");
+        assert_eq!((f[0].id, f[0].line), ("location-drops-trust", 9));
+        assert_eq!(
+            f[0].fix.as_deref(),
+            Some("set_real_ip_from 192.168.0.0/16;")
+        );
+        assert!(
+            f[0].message.contains("location /internal/"),
+            "{}",
+            f[0].message
+        );
+    }
+
+    #[test]
+    fn a_location_header_the_server_level_preempts_is_flagged() {
+        let text = "
+server {
+    set_real_ip_from 127.0.0.1;
+    real_ip_header X-Real-IP;
+    location /xff/ {
+        real_ip_header X-Forwarded-For;
+        real_ip_recursive on;
+    }
+}";
+        let f = lint(text, &LintOptions::default());
+        assert_eq!(f.len(), 1, "{f:?}");
+        assert_eq!((f[0].id, f[0].line), ("server-level-preempts", 6));
+    }
+
+    #[test]
+    fn directives_nginx_refuses_are_errors() {
+        let f = only("real_ip_header A; real_ip_header B;\nreal_ip_recursive yes;");
+        assert_eq!(
+            f,
+            [
+                ("invalid-realip-directive", 1),
+                ("invalid-realip-directive", 2)
+            ]
+        );
+    }
+
+    #[test]
+    fn logs_the_audit_cannot_read_exactly_get_the_recommended_format() {
+        let text = "
+http {
+    log_format main '$remote_addr \"$http_x_forwarded_for\"';
+    access_log /var/log/nginx/access.log main;
+    access_log /var/log/nginx/other.log nope;
+    set_real_ip_from 10.0.0.0/8;
+    real_ip_header X-Forwarded-For;
+    real_ip_recursive on;
+}";
+        let f = check(&conf(text), &LintOptions::default());
+        let got: Vec<_> = f.iter().map(|f| (f.id, f.line)).collect();
+        assert_eq!(
+            got,
+            [("log-format-incomplete", 4), ("unknown-log-format", 5)]
+        );
+        assert!(f[0].message.contains("$realip_remote_addr"));
+        assert!(!f[0].message.contains("$http_x_forwarded_for"));
+        let fix = f[0].fix.clone().unwrap();
+        let fixed = conf(&fix);
+        assert_eq!(
+            format_named(&fixed, "realip"),
+            Some(crate::logfmt::Format::Custom(
+                crate::logfmt::REALIP.to_string()
+            ))
+        );
+        assert!(
+            fix.ends_with("access_log /var/log/nginx/access.log realip;"),
+            "{fix}"
+        );
+        // Without realip there is nothing to audit.
+        assert_eq!(only("access_log /x combined; server { }"), []);
+    }
+
+    #[test]
+    fn variables_are_matched_whole() {
+        assert!(has_var("a $realip_remote_addr b", "realip_remote_addr"));
+        assert!(has_var("a ${realip_remote_addr}b", "realip_remote_addr"));
+        assert!(!has_var("a $realip_remote_addrx", "realip_remote_addr"));
+        assert!(has_var("$http_x_forwarded_for", "http_x_forwarded_for"));
+    }
+}
