@@ -4,6 +4,8 @@
 //! configuration, and answers `$remote_addr|$remote_port`. Thousands of generated requests
 //! (seeded, reproducible: `REALIP_ORACLE_SEED=0x...`) go to every server from a trusted and an
 //! untrusted loopback peer; for each one the library must print exactly what nginx printed.
+//! The resolver is built from the very `nginx.conf` nginx was started with (what
+//! `--nginx-conf` does), and cross-checked against the settings the test wrote into it.
 //! Generators aim at the corners of nginx's grammar (lenient IPv4, `ngx_inet6_addr`, ports,
 //! brackets, separators, byte 0 of a value, multi-line headers, header-name case) and at deep
 //! walks through the trusted ranges. Fails (never skips) under `CI=true` without nginx.
@@ -943,10 +945,18 @@ struct Tally {
 
 #[test]
 fn nginx_agrees_with_resolver_on_random_hostile_requests() {
-    let servers: Vec<String> = CONFIGS.iter().map(Config::directives).collect();
+    // Each server is named so that realip can pick it out of the same file nginx runs.
+    let servers: Vec<String> = CONFIGS
+        .iter()
+        .enumerate()
+        .map(|(i, c)| format!("server_name s{i}; {}", c.directives()))
+        .collect();
     let Some(nginx) = Nginx::start(&servers) else {
         return;
     };
+    // `--nginx-conf` parity: realip reads the very config nginx was started with.
+    let conf = realip::nginx::load(&nginx.dir().join("nginx.conf"))
+        .unwrap_or_else(|e| panic!("realip cannot read the config nginx runs: {e}"));
     let version_text = nginx_version();
     let version = NginxVersion::parse(&version_text).expect("nginx version");
     let seed = seed();
@@ -955,7 +965,11 @@ fn nginx_agrees_with_resolver_on_random_hostile_requests() {
     let mut tally = Tally::default();
 
     for (ci, cfg) in CONFIGS.iter().enumerate() {
-        let resolver = cfg.resolver(version);
+        let settings = realip::nginx::realip::effective(&conf, Some(&format!("s{ci}")), None)
+            .unwrap_or_else(|e| panic!("server s{ci}: {e}"));
+        let resolver = settings.resolver().with_nginx_version(version);
+        // The hand-built resolver must read the same settings; both are compared below.
+        let by_hand = cfg.resolver(version);
         for (pi, source) in PEERS.into_iter().enumerate() {
             let peer = Addr::parse(source.to_string().as_bytes()).expect("peer");
             let mut client = Client::new(source, nginx.port(ci));
@@ -966,6 +980,13 @@ fn nginx_agrees_with_resolver_on_random_hostile_requests() {
                 let response = client.get(&req.wire());
                 let lines = req.lines_of(cfg.header);
                 let res = resolver.resolve(peer, lines.iter().copied());
+                let hand = by_hand.resolve(peer, lines.iter().copied());
+                if hand != res && tally.failures.len() < SHOW {
+                    tally.failures.push(format!(
+                        "config {}: from nginx.conf {res:?} but from the test's settings {hand:?}",
+                        cfg.name
+                    ));
+                }
                 let expected = if res.applied() {
                     let port = res.port.map(|p| p.to_string()).unwrap_or_default();
                     format!("{}|{port}\n", res.addr)
@@ -1037,6 +1058,11 @@ fn nginx_agrees_with_resolver_on_random_hostile_requests() {
                 .join("\n\n")
         );
     }
+    assert!(
+        tally.failures.is_empty(),
+        "{summary}: the settings read from nginx.conf differ from the test's:\n{}",
+        tally.failures.join("\n")
+    );
     assert!(
         tally.requests >= MIN_REQUESTS,
         "{summary}: fewer than {MIN_REQUESTS} requests"

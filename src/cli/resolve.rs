@@ -35,6 +35,11 @@ Examples:
   realip resolve --trust cloudflare --header CF-Connecting-IP --no-recursive \\
       --peer 173.245.48.10 --value 203.0.113.7
 
+  # The trust, header and recursion of the nginx config you run (server and location
+  # chosen like nginx would):
+  realip resolve --nginx-conf /etc/nginx/nginx.conf --server shop.example.com \\
+      --location /api/ --peer 35.191.10.20 --value '203.0.113.7, 34.120.5.6'
+
   # Batch: one request per line, PEER<TAB>VALUE1<TAB>VALUE2...; one address out per line.
   printf '35.191.10.20\\t203.0.113.7, 34.120.5.6\\n' | realip resolve --trust gcp --batch
 
@@ -82,6 +87,19 @@ pub struct Args {
     #[arg(long, value_name = "ADDR")]
     pub peer: Option<String>,
 
+    /// Take trust, header and recursion from this nginx configuration (or `nginx -T` dump)
+    /// instead of --trust/--header/--recursive: the same file nginx runs.
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["trust", "header", "recursive", "no_recursive"])]
+    pub nginx_conf: Option<std::path::PathBuf>,
+
+    /// With --nginx-conf: the server (by server_name) whose settings apply [default: the first].
+    #[arg(long, value_name = "NAME", requires = "nginx_conf")]
+    pub server: Option<String>,
+
+    /// With --nginx-conf: the request URI whose location's settings apply.
+    #[arg(long, value_name = "PATH", requires = "nginx_conf")]
+    pub location: Option<String>,
+
     /// One line of the header, in arrival order; repeat for several lines. None: the
     /// header is absent.
     #[arg(long, value_name = "V", requires = "peer")]
@@ -107,8 +125,35 @@ pub struct Args {
 /// How many malformed batch lines are reported one by one before only counting.
 const MAX_REPORTED: u64 = 20;
 
+/// Builds the resolver from an nginx configuration, printing its notes to stderr.
+pub fn resolver_from_conf(
+    path: &std::path::Path,
+    server: Option<&str>,
+    location: Option<&str>,
+) -> anyhow::Result<Resolver> {
+    let cfg = realip::nginx::load(path)?;
+    let settings = realip::nginx::realip::effective(&cfg, server, location)?;
+    for n in &settings.notes {
+        eprintln!("realip: note: {}", escape_str(n));
+    }
+    if !settings.active() {
+        eprintln!(
+            "realip: warning: no set_real_ip_from applies there: nginx's realip is inactive and \
+             every address stays the peer"
+        );
+    }
+    Ok(settings.resolver())
+}
+
 /// Builds the resolver from the flags, printing trust warnings to stderr.
 fn resolver(args: &Args) -> anyhow::Result<Resolver> {
+    if let Some(conf) = &args.nginx_conf {
+        let mut r = resolver_from_conf(conf, args.server.as_deref(), args.location.as_deref())?;
+        if let Some(v) = &args.nginx_version {
+            r = r.with_nginx_version(NginxVersion::parse(v)?);
+        }
+        return Ok(r);
+    }
     let (trusted, warnings) = TrustedSet::parse(&args.trust)?;
     for w in &warnings {
         eprintln!("realip: warning: {}", escape_str(&w.to_string()));

@@ -49,6 +49,9 @@ Examples:
   # any other LB IP logged as the client is reported with its set_real_ip_from fix.
   realip scan --trust gcp --trust 34.120.5.6 access.log
 
+  # Everything from the nginx config you run: trust, header, recursion, log_format:
+  realip scan --nginx-conf /etc/nginx/nginx.conf /var/log/nginx/access.log
+
   # Monitoring check from cron, reading only what was appended since the last run:
   realip scan --check --state /var/lib/realip/access.state --trust gcp,34.120.5.6 access.log
 
@@ -130,6 +133,21 @@ pub struct Args {
         help_heading = "Audit"
     )]
     pub trust: Vec<String>,
+
+    /// Take the audit's trust, header and recursion from this nginx configuration (or
+    /// `nginx -T` dump), and --log-format names from its log_format definitions.
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["trust", "header", "no_recursive"], help_heading = "Audit")]
+    pub nginx_conf: Option<std::path::PathBuf>,
+
+    /// With --nginx-conf: the server (by server_name) whose realip settings apply
+    /// [default: the first].
+    #[arg(
+        long,
+        value_name = "NAME",
+        requires = "nginx_conf",
+        help_heading = "Audit"
+    )]
+    pub server: Option<String>,
 
     /// Front ends that append `<client>,<lb-ip>` to X-Forwarded-For, so that the rightmost
     /// entry is a load-balancer IP (repeatable). Default: the gcp preset.
@@ -292,31 +310,42 @@ fn audit_config(
         return Ok((None, None));
     }
     let mut note = None;
-    let specs: Vec<String> = if args.trust.is_empty() {
-        note = Some(
-            "assumed --trust gcp (Google front ends only); declare your load-balancer IPs with \
-             --trust"
-                .to_string(),
-        );
-        vec!["gcp".to_string()]
+    let resolver = if let Some(conf) = &args.nginx_conf {
+        let mut r = super::resolve::resolver_from_conf(conf, args.server.as_deref(), None)?;
+        if let Some(v) = &args.nginx_version {
+            r = r.with_nginx_version(NginxVersion::parse(v)?);
+        }
+        note = Some(format!("checked against {}", conf.display()));
+        r
     } else {
-        args.trust.clone()
+        let specs: Vec<String> = if args.trust.is_empty() {
+            note = Some(
+                "assumed --trust gcp (Google front ends only); declare your load-balancer IPs \
+                 with --trust"
+                    .to_string(),
+            );
+            vec!["gcp".to_string()]
+        } else {
+            args.trust.clone()
+        };
+        let (trusted, warnings) = TrustedSet::parse(&specs)?;
+        for w in &warnings {
+            eprintln!("realip: warning: {}", escape_str(&w.to_string()));
+        }
+        let header = Header::new(&args.header)?;
+        let mut r = Resolver::new(trusted, header, !args.no_recursive);
+        if let Some(v) = &args.nginx_version {
+            r = r.with_nginx_version(NginxVersion::parse(v)?);
+        }
+        r
     };
-    let (trusted, warnings) = TrustedSet::parse(&specs)?;
-    for w in &warnings {
-        eprintln!("realip: warning: {}", escape_str(&w.to_string()));
-    }
-    let header = Header::new(&args.header)?;
-    let mut resolver = Resolver::new(trusted, header, !args.no_recursive);
-    if let Some(v) = &args.nginx_version {
-        resolver = resolver.with_nginx_version(NginxVersion::parse(v)?);
-    }
-    let Some(field) = AuditConfig::field_for_header(&args.header) else {
+    let header_name = resolver.header().name().to_string();
+    let Some(field) = AuditConfig::field_for_header(&header_name) else {
         return Ok((
             None,
             Some(format!(
                 "skipped: access logs carry X-Forwarded-For, True-Client-IP and X-Real-IP, not {}",
-                args.header
+                header_name
             )),
         ));
     };
@@ -349,6 +378,10 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             anyhow::bail!("--percentiles: {p} is not between 0 and 100");
         }
     }
+    let nginx_cfg = match &args.nginx_conf {
+        Some(p) => Some(realip::nginx::load(p)?),
+        None => None,
+    };
     let warning = Threshold::parse("--warning", &args.warning)?;
     let critical = Threshold::parse("--critical", &args.critical)?;
     let routes = args
@@ -471,11 +504,34 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             }
             d.format
         }
+    } else if let Some(f) = nginx_cfg
+        .as_ref()
+        .filter(|_| !args.log_format.contains('$'))
+        .and_then(|cfg| realip::nginx::log_format::format_named(cfg, &args.log_format))
+    {
+        // A format name defined in the nginx config wins over a built-in of the same name.
+        f
     } else {
         args.log_format
             .parse::<Format>()
             .map_err(anyhow::Error::msg)
             .context("--log-format")?
+    };
+    let format = match &nginx_cfg {
+        // auto with a config: the format of the access_log that writes this file, if any.
+        Some(cfg) if detected => {
+            let first = args.files.first().map(std::path::Path::new);
+            let by_path = first.and_then(|f| {
+                let name = f.file_name()?;
+                realip::nginx::log_format::access_logs(cfg)
+                    .into_iter()
+                    .find(|a| std::path::Path::new(&a.path).file_name() == Some(name))
+            });
+            by_path
+                .and_then(|a| realip::nginx::log_format::format_named(cfg, &a.format))
+                .unwrap_or(format)
+        }
+        _ => format,
     };
     let plan = Plan::compile(&format).context("--log-format")?;
     if detected && !args.check {

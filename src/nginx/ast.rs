@@ -73,7 +73,10 @@ pub struct Config {
 impl Config {
     /// The path of a position's file, for messages.
     pub fn path(&self, pos: Pos) -> String {
-        self.files.get(pos.file).map(|f| f.path.display().to_string()).unwrap_or_default()
+        self.files
+            .get(pos.file)
+            .map(|f| f.path.display().to_string())
+            .unwrap_or_default()
     }
 
     /// The main file's directives with every `include` replaced by the directives of the files
