@@ -303,3 +303,68 @@ fn a_closed_stdout_is_a_quiet_success() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+#[test]
+fn nginx_conf_drives_resolve_and_scan() {
+    let conf = fixture("nginx/gcp.conf");
+    let conf = conf.to_str().unwrap();
+    let out = realip()
+        .args(["resolve", "--nginx-conf", conf, "--peer", "35.191.10.20"])
+        .args(["--value", "203.0.113.7, 34.120.5.6"])
+        .output()
+        .unwrap();
+    eqnice!("203.0.113.7\n", assert_exit(&out, 0));
+    // --nginx-conf replaces the flags it would contradict.
+    let out = realip()
+        .args([
+            "resolve",
+            "--nginx-conf",
+            conf,
+            "--trust",
+            "gcp",
+            "--peer",
+            "1.2.3.4",
+        ])
+        .output()
+        .unwrap();
+    assert_exit(&out, 2);
+
+    let log = fixture("logs/sample.log");
+    let out = realip()
+        .args(["scan", "--output", "json", "--nginx-conf", conf])
+        .arg(&log)
+        .output()
+        .unwrap();
+    let v: serde_json::Value = serde_json::from_str(&assert_exit(&out, 0)).unwrap();
+    assert_eq!(
+        v["audit"]["suggested_set_real_ip_from"],
+        serde_json::json!(["34.149.9.9"])
+    );
+    assert_eq!(v["audit"]["header"], "X-Forwarded-For");
+}
+
+#[test]
+fn snippet_loads_published_range_files_and_refuses_google_lists() {
+    let aws = fixture("ranges/aws-ip-ranges.json");
+    let out = realip()
+        .args([
+            "nginx",
+            "snippet",
+            "--service",
+            "CLOUDFRONT_ORIGIN_FACING",
+            "--ranges-file",
+        ])
+        .arg(&aws)
+        .output()
+        .unwrap();
+    let text = assert_exit(&out, 0);
+    assert!(text.contains("service CLOUDFRONT_ORIGIN_FACING"), "{text}");
+    assert!(text.contains("set_real_ip_from 15.158.0.0/16;"), "{text}");
+    let out = realip()
+        .args(["nginx", "snippet", "--ranges-file"])
+        .arg(fixture("ranges/cloud.json"))
+        .output()
+        .unwrap();
+    assert_exit(&out, 2);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("refusing to trust"));
+}

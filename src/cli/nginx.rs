@@ -145,8 +145,23 @@ pub enum CheckOutput {
 pub struct SnippetArgs {
     /// Trusted proxy: an address, a CIDR, `unix:` or a preset (gcp, cloudflare); repeatable
     /// or comma-separated.
-    #[arg(long, value_name = "SPEC", value_delimiter = ',', required = true)]
+    #[arg(
+        long,
+        value_name = "SPEC",
+        value_delimiter = ',',
+        required_unless_present = "ranges_file"
+    )]
     pub trust: Vec<String>,
+
+    /// A published range list to trust: Cloudflare ips-v4/ips-v6 text or API JSON, AWS
+    /// ip-ranges.json (with --service), Fastly public-ip-list JSON (repeatable). Google's
+    /// goog.json/cloud.json are refused: they hold every Google customer's addresses.
+    #[arg(long, value_name = "FILE")]
+    pub ranges_file: Vec<std::path::PathBuf>,
+
+    /// With an AWS ip-ranges.json: the service to take, e.g. CLOUDFRONT_ORIGIN_FACING.
+    #[arg(long, value_name = "NAME", requires = "ranges_file")]
+    pub service: Option<String>,
 
     /// The header that carries the client address (real_ip_header).
     #[arg(long, value_name = "NAME", default_value = "X-Forwarded-For")]
@@ -469,13 +484,50 @@ fn audit_settings(cfg: &Config, server: Option<&str>) -> RealipSettings {
 }
 
 fn print_snippet(args: SnippetArgs) -> anyhow::Result<ExitCode> {
-    let (trusted, warnings) = TrustedSet::parse(&args.trust).context("--trust")?;
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0);
+    let mut specs = args.trust.clone();
+    let mut provenance = String::new();
+    for path in &args.ranges_file {
+        let list = realip::ranges::load(path, args.service.as_deref(), now)?;
+        for w in &list.warnings {
+            eprintln!(
+                "realip: warning: {}: {}",
+                escape_str(&path.display().to_string()),
+                escape_str(w)
+            );
+        }
+        specs.extend(list.trust_specs()?);
+        let p = &list.provenance;
+        provenance.push_str(&format!(
+            "# From {} ({}{}{}{}): {} ranges.\n",
+            escape_str(&p.source),
+            p.provider.description(),
+            p.service
+                .as_deref()
+                .map(|s| format!(", service {s}"))
+                .unwrap_or_default(),
+            p.created
+                .as_deref()
+                .map(|c| format!(", created {c}"))
+                .unwrap_or_default(),
+            p.sync_token
+                .as_deref()
+                .map(|t| format!(", sync token {t}"))
+                .unwrap_or_default(),
+            list.nets.len()
+        ));
+    }
+    let (trusted, warnings) = TrustedSet::parse(&specs).context("--trust")?;
     for w in &warnings {
         eprintln!("realip: warning: {}", escape_str(&w.to_string()));
     }
     let header = Header::new(&args.header).context("--header")?;
     let text = snippet::render(&trusted, &header, !args.no_recursive);
     let mut out = io::stdout().lock();
+    out.write_all(provenance.as_bytes())?;
     out.write_all(text.as_bytes())?;
     out.flush()?;
     Ok(ExitCode::Ok)
