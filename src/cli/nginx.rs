@@ -376,7 +376,7 @@ fn lb_ips_from_log(
         samples: 5,
         progress: None,
     };
-    let scanned = scan::scan(inputs, &plan, &opts, || Audit::new(Arc::clone(&config)))?;
+    let scanned = scan::scan(inputs, &plan, &opts, || Audit::new(&config))?;
     if let Some(e) = scanned.errors.first() {
         eprintln!("realip: --log: {e}");
         return Ok(None);

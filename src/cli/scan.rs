@@ -561,7 +561,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let scanned = scan::scan(inputs, &plan, &opts, || {
         (
             summary_config.as_ref().map(|c| Summary::new(Arc::clone(c))),
-            audit_config.as_ref().map(|c| Audit::new(Arc::clone(c))),
+            audit_config.as_ref().map(|c| Audit::new(c)),
         )
     });
     done.store(true, Ordering::Relaxed);

@@ -5,6 +5,7 @@
 //! client forged its header. Data only; the audit decides what to do with it.
 
 use std::net::IpAddr;
+use std::sync::LazyLock;
 
 use ipnet::IpNet;
 
@@ -138,10 +139,18 @@ pub fn reserved(ip: IpAddr) -> Option<&'static Reserved> {
             .unwrap_or(IpAddr::V6(v6)),
         v4 => v4,
     };
+    NETS.iter()
+        .find(|(net, _)| net.contains(&ip))
+        .map(|(_, r)| *r)
+}
+
+/// [`RESERVED`] parsed once (every entry parses: a unit test checks it).
+static NETS: LazyLock<Vec<(IpNet, &'static Reserved)>> = LazyLock::new(|| {
     RESERVED
         .iter()
-        .find(|r| r.cidr.parse::<IpNet>().is_ok_and(|net| net.contains(&ip)))
-}
+        .filter_map(|r| r.cidr.parse::<IpNet>().ok().map(|n| (n, r)))
+        .collect()
+});
 
 #[cfg(test)]
 mod tests {
