@@ -11,12 +11,12 @@
 use std::collections::BTreeMap;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::process::Output;
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use serde_json::Value;
 
 use crate::eqnice;
 use crate::util::nginx::{Client, Nginx, DIR};
+use crate::util::rng::Rng;
 use crate::util::{assert_exit, realip};
 
 /// The Google front end of the nginx test: the TCP peer every proxied request comes from.
@@ -38,45 +38,9 @@ const REALIP_LOG_FORMAT: &str = "log_format realip '$remote_addr - $remote_user 
 // Helpers
 // ---------------------------------------------------------------------------------------------
 
-/// splitmix64: small, seedable, and the same everywhere.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
-    }
-
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
-    }
-}
-
-/// The seed: `REALIP_AUDIT_SEED` (decimal or `0x` hex, or `random` for a fresh one), else a
-/// fixed default so that every CI run sends the same requests.
+/// The seed: `REALIP_AUDIT_SEED` (see `util::rng::seed`).
 fn seed() -> u64 {
-    const DEFAULT_SEED: u64 = 0x5eed_2026_0a0d_0004;
-    match std::env::var("REALIP_AUDIT_SEED") {
-        Err(_) => DEFAULT_SEED,
-        Ok(text) if text.trim() != "random" => {
-            let t = text.trim();
-            let parsed = match t.strip_prefix("0x").or_else(|| t.strip_prefix("0X")) {
-                Some(hex) => u64::from_str_radix(hex, 16),
-                None => t.parse(),
-            };
-            parsed.unwrap_or_else(|e| panic!("REALIP_AUDIT_SEED={text:?}: {e}"))
-        }
-        Ok(_) => {
-            let nanos = SystemTime::now()
-                .duration_since(UNIX_EPOCH)
-                .expect("clock")
-                .as_nanos();
-            Rng(nanos as u64 ^ u64::from(std::process::id()).rotate_left(32)).next()
-        }
-    }
+    crate::util::rng::seed("REALIP_AUDIT_SEED", 0x5eed_2026_0a0d_0004)
 }
 
 /// Counts as the verdict line prints them: plain numbers, as in the issue's example.

@@ -17,11 +17,12 @@
 use std::collections::HashMap;
 use std::fmt::Write as _;
 use std::net::Ipv4Addr;
-use std::time::{Instant, SystemTime, UNIX_EPOCH};
+use std::time::Instant;
 
 use realip::{Addr, Header, NginxVersion, Resolver, Stop, TrustedSet};
 
 use crate::util::nginx::{nginx_version, Client, Nginx};
+use crate::util::rng::Rng;
 
 /// The test must compare at least this many requests.
 const MIN_REQUESTS: usize = 6_000;
@@ -370,60 +371,9 @@ const FIXED: &[&[&str]] = &[
     &["true-client-ip: 192.0.2.1", "True-Client-IP: 10.0.0.1"],
 ];
 
-/// splitmix64: small, fast, and good enough to drive generators.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
-    }
-
-    /// Uniform in `0..n` (the modulo bias is irrelevant here).
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
-    }
-
-    /// Uniform in `lo..=hi`.
-    fn range(&mut self, lo: u64, hi: u64) -> u64 {
-        lo + self.below(hi - lo + 1)
-    }
-
-    /// True with probability `pct` percent.
-    fn chance(&mut self, pct: u64) -> bool {
-        self.below(100) < pct
-    }
-
-    fn pick<T: Copy>(&mut self, xs: &[T]) -> T {
-        xs[self.below(xs.len() as u64) as usize]
-    }
-}
-
-/// The seed: `REALIP_ORACLE_SEED` (decimal or `0x` hex, or `random` for a fresh one from the
-/// clock), else a fixed default so that every CI run sends the same requests.
+/// The seed: `REALIP_ORACLE_SEED` (see `util::rng::seed`).
 fn seed() -> u64 {
-    const DEFAULT_SEED: u64 = 0x5eed_2026_1122_0002;
-    match std::env::var("REALIP_ORACLE_SEED") {
-        Err(_) => DEFAULT_SEED,
-        Ok(text) if text.trim() != "random" => {
-            let t = text.trim();
-            let parsed = match t.strip_prefix("0x").or_else(|| t.strip_prefix("0X")) {
-                Some(hex) => u64::from_str_radix(hex, 16),
-                None => t.parse(),
-            };
-            parsed.unwrap_or_else(|e| panic!("REALIP_ORACLE_SEED={text:?}: {e}"))
-        }
-        Ok(_) => {
-            let nanos = SystemTime::now()
-                .duration_since(UNIX_EPOCH)
-                .expect("clock")
-                .as_nanos();
-            Rng(nanos as u64 ^ u64::from(std::process::id()).rotate_left(32)).next()
-        }
-    }
+    crate::util::rng::seed("REALIP_ORACLE_SEED", 0x5eed_2026_1122_0002)
 }
 
 /// Expands an address pattern: `{o}` octet, `{q}` 0..=3, `{l}` 0..=127, `{u}` 128..=255,

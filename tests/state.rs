@@ -16,6 +16,8 @@ use realip::input::Opened;
 use realip::state::{self, Incremental, Piece, Skipped};
 use realip::Error;
 
+use crate::util::rng::Rng;
+
 /// A temp directory holding `access.log` and the state file.
 struct Logs {
     _dir: tempfile::TempDir,
@@ -666,23 +668,6 @@ fn entries_of_logs_not_given_are_kept() {
             seconds: 2
         })
     );
-}
-
-/// splitmix64: a tiny seeded generator, so a failing sequence can be replayed.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
-    }
-
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
-    }
 }
 
 /// A model of nginx writing through one descriptor, logrotate, and cron runs.

@@ -1,6 +1,7 @@
 //! Test helpers: fixture paths, running the `realip` binary, the nginx launcher.
 
 pub mod nginx;
+pub mod rng;
 
 use std::path::PathBuf;
 use std::process::{Command, Output, Stdio};
