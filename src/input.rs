@@ -183,7 +183,9 @@ impl Read for FailingReader {
     }
 }
 
-fn read_at_most(file: &File, offset: u64, buf: &mut [u8]) -> io::Result<usize> {
+/// Reads up to `buf.len()` bytes at `offset` (fewer only at the end of the file); returns
+/// how many were read.
+pub fn read_at_most(file: &File, offset: u64, buf: &mut [u8]) -> io::Result<usize> {
     let mut done = 0;
     while done < buf.len() {
         match file.read_at(&mut buf[done..], offset + done as u64) {

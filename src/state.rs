@@ -114,7 +114,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use crate::error::Error;
-use crate::input::Opened;
+use crate::input::{read_at_most, Opened};
 use crate::scan::ScanInput;
 
 /// The state file format version this build reads and writes.
@@ -1024,19 +1024,6 @@ fn shrank() -> io::Error {
         io::ErrorKind::UnexpectedEof,
         "the file shrank while being examined (truncated during the run?); run again",
     )
-}
-
-fn read_at_most(file: &File, offset: u64, buf: &mut [u8]) -> io::Result<usize> {
-    let mut done = 0;
-    while done < buf.len() {
-        match file.read_at(&mut buf[done..], offset + done as u64) {
-            Ok(0) => break,
-            Ok(n) => done += n,
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(e),
-        }
-    }
-    Ok(done)
 }
 
 fn read_full(file: &File, offset: u64, buf: &mut [u8]) -> io::Result<()> {
