@@ -467,17 +467,7 @@ fn audit_settings(cfg: &Config, server: Option<&str>) -> RealipSettings {
                 .or(all.first());
             match pick {
                 Some(s) => s.clone(),
-                None => RealipSettings {
-                    trusted: TrustedSet::new(),
-                    header: Header::default(),
-                    recursive: false,
-                    from_pos: Vec::new(),
-                    header_pos: None,
-                    recursive_pos: None,
-                    server: None,
-                    location: None,
-                    notes: Vec::new(),
-                },
+                None => RealipSettings::default(),
             }
         }
     }

@@ -56,8 +56,9 @@ use crate::presets;
 use crate::report::escape::escape_str;
 use crate::resolve::{Header, Resolver};
 
-/// The realip settings in effect in one context.
-#[derive(Clone, Debug)]
+/// The realip settings in effect in one context. The default is nginx's without any realip
+/// directive: nothing trusted (the module is inactive), `X-Real-IP`, recursion off.
+#[derive(Clone, Debug, Default)]
 pub struct RealipSettings {
     /// The merged `set_real_ip_from` list (hostnames and invalid values left out; see
     /// [`effective`], which refuses them).
@@ -566,15 +567,8 @@ fn settings(
 ) -> RealipSettings {
     let Some(c) = at.and_then(|i| ctxs.get(i)) else {
         return RealipSettings {
-            trusted: TrustedSet::new(),
-            header: Header::default(),
-            recursive: false,
-            from_pos: Vec::new(),
-            header_pos: None,
-            recursive_pos: None,
-            server: None,
-            location: None,
             notes,
+            ..RealipSettings::default()
         };
     };
     let entries = c
