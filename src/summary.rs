@@ -362,19 +362,19 @@ impl Summary {
         status: Option<u16>,
         rt: Option<u64>,
     ) {
-        let config = Arc::clone(&self.config);
+        // The key borrows only the record or `scratch`, never `self`, so the groups can be
+        // updated below without cloning the shared config per line.
+        let max_groups = self.config.max_groups;
         let mut scratch = std::mem::take(&mut self.scratch);
         scratch.clear();
         let key: &[u8] = match by {
             GroupBy::Route => {
                 let path = rec.path().unwrap_or(b"-");
-                match config.routes.iter().find(|r| r.regex.is_match(path)) {
-                    Some(rule) => rule.name.as_bytes(),
-                    None => {
-                        normalize_route(path, &mut scratch);
-                        &scratch
-                    }
+                match self.config.routes.iter().find(|r| r.regex.is_match(path)) {
+                    Some(rule) => scratch.extend_from_slice(rule.name.as_bytes()),
+                    None => normalize_route(path, &mut scratch),
                 }
+                &scratch
             }
             GroupBy::Host => rec.get(Field::Host).unwrap_or(b"-"),
             GroupBy::Method => rec.method().unwrap_or(b"-"),
@@ -400,7 +400,7 @@ impl Summary {
         };
         if let Some(g) = self.groups.get_mut(key) {
             bump(g);
-        } else if self.groups.len() < config.max_groups {
+        } else if self.groups.len() < max_groups {
             bump(self.groups.entry(Box::from(key)).or_insert_with(Group::new));
         } else {
             self.others_keys_seen = true;
