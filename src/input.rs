@@ -93,15 +93,7 @@ const GZIP_MAGIC: [u8; 2] = [0x1f, 0x8b];
 /// its magic bytes, not its name.
 pub fn open(src: &Source) -> Result<Opened, Error> {
     match src {
-        Source::Stdin => {
-            let mut r = BufReader::with_capacity(1 << 16, io::stdin());
-            let head = r.fill_buf().map_err(|e| Error::io("-", &e))?;
-            if head.starts_with(&GZIP_MAGIC) {
-                Ok(Opened::Stream(Box::new(MultiGzDecoder::new(r))))
-            } else {
-                Ok(Opened::Stream(Box::new(r)))
-            }
-        }
+        Source::Stdin => sniff_stream(BufReader::with_capacity(1 << 16, io::stdin()), "-"),
         Source::Path(p) => {
             let name = p.display().to_string();
             let file = File::open(p).map_err(|e| Error::io(&name, &e))?;
@@ -109,25 +101,40 @@ pub fn open(src: &Source) -> Result<Opened, Error> {
             if meta.is_dir() {
                 return Err(Error::input(&name, "is a directory"));
             }
+            if !meta.is_file() {
+                // FIFOs, `<(zcat x.gz)`, character devices, /dev/stdin: they cannot seek, so
+                // they are read once as a stream and sniffed for gzip through the buffer.
+                return sniff_stream(BufReader::with_capacity(1 << 16, file), &name);
+            }
             let mut magic = [0u8; 2];
             let n = read_at_most(&file, 0, &mut magic).map_err(|e| Error::io(&name, &e))?;
             if n == 2 && magic == GZIP_MAGIC {
                 let r = BufReader::with_capacity(1 << 16, file);
                 Ok(Opened::Stream(Box::new(MultiGzDecoder::new(r))))
-            } else if meta.is_file() {
+            } else {
                 Ok(Opened::Plain {
                     file,
                     start: 0,
                     end: meta.len(),
                 })
-            } else {
-                // FIFOs, character devices, /dev/stdin: read once as a stream.
-                Ok(Opened::Stream(Box::new(BufReader::with_capacity(
-                    1 << 16,
-                    file,
-                ))))
             }
         }
+    }
+}
+
+/// A stream, decompressed when its first bytes are gzip's magic.
+fn sniff_stream<R: BufRead + Send + 'static>(mut r: R, name: &str) -> Result<Opened, Error> {
+    let head = loop {
+        match r.fill_buf() {
+            Ok(h) => break h,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(Error::io(name, &e)),
+        }
+    };
+    if head.starts_with(&GZIP_MAGIC) {
+        Ok(Opened::Stream(Box::new(MultiGzDecoder::new(r))))
+    } else {
+        Ok(Opened::Stream(Box::new(r)))
     }
 }
 

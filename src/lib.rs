@@ -42,6 +42,7 @@
 //! * [`audit`]: re-resolving logged clients and classifying misresolutions.
 //! * [`nginx`]: nginx configuration parsing, realip settings, lint and snippets.
 //! * [`report`]: rendering for humans; the one place untrusted text is escaped.
+//! * [`check`]: `--check` semantics: Nagios ranges, statuses, perfdata.
 //! * [`state`]: incremental runs (`--state`): what each cron run reads, following rotation.
 //! * [`error`]: the error type.
 
@@ -49,6 +50,7 @@
 
 pub mod audit;
 pub mod batch;
+pub mod check;
 pub mod error;
 pub mod input;
 pub mod logfmt;

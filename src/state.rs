@@ -264,6 +264,9 @@ pub struct Skipped {
     pub lines: Option<u64>,
     /// Why, in words.
     pub reason: String,
+    /// Whether the bytes are lost (rotated away before they could be read), as opposed to
+    /// skipped on purpose (`--max-read`). A `--check` answers WARNING for lost bytes.
+    pub lost: bool,
 }
 
 /// The time the lines of this run were written in: from the previous run to this one.
@@ -289,6 +292,10 @@ pub struct Incremental {
     pub skipped: Vec<Skipped>,
     /// The window since the previous run, when every log has one.
     pub window: Option<Window>,
+    /// When the previous run began (the earliest one when the logs had different previous
+    /// runs), when every log has one; unlike [`window`](Self::window) also set when it was
+    /// within the same second.
+    pub previous_run: Option<u64>,
     /// What happened to the logs since the previous run (first run, rotation, truncation...).
     pub notes: Vec<String>,
     state_path: PathBuf,
@@ -399,6 +406,7 @@ pub fn begin(
         pieces: Vec::new(),
         skipped: Vec::new(),
         window: None,
+        previous_run: None,
         notes: Vec::new(),
         state_path: state_path.to_path_buf(),
         state: StateFile::empty(),
@@ -424,6 +432,7 @@ pub fn begin(
         state.logs.insert(log.key, entry);
     }
     if every_log_known {
+        run.previous_run = since;
         if let Some(since) = since {
             if now_epoch > since {
                 run.window = Some(Window {
@@ -640,6 +649,7 @@ fn follow(
                     log.name,
                     t.size - t.offset
                 ),
+                lost: true,
             }),
             None => run.notes.push(format!(
                 "{}: rotated file {} is gone (compressed or deleted); it had been read to its \
@@ -765,6 +775,7 @@ fn finish_previous(
                 t.size.saturating_sub(t.offset),
                 log.name
             ),
+            lost: true,
         }),
     }
     Ok(())
@@ -805,6 +816,7 @@ fn apply_max_read(
                 d.first_line + lines,
                 d.name
             ),
+            lost: false,
         });
         d.first_line += lines;
         d.start = new_start;

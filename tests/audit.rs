@@ -508,11 +508,11 @@ fn real_nginx_log_names_exactly_the_omitted_lb_ip_with_the_requests_sent_through
         )),
         "{line:?}"
     );
-    let critical_lines = REQUESTS.div_ceil(100);
+    let pct = omitted as f64 * 100.0 / REQUESTS as f64;
     assert!(
         line.ends_with(&format!(
-            " | misresolved={omitted};0;{};0; checked={REQUESTS}",
-            critical_lines - 1
+            " | misresolved={omitted};0;;0; misresolved_pct={}%;;1;0;100 checked={REQUESTS}",
+            realip::check::percent_text(pct)
         )),
         "{line:?}"
     );
@@ -625,7 +625,8 @@ fn check_is_ok_with_exit_0_when_nothing_is_misresolved() {
     let (_dir, log) = log_file(&realip_log(100, 0));
     let (code, line) = check(&["--trust", GCP_TRUST, &log]);
     eqnice!(
-        "REALIP OK: 0 of 100 requests misresolved | misresolved=0;0;0;0; checked=100",
+        "REALIP OK: 0 of 100 requests misresolved | misresolved=0;0;;0; \
+         misresolved_pct=0%;;1;0;100 checked=100",
         line
     );
     assert_eq!(code, 0);
@@ -645,113 +646,169 @@ fn check_warns_with_exit_1_between_the_warning_and_critical_thresholds() {
     ]);
     eqnice!(
         "REALIP WARNING: 3 of 100 requests (3.0%) resolved to untrusted LB IP 34.149.9.9 — \
-         add: set_real_ip_from 34.149.9.9; | misresolved=3;0;49;0; checked=100",
+         add: set_real_ip_from 34.149.9.9; | misresolved=3;1;;0; misresolved_pct=3%;;50;0;100 \
+         checked=100",
         line
     );
     assert_eq!(code, 1);
 }
 
 #[test]
-fn check_is_critical_with_exit_2_at_or_over_the_critical_threshold() {
+fn check_is_critical_with_exit_2_above_the_critical_threshold() {
     let (_dir, log) = log_file(&realip_log(100, 3));
-    // The defaults: warning at 1 line, critical at 1 % (here 1 line).
+    // The defaults: warning above 0 lines, critical above 1 %.
     let (code, line) = check(&["--trust", GCP_TRUST, &log]);
     assert!(
         line.starts_with("REALIP CRITICAL: 3 of 100 requests (3.0%)"),
         "{line:?}"
     );
     assert!(
-        line.ends_with("| misresolved=3;0;0;0; checked=100"),
+        line.ends_with("| misresolved=3;0;;0; misresolved_pct=3%;;1;0;100 checked=100"),
         "{line:?}"
     );
     assert_eq!(code, 2);
-    // A count: reaching it is critical.
-    for critical in ["2", "3"] {
+    // A count N alerts above N (Nagios): 3 lines are critical for 2, not for 3.
+    let (code, line) = check(&["--trust", GCP_TRUST, "--critical", "2", &log]);
+    assert!(line.starts_with("REALIP CRITICAL: "), "{line:?}");
+    assert_eq!(code, 2);
+    for critical in ["3", "4"] {
         let (code, line) = check(&["--trust", GCP_TRUST, "--critical", critical, &log]);
         assert!(
-            line.starts_with("REALIP CRITICAL: "),
+            line.starts_with("REALIP WARNING: "),
             "--critical {critical}: {line:?}"
         );
-        assert_eq!(code, 2, "--critical {critical}");
+        assert_eq!(code, 1, "--critical {critical}");
     }
-    let (code, line) = check(&["--trust", GCP_TRUST, "--critical", "4", &log]);
-    assert!(
-        line.starts_with("REALIP WARNING: "),
-        "--critical 4: {line:?}"
-    );
-    assert_eq!(code, 1);
 }
 
+/// See: issue #9. Nagios ranges: value = N is OK for `N`, N+1 alerts.
 #[test]
-fn check_thresholds_are_counts_or_percentages_of_checked_lines() {
+fn issue_9_threshold_boundaries_follow_nagios_ranges() {
     let (_dir, log) = log_file(&realip_log(100, 3));
-    // A count of 5 is not reached by 3 lines.
-    let (code, line) = check(&[
-        "--trust",
-        GCP_TRUST,
-        "--warning",
-        "5",
-        "--critical",
-        "50%",
-        &log,
-    ]);
-    assert!(line.starts_with("REALIP OK: 3 of 100 requests"), "{line:?}");
-    assert!(
-        line.ends_with("| misresolved=3;4;49;0; checked=100"),
-        "{line:?}"
-    );
-    assert_eq!(code, 0);
-    // A count of 3 is reached by 3 lines.
-    let (code, line) = check(&[
-        "--trust",
-        GCP_TRUST,
-        "--warning",
-        "3",
-        "--critical",
-        "50%",
-        &log,
-    ]);
-    assert!(line.starts_with("REALIP WARNING: "), "{line:?}");
-    assert_eq!(code, 1);
-    // 3 % is reached by 3 of 100; 4 % is not.
-    let (code, line) = check(&[
-        "--trust",
-        GCP_TRUST,
-        "--warning",
-        "3%",
-        "--critical",
-        "50%",
-        &log,
-    ]);
-    assert!(line.starts_with("REALIP WARNING: "), "{line:?}");
-    assert!(
-        line.ends_with("| misresolved=3;2;49;0; checked=100"),
-        "{line:?}"
-    );
-    assert_eq!(code, 1);
-    let (code, line) = check(&[
-        "--trust",
-        GCP_TRUST,
-        "--warning",
-        "4%",
-        "--critical",
-        "50%",
-        &log,
-    ]);
-    assert!(line.starts_with("REALIP OK: "), "{line:?}");
-    assert_eq!(code, 0);
+    // (warning, critical, expected exit, perfdata thresholds as echoed)
+    for (warning, critical, want, perf) in [
+        (
+            "3",
+            "50%",
+            0,
+            "misresolved=3;3;;0; misresolved_pct=3%;;50;0;100",
+        ),
+        (
+            "2",
+            "50%",
+            1,
+            "misresolved=3;2;;0; misresolved_pct=3%;;50;0;100",
+        ),
+        (
+            "3%",
+            "50%",
+            0,
+            "misresolved=3;;;0; misresolved_pct=3%;3;50;0;100",
+        ),
+        (
+            "2.9%",
+            "50%",
+            1,
+            "misresolved=3;;;0; misresolved_pct=3%;2.9;50;0;100",
+        ),
+        (
+            "0",
+            "3%",
+            1,
+            "misresolved=3;0;;0; misresolved_pct=3%;;3;0;100",
+        ),
+        (
+            "0",
+            "2%",
+            2,
+            "misresolved=3;0;;0; misresolved_pct=3%;;2;0;100",
+        ),
+        // N: alerts below N; ~:N above N; N:M outside; @N:M inside.
+        (
+            "5:",
+            "50%",
+            1,
+            "misresolved=3;5:;;0; misresolved_pct=3%;;50;0;100",
+        ),
+        (
+            "3:",
+            "50%",
+            0,
+            "misresolved=3;3:;;0; misresolved_pct=3%;;50;0;100",
+        ),
+        (
+            "~:2",
+            "~:10",
+            1,
+            "misresolved=3;~:2;~:10;0; misresolved_pct=3%;;;0;100",
+        ),
+        (
+            "1:2",
+            "1:10",
+            1,
+            "misresolved=3;1:2;1:10;0; misresolved_pct=3%;;;0;100",
+        ),
+        (
+            "@3:4",
+            "@3:3",
+            2,
+            "misresolved=3;@3:4;@3:3;0; misresolved_pct=3%;;;0;100",
+        ),
+        (
+            "@4:9",
+            "@5:9",
+            0,
+            "misresolved=3;@4:9;@5:9;0; misresolved_pct=3%;;;0;100",
+        ),
+    ] {
+        let (code, line) = check(&[
+            "--trust",
+            GCP_TRUST,
+            &format!("--warning={warning}"),
+            &format!("--critical={critical}"),
+            &log,
+        ]);
+        assert_eq!(
+            code, want,
+            "--warning {warning} --critical {critical}: {line}"
+        );
+        assert!(
+            line.ends_with(&format!("| {perf} checked=100")),
+            "--warning {warning} --critical {critical}: {line:?}"
+        );
+    }
+}
+
+/// See: issue #9. A warning that alerts later than the critical range is refused.
+#[test]
+fn issue_9_warning_alerting_later_than_critical_is_unknown() {
+    let (_dir, log) = log_file(&realip_log(10, 0));
+    for (warning, critical) in [("100", "10"), ("10%", "5%"), ("@0:5", "@0:10")] {
+        let (code, line) = check(&[
+            "--trust",
+            GCP_TRUST,
+            "--warning",
+            warning,
+            "--critical",
+            critical,
+            &log,
+        ]);
+        assert!(line.starts_with("REALIP UNKNOWN: "), "{line:?}");
+        assert!(line.contains("alerts later than --critical"), "{line:?}");
+        assert_eq!(code, 3, "{line}");
+    }
 }
 
 #[test]
-fn check_critical_10_percent_is_reached_at_exactly_10_percent() {
-    // (lines, misresolved, expected exit): exactly 10 % is critical, just under is a warning.
+fn check_critical_10_percent_alerts_above_10_percent() {
+    // (lines, misresolved, expected exit): exactly 10 % is a warning, above is critical.
     for (total, bad, want) in [
-        (100, 10, 2),
-        (100, 9, 1),
-        (30, 3, 2),
-        (30, 2, 1),
-        (70, 7, 2),
-        (71, 7, 1),
+        (100, 11, 2),
+        (100, 10, 1),
+        (30, 4, 2),
+        (30, 3, 1),
+        (70, 8, 2),
+        (70, 7, 1),
     ] {
         let (_dir, log) = log_file(&realip_log(total, bad));
         let (code, line) = check(&["--trust", GCP_TRUST, "--critical", "10%", &log]);
@@ -790,19 +847,19 @@ fn check_is_unknown_with_exit_3_when_the_log_is_unreadable() {
 
 #[test]
 fn check_is_unknown_with_exit_3_when_no_line_is_usable() {
-    // An empty log.
+    // An empty log is not a failure: nothing to judge, OK.
     let (_dir, log) = log_file("");
     let (code, line) = check(&["--trust", GCP_TRUST, &log]);
     assert!(
-        line.starts_with("REALIP UNKNOWN: no usable lines"),
+        line.starts_with("REALIP OK: no requests in the log"),
         "{line:?}"
     );
-    assert_eq!(code, 3, "{line}");
-    // Lines that do not match the format.
+    assert_eq!(code, 0, "{line}");
+    // Lines that do not match the format: realip cannot do its job.
     let (_dir, log) = log_file("not a log line\nnor this one\n");
     let (code, line) = check(&["--trust", GCP_TRUST, "--log-format", "realip", &log]);
     assert!(
-        line.starts_with("REALIP UNKNOWN: no usable lines"),
+        line.starts_with("REALIP UNKNOWN: no line of 2 matched the log format realip"),
         "{line:?}"
     );
     assert_eq!(code, 3, "{line}");
@@ -832,8 +889,8 @@ fn bad_threshold_text_is_unknown_with_exit_3_under_check() {
     for (flag, value) in [
         ("--warning", "abc"),
         ("--critical", "5%%"),
-        ("--critical", "101%"),
-        ("--warning", "-1"),
+        ("--critical", "10:5"),
+        ("--warning", "1:x"),
     ] {
         // `--flag=value`, so that `-1` is not taken for a flag.
         let arg = format!("{flag}={value}");
@@ -843,7 +900,7 @@ fn bad_threshold_text_is_unknown_with_exit_3_under_check() {
         assert!(String::from_utf8_lossy(&out.stdout).starts_with("REALIP UNKNOWN: "));
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert!(
-            stderr.contains(flag) && stderr.contains(value) && stderr.contains("percentage"),
+            stderr.contains(flag) && stderr.contains(value) && stderr.contains("Nagios range"),
             "{flag} {value}: the message names the flag, the value and the forms: {stderr:?}"
         );
         assert!(
@@ -1084,10 +1141,19 @@ fn state_runs_read_each_appended_line_once_across_a_rotation() {
         "{notes:?}"
     );
 
-    // A check with the same state reads nothing new and says so: no usable lines.
+    // A check with the same state reads nothing new and says so: OK on a quiet window
+    // (check_logfiles' convention), never UNKNOWN, and nothing on stderr.
     let out = scan(&["--check", "--trust", GCP_TRUST, "--state", state, &log]);
-    assert_exit(&out, 3);
-    assert!(String::from_utf8_lossy(&out.stdout).starts_with("REALIP UNKNOWN: no usable lines"));
+    let stdout = assert_exit(&out, 0);
+    assert!(
+        stdout.starts_with("REALIP OK: no new requests since 20"),
+        "{stdout:?}"
+    );
+    assert!(
+        stdout.ends_with("| misresolved=0;0;;0; misresolved_pct=0%;;1;0;100 checked=0\n"),
+        "{stdout:?}"
+    );
+    assert_eq!(String::from_utf8_lossy(&out.stderr), "");
 }
 
 #[test]

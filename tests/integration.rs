@@ -44,3 +44,8 @@ mod nginx_parse;
 /// `testdata/nginx/expected/`), and the realip settings extracted from configuration text
 /// (inheritance cases of the reference, nginx-tests' `realip.t`).
 mod nginx_check;
+
+/// Monitoring conventions (issue #9): quiet cron runs, `--output-file`, missing and
+/// non-seekable inputs, the default output, Prometheus counters across `--state` runs,
+/// histograms (checked with promtool), Mackerel, compressed rotated files.
+mod monitoring;

@@ -79,7 +79,7 @@ fn every_sample_format_is_detected_and_counted_exactly() {
         ("json.log", "json", 27, 24),
     ];
     for (file, format, lines, parsed) in cases {
-        let (v, err, code) = scan_json(&[&log(file)]);
+        let (v, err, code) = scan_json(&["-v", &log(file)]);
         assert_eq!(code, 0, "{file}: {err}");
         assert_eq!(v["format"]["name"], format, "{file}");
         assert_eq!(v["format"]["detected"], true);

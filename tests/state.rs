@@ -436,6 +436,7 @@ fn max_read_skips_the_oldest_bytes_and_keeps_line_numbers_exact() {
             bytes: start as u64,
             lines: Some(skipped_lines as u64),
             reason: r.skipped[0].reason.clone(),
+            lost: false,
         }]
     );
     assert!(r.skipped[0].reason.contains("--max-read 1000"));

@@ -5,7 +5,9 @@
 //! exit codes in [`exit`].
 
 pub mod exit;
+pub mod messages;
 pub mod nginx;
+pub mod output;
 pub mod resolve;
 pub mod scan;
 
@@ -14,6 +16,9 @@ use clap::{Parser, Subcommand};
 use exit::ExitCode;
 
 const AFTER_HELP: &str = "\
+Notes (detected log format, assumed trust) go to stderr only when it is a terminal or with
+-v; warnings always, unless -q; errors always. A clean cron run prints nothing on stderr.
+
 Exit codes: 0 success; 2 usage error, unreadable input or malformed input lines.
 With scan --check: 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN.
 With nginx check: 0 no findings (or info only), 1 warnings, 2 errors or an unreadable config.
@@ -29,6 +34,15 @@ Run 'realip <COMMAND> --help' for examples.";
 #[command(name = "realip", version, about, long_about, after_help = AFTER_HELP)]
 #[command(propagate_version = true, max_term_width = 100)]
 pub struct Cli {
+    /// Print informational notes (detected log format, assumed trust) even when stderr is
+    /// not a terminal.
+    #[arg(long, short = 'v', global = true, conflicts_with = "quiet")]
+    pub verbose: bool,
+
+    /// Print errors only: no notes, no warnings.
+    #[arg(long, short = 'q', global = true)]
+    pub quiet: bool,
+
     /// What to do.
     #[command(subcommand)]
     pub command: Command,
@@ -61,6 +75,13 @@ pub enum Command {
 
 /// Runs the parsed command line.
 pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    messages::set(if cli.quiet {
+        messages::Verbosity::Quiet
+    } else if cli.verbose {
+        messages::Verbosity::Verbose
+    } else {
+        messages::Verbosity::Normal
+    });
     match cli.command {
         Command::Resolve(args) => resolve::run(args),
         Command::Scan(args) => scan::run(*args),

@@ -134,12 +134,12 @@ pub fn resolver_from_conf(
     let cfg = realip::nginx::load(path)?;
     let settings = realip::nginx::realip::effective(&cfg, server, location)?;
     for n in &settings.notes {
-        eprintln!("realip: note: {}", escape_str(n));
+        super::messages::note(&format!("note: {}", escape_str(n)));
     }
     if !settings.active() {
-        eprintln!(
-            "realip: warning: no set_real_ip_from applies there: nginx's realip is inactive and \
-             every address stays the peer"
+        super::messages::warning(
+            "no set_real_ip_from applies there: nginx's realip is inactive and every address \
+             stays the peer",
         );
     }
     Ok(settings.resolver())
@@ -156,12 +156,12 @@ fn resolver(args: &Args) -> anyhow::Result<Resolver> {
     }
     let (trusted, warnings) = TrustedSet::parse(&args.trust)?;
     for w in &warnings {
-        eprintln!("realip: warning: {}", escape_str(&w.to_string()));
+        super::messages::warning(&escape_str(&w.to_string()));
     }
     if trusted.is_empty() {
-        eprintln!(
-            "realip: warning: no --trust given: like nginx without set_real_ip_from, \
-             nothing is resolved and every address stays the peer"
+        super::messages::warning(
+            "no --trust given: like nginx without set_real_ip_from, nothing is resolved and \
+             every address stays the peer",
         );
     }
     let header = Header::new(&args.header)?;

@@ -22,7 +22,10 @@ use realip::state;
 use realip::summary::{GroupBy, RouteRule, SortBy, Summary, SummaryConfig, DEFAULT_PERCENTILES};
 use realip::{Header, NginxVersion, Resolver, TrustedSet};
 
+use realip::check::{self, Lost, Status, Thresholds};
+
 use super::exit::ExitCode;
+use super::{messages, output};
 
 const EXAMPLES: &str = "\
 Examples:
@@ -40,7 +43,7 @@ Examples:
 
   # JSON for scripts, Prometheus for node_exporter's textfile collector:
   realip scan --output json access.log | jq .summary.request_time.p99
-  realip scan --output prometheus access.log > /var/lib/node_exporter/realip.prom
+  realip scan --output prometheus --output-file /var/lib/node_exporter/realip.prom access.log
 
   # From stdin:
   zcat access.log.*.gz | realip scan -
@@ -52,8 +55,13 @@ Examples:
   # Everything from the nginx config you run: trust, header, recursion, log_format:
   realip scan --nginx-conf /etc/nginx/nginx.conf /var/log/nginx/access.log
 
-  # Monitoring check from cron, reading only what was appended since the last run:
-  realip scan --check --state /var/lib/realip/access.state --trust gcp,34.120.5.6 access.log
+  # Monitoring check from cron, reading only what was appended since the last run
+  # (one state file per job), with Prometheus metrics from the same lines:
+  realip scan --check --state /var/lib/realip/access.state --trust gcp,34.120.5.6 \
+    --output prometheus --output-file /var/lib/node_exporter/realip.prom access.log
+
+  # Nagios ranges: warn above 10 misresolved lines, critical above 5% of checked lines:
+  realip scan --check --warning 10 --critical 5% --trust gcp,34.120.5.6 access.log
 
 Percentiles: pN is the smallest recorded value v such that at least N% of requests took v
 or less (nearest rank), within 3 significant digits; min, mean and max are exact.
@@ -61,7 +69,9 @@ or less (nearest rank), within 3 significant digits; min, mean and max are exact
 Exit codes: 0 success (malformed lines are counted and reported, not fatal; audit findings do
 not change it); 2 usage error, an input that cannot be read or is cut short (e.g. a truncated
 .gz; its good lines are still counted), or no line of a non-empty input matched the format.
-With --check: 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN (unreadable log, no usable lines).";
+With --check: 0 OK (also when no new line arrived since the last --state run), 1 WARNING,
+2 CRITICAL, 3 UNKNOWN (unreadable log, no line matching the format, no audit possible,
+nonsensical thresholds).";
 
 /// The flags of `realip scan` (the help text lives on `Command::Scan`).
 #[derive(Debug, clap::Args)]
@@ -76,9 +86,17 @@ pub struct Args {
     #[arg(long, value_name = "FORMAT", default_value = "auto")]
     pub log_format: String,
 
-    /// Output format [default: table on a terminal, json otherwise].
+    /// Output format [default: table, whether or not stdout is a terminal; scripts ask for
+    /// json].
     #[arg(long, short = 'o', value_enum, value_name = "FORMAT")]
     pub output: Option<OutputArg>,
+
+    /// Write the report to FILE instead of stdout, atomically: into a temporary file in the
+    /// same directory, renamed over FILE, so that a collector never reads half a file. FILE
+    /// is replaced only by a run without errors. With --check, the status line still goes to
+    /// stdout and the --output report to FILE.
+    #[arg(long, value_name = "FILE")]
+    pub output_file: Option<std::path::PathBuf>,
 
     /// Percentiles to report, comma-separated.
     #[arg(long, value_name = "LIST", value_delimiter = ',', default_values_t = DEFAULT_PERCENTILES.to_vec())]
@@ -189,20 +207,24 @@ pub struct Args {
     #[arg(long, help_heading = "Alerting")]
     pub check: bool,
 
-    /// WARNING threshold of misresolved lines: a count, or a percentage of checked lines.
+    /// WARNING range of misresolved lines, Nagios style: N alerts above N (N:, ~:N, N:M,
+    /// @N:M too); a trailing % judges the share of checked lines instead of the count.
     #[arg(
         long,
-        value_name = "N|P%",
-        default_value = "1",
+        value_name = "RANGE",
+        default_value = "0",
+        allow_hyphen_values = true,
         help_heading = "Alerting"
     )]
     pub warning: String,
 
-    /// CRITICAL threshold of misresolved lines: a count, or a percentage of checked lines.
+    /// CRITICAL range of misresolved lines (same syntax as --warning); the default alerts
+    /// above 1% of checked lines.
     #[arg(
         long,
-        value_name = "N|P%",
+        value_name = "RANGE",
         default_value = "1%",
+        allow_hyphen_values = true,
         help_heading = "Alerting"
     )]
     pub critical: String,
@@ -270,37 +292,6 @@ pub enum SortArg {
 
 const PROGRESS_MIN_BYTES: u64 = 256 << 20;
 
-/// A `--warning` / `--critical` threshold.
-#[derive(Clone, Copy, Debug, PartialEq)]
-enum Threshold {
-    Count(u64),
-    Percent(f64),
-}
-
-impl Threshold {
-    fn parse(flag: &str, text: &str) -> anyhow::Result<Threshold> {
-        let t = text.trim();
-        let bad = || anyhow::anyhow!("{flag} {t:?}: expected a count (5) or a percentage (0.5%)");
-        if let Some(p) = t.strip_suffix('%') {
-            let p: f64 = p.trim().parse().map_err(|_| bad())?;
-            if !(0.0..=100.0).contains(&p) {
-                return Err(bad());
-            }
-            Ok(Threshold::Percent(p))
-        } else {
-            Ok(Threshold::Count(t.parse().map_err(|_| bad())?))
-        }
-    }
-
-    /// The smallest number of misresolved lines that reaches the threshold.
-    fn lines(self, checked: u64) -> u64 {
-        match self {
-            Threshold::Count(n) => n.max(1),
-            Threshold::Percent(p) => ((p / 100.0 * checked as f64).ceil() as u64).max(1),
-        }
-    }
-}
-
 /// Builds the audit configuration, or says why there is no audit.
 fn audit_config(
     args: &Args,
@@ -330,7 +321,7 @@ fn audit_config(
         };
         let (trusted, warnings) = TrustedSet::parse(&specs)?;
         for w in &warnings {
-            eprintln!("realip: warning: {}", escape_str(&w.to_string()));
+            messages::warning(&escape_str(&w.to_string()));
         }
         let header = Header::new(&args.header)?;
         let mut r = Resolver::new(trusted, header, !args.no_recursive);
@@ -382,8 +373,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         Some(p) => Some(realip::nginx::load(p)?),
         None => None,
     };
-    let warning = Threshold::parse("--warning", &args.warning)?;
-    let critical = Threshold::parse("--critical", &args.critical)?;
+    let thresholds = Thresholds::parse(&args.warning, &args.critical)?;
     let routes = args
         .route
         .iter()
@@ -451,6 +441,10 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             }
         }
     }
+    if inputs.is_empty() && !errors.is_empty() {
+        // Nothing could be read: an error, not a report of zeros.
+        anyhow::bail!("{}", escape_str(&errors.join("; ")));
+    }
     let total_bytes: u64 = inputs
         .iter()
         .map(|i| match &i.opened {
@@ -493,14 +487,14 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             Format::Realip
         } else {
             let d = logfmt::detect_detailed(&lines).context("--log-format auto")?;
-            if d.parsed < d.sampled && !args.check {
-                eprintln!(
-                    "realip: warning: detected {} from only {} of the first {} lines; if that is \
-                     wrong, give --log-format",
+            if d.parsed < d.sampled {
+                messages::warning(&format!(
+                    "detected {} from only {} of the first {} lines; if that is wrong, give \
+                     --log-format",
                     d.format.name(),
                     d.parsed,
                     d.sampled
-                );
+                ));
             }
             d.format
         }
@@ -534,11 +528,11 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         _ => format,
     };
     let plan = Plan::compile(&format).context("--log-format")?;
-    if detected && !args.check {
-        eprintln!(
-            "realip: log format: {} (detected; use --log-format to choose)",
+    if detected {
+        messages::note(&format!(
+            "log format: {} (detected; use --log-format to choose)",
             format.name()
-        );
+        ));
     }
     let (audit_config, audit_note) = audit_config(&args, &plan)?;
 
@@ -597,50 +591,78 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         epoch: now,
     };
 
-    let mut out = io::stdout().lock();
-    let code = if args.check {
-        let (status, text) = check_status(&report, &errors, warning, critical);
-        writeln!(out, "REALIP {}: {}", status.0, text)?;
-        status.1
-    } else {
-        let output = match args.output {
-            Some(OutputArg::Table) => Output::Table,
-            Some(OutputArg::Json) => Output::Json,
-            Some(OutputArg::Tsv) => Output::Tsv,
-            Some(OutputArg::Prometheus) => Output::Prometheus,
-            Some(OutputArg::Mackerel) => Output::Mackerel,
-            None if io::stdout().is_terminal() => Output::Table,
-            None => Output::Json,
-        };
-        out.write_all(report::render(&report, output).as_bytes())?;
-        for e in &errors {
-            eprintln!("realip: error: {}", escape_str(e));
-        }
-        if report.malformed > 0 {
-            if let Some(first) = report.samples.first() {
-                eprintln!(
-                    "realip: warning: {} malformed line(s), first at {}:{}: {}",
-                    report.malformed,
-                    escape_str(&first.path),
-                    first.line,
-                    escape_str(&first.reason)
-                );
-            }
-        }
-        if !errors.is_empty() {
-            ExitCode::Error
-        } else if report.lines > 0 && report.parsed == 0 {
-            eprintln!(
-                "realip: error: no line matched the log format {}; see the malformed samples",
-                format.name()
-            );
-            ExitCode::Error
-        } else {
-            ExitCode::Ok
-        }
+    let output = match args.output {
+        Some(OutputArg::Table) | None => Output::Table,
+        Some(OutputArg::Json) => Output::Json,
+        Some(OutputArg::Tsv) => Output::Tsv,
+        Some(OutputArg::Prometheus) => Output::Prometheus,
+        Some(OutputArg::Mackerel) => Output::Mackerel,
     };
-    out.flush()?;
-    drop(out);
+    for e in &errors {
+        eprintln!("realip: error: {}", escape_str(e));
+    }
+    if report.malformed > 0 {
+        if let Some(first) = report.samples.first() {
+            messages::warning(&format!(
+                "{} malformed line(s), first at {}:{}: {}",
+                report.malformed,
+                escape_str(&first.path),
+                first.line,
+                escape_str(&first.reason)
+            ));
+        }
+    }
+    let code = if !errors.is_empty() {
+        ExitCode::Error
+    } else if report.lines > 0 && report.parsed == 0 {
+        eprintln!(
+            "realip: error: no line matched the log format {}; see the malformed samples",
+            format.name()
+        );
+        ExitCode::Error
+    } else {
+        ExitCode::Ok
+    };
+    let mut out = io::stdout().lock();
+    // The report: to --output-file (only from a run without errors), else to stdout unless
+    // this is a check (whose stdout is its one status line).
+    match &args.output_file {
+        Some(path) if code == ExitCode::Ok => {
+            output::write_atomically(path, report::render(&report, output).as_bytes())?;
+        }
+        Some(path) => eprintln!(
+            "realip: {} left as it was: this run had errors",
+            escape_str(&path.display().to_string())
+        ),
+        None if args.check => {}
+        None => out.write_all(report::render(&report, output).as_bytes())?,
+    }
+    let code = if args.check {
+        let lost: Vec<Lost> = incremental
+            .iter()
+            .flat_map(|i| i.skipped.iter())
+            .filter(|s| s.lost)
+            .map(|s| Lost {
+                name: s.name.clone(),
+                bytes: s.bytes,
+            })
+            .collect();
+        let outcome = check::outcome(
+            &report,
+            &thresholds,
+            &lost,
+            incremental.as_ref().and_then(|i| i.previous_run),
+        );
+        writeln!(out, "{}", outcome.line())?;
+        match outcome.status {
+            Status::Ok => ExitCode::Ok,
+            Status::Warning => ExitCode::Warning,
+            Status::Critical => ExitCode::Critical,
+            Status::Unknown => ExitCode::Unknown,
+        }
+    } else {
+        code
+    };
     // The state moves forward only once the report is out: a failed run is read again.
     if let Some(inc) = incremental {
         if errors.is_empty() {
@@ -648,51 +670,6 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         }
     }
     Ok(code)
-}
-
-/// The `--check` status word, exit code and status text.
-fn check_status(
-    report: &ScanReport,
-    errors: &[String],
-    warning: Threshold,
-    critical: Threshold,
-) -> ((&'static str, ExitCode), String) {
-    let unknown = |why: String| (("UNKNOWN", ExitCode::Unknown), why);
-    if let Some(e) = errors.first() {
-        return unknown(format!("cannot read input: {}", escape_str(e)));
-    }
-    let Some(a) = &report.audit else {
-        let why = report
-            .audit_note
-            .clone()
-            .unwrap_or_else(|| "audit disabled".to_string());
-        return unknown(format!("no audit: {}", escape_str(&why)));
-    };
-    if a.checked == 0 {
-        return unknown(format!(
-            "no usable lines ({} read, {} parsed)",
-            report.lines, report.parsed
-        ));
-    }
-    let w = warning.lines(a.checked);
-    let c = critical.lines(a.checked);
-    let status = if a.misresolved >= c {
-        ("CRITICAL", ExitCode::Critical)
-    } else if a.misresolved >= w {
-        ("WARNING", ExitCode::Warning)
-    } else {
-        ("OK", ExitCode::Ok)
-    };
-    // Nagios ranges alert when a value is *above* the threshold; ours fire at or above it.
-    let text = format!(
-        "{} | misresolved={};{};{};0; checked={}",
-        report::text::verdict(a),
-        a.misresolved,
-        w - 1,
-        c - 1,
-        a.checked
-    );
-    (status, text)
 }
 
 fn spawn_progress(
