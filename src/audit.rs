@@ -1,37 +1,116 @@
-//! Auditing logged client addresses against the trust the user declares correct.
+//! Auditing logged client addresses: which load-balancer IPs did nginx trust, which did it
+//! forget, and is every logged client the real client?
 //!
-//! Owns: the misresolution policy. For every parsed line that has `$remote_addr`, the client
-//! is re-resolved with the library's [`Resolver`] (peer = `$realip_remote_addr` when logged,
-//! header = the logged header field) and compared with what nginx logged; lines are then
-//! classified:
-//! * **unresolved LB IP**: the logged client is a load-balancer hop: the rightmost entry of a
-//!   header with two or more entries, appended by a front end (the peer is a Google front end,
-//!   or the peer is not logged), or an address the declared trust itself contains. Counted per
-//!   IP, with the `set_real_ip_from` lines that fix it;
-//! * **config drift**: any other difference between the logged client and the resolution;
-//! * and informational findings: untrusted peers sending forwarding headers (direct hits),
-//!   spoof attempts (entries left of the real client), reserved "clients", walks stopped on
-//!   garbage, all-trusted chains, and health checks (never counted as misresolution).
+//! Owns: the misresolution policy and the trust it judges by. nginx's realip walk leaves its
+//! trace in every line that logs the forwarding header: nginx started at its TCP peer
+//! (`$realip_remote_addr`), walked leftwards through the entries it trusted and logged the
+//! first one it did not trust as `$remote_addr`. So each line shows which hops nginx walked past
+//! (trusted) and where it stopped. The load-balancer hop is the rightmost entry a front end
+//! appended (`<client>,<lb-ip>`: a Google front end, or whatever `--front-end` names):
+//! * **inferred trust** ([`TrustSource::Inferred`], nothing declared): LB IPs nginx walked past
+//!   are trusted (`trusted_lb_ips`), LB IPs it logged as the client are forgotten
+//!   (`unresolved_lb_ips`, with the `set_real_ip_from` line that fixes each);
+//! * **declared trust** (`--trust`, or the trust of an nginx config): the same, plus the
+//!   differences between what the user declared and what nginx did, as two kinds of
+//!   `config_drift`: "nginx trusts X, which you did not declare" (information) and "you
+//!   declared X, but nginx did not trust it" (a misresolution).
+//!
+//! Every line counts in at most one misresolution kind (`unresolved_lb_ip`,
+//! `untrusted_front_end`, `config_drift` with direction `declared_not_trusted`), so that
+//! `misresolved` is their sum. Informational findings: direct hits (untrusted peers sending
+//! forwarding headers), spoof attempts (entries left of the real client, never the client
+//! itself), reserved "clients", walks stopped at garbage, all-trusted chains, health checks,
+//! lines the log cannot explain or decide.
 //!
 //! Produces data ([`Audit`], merged with [`Audit::merge`], viewed with [`Audit::view`]); never
 //! prints, never exits. Positions stay [`LineAt`] until the scan resolves them to `path:line`.
+//! Does not own: the resolution algorithm (`resolve`), rendering (`report`), flags (`cli`).
 
 use std::collections::HashMap;
+use std::fmt;
 use std::net::IpAddr;
+use std::ops::Range;
 
 use crate::logfmt::{Field, Record};
-use crate::net::{reserved, Addr, TrustedSet};
+use crate::net::{reserved, Addr, NginxText, Origin, TrustNet, TrustedSet};
 use crate::presets;
-use crate::resolve::{header, Resolver, Stop};
+use crate::resolve::{header, Header, Resolver, Stop};
 use crate::scan::{Accumulate, LineAt};
+
+/// Where the trust an audit judges by comes from (`audit.trust_source`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TrustSource {
+    /// Nothing declared: read from the log itself.
+    Inferred,
+    /// Declared with `--trust`.
+    Declared,
+    /// Read from the nginx configuration (`--nginx-conf`, `nginx check --log`).
+    NginxConf,
+}
+
+impl TrustSource {
+    /// The JSON name: `inferred`, `declared` or `nginx-conf`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TrustSource::Inferred => "inferred",
+            TrustSource::Declared => "declared",
+            TrustSource::NginxConf => "nginx-conf",
+        }
+    }
+}
+
+/// The trust the user chose for an audit: the one input [`AuditConfig::for_log`] needs
+/// besides the front ends, shared by `realip scan` and `realip nginx check --log`.
+#[derive(Clone, Debug)]
+pub enum TrustChoice {
+    /// Nothing declared: infer nginx's trust from the log; `header` is the logged header
+    /// nginx reads (its `real_ip_header`).
+    Inferred(Header),
+    /// `--trust …` (with `--header`, `--no-recursive`).
+    Declared(Resolver),
+    /// The realip settings of an nginx configuration.
+    NginxConf(Resolver),
+}
+
+/// Why a log cannot be audited.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Skip {
+    /// The header nginx reads is not one an access log can carry.
+    HeaderNotLogged(String),
+    /// The log format lacks `$remote_addr` or the header's field.
+    FieldsMissing(Field),
+}
+
+impl fmt::Display for Skip {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Skip::HeaderNotLogged(h) => write!(
+                f,
+                "access logs carry X-Forwarded-For, True-Client-IP and X-Real-IP, not {h}"
+            ),
+            Skip::FieldsMissing(field) => write!(
+                f,
+                "the log format has no $remote_addr or ${}; use the recommended log_format \
+                 (see --help)",
+                field.name()
+            ),
+        }
+    }
+}
 
 /// What the audit checks against.
 #[derive(Clone, Debug)]
 pub struct AuditConfig {
-    /// The declared-correct realip configuration.
+    /// The declared realip configuration; with inferred trust, an empty trust with the header
+    /// read (nothing is resolved with it).
     pub resolver: Resolver,
+    /// Where the trust comes from; with [`TrustSource::Inferred`] `resolver`'s trust is unused.
+    pub source: TrustSource,
     /// Front ends that append `<client>,<lb-ip>` (the GCP shape): Google's front-end ranges.
     pub front_ends: TrustedSet,
+    /// The front ends, in words ("the Google front ends").
+    pub front_ends_name: String,
     /// The logged field holding the configured header.
     pub header_field: Field,
     /// Whether the log has `$realip_remote_addr` (the TCP peer); without it some findings
@@ -41,18 +120,61 @@ pub struct AuditConfig {
     pub samples: usize,
     /// Distinct spoofed values tracked for the "top values" list.
     pub max_spoof_values: usize,
+    /// Distinct addresses tracked per list (LB IPs, drift, trusted peers); further ones are
+    /// counted under "others".
+    pub max_addresses: usize,
+}
+
+/// Google's front ends, the default `--front-end`.
+fn gcp_front_ends() -> TrustedSet {
+    TrustedSet::parse([presets::GCP.name])
+        .map(|(s, _)| s)
+        .unwrap_or_default()
+}
+
+/// Parses `--front-end` values (as `--trust`); none means Google's front ends (`None`).
+pub fn front_ends(specs: &[String]) -> Result<Option<TrustedSet>, crate::Error> {
+    if specs.is_empty() {
+        return Ok(None);
+    }
+    TrustedSet::parse(specs).map(|(set, _)| Some(set))
+}
+
+/// "the Google front ends", or "the front ends 127.0.0.1, 10.0.0.0/8".
+fn front_ends_name(set: &TrustedSet) -> String {
+    let entries = set.entries();
+    if !entries.is_empty()
+        && entries
+            .iter()
+            .all(|e| e.origin == Origin::Preset(presets::GCP.name))
+    {
+        return "the Google front ends".to_string();
+    }
+    let nets: Vec<String> = entries.iter().map(|e| net_text(&e.net)).collect();
+    match nets.len() {
+        0 => "no front end".to_string(),
+        1 => format!("the front end {}", nets[0]),
+        _ => format!("the front ends {}", nets.join(", ")),
+    }
+}
+
+/// A trusted range as people write it: a bare address for a single host.
+pub fn net_text(net: &TrustNet) -> String {
+    match net {
+        TrustNet::Net(n) if n.prefix_len() == n.max_prefix_len() => NginxText(n.addr()).to_string(),
+        other => other.to_string(),
+    }
 }
 
 impl AuditConfig {
-    /// An audit of `resolver`'s configuration, with Google's front ends as the GCP shape.
+    /// An audit of `resolver`'s configuration (declared trust), with Google's front ends as
+    /// the GCP shape.
     pub fn new(resolver: Resolver, header_field: Field, peer_logged: bool) -> Self {
-        let front_ends = TrustedSet::parse([presets::GCP.name])
-            .map(|(s, _)| s)
-            .unwrap_or_default();
-        Self::with_front_ends(resolver, front_ends, header_field, peer_logged)
+        Self::with_front_ends(resolver, gcp_front_ends(), header_field, peer_logged)
     }
 
-    /// An audit with other front ends: the peers that append `<client>,<lb-ip>`.
+    /// An audit of declared trust with other front ends: the peers that append
+    /// `<client>,<lb-ip>`.
     pub fn with_front_ends(
         resolver: Resolver,
         front_ends: TrustedSet,
@@ -61,12 +183,58 @@ impl AuditConfig {
     ) -> Self {
         AuditConfig {
             resolver,
+            source: TrustSource::Declared,
+            front_ends_name: front_ends_name(&front_ends),
             front_ends,
             header_field,
             peer_logged,
             samples: 5,
             max_spoof_values: 1000,
+            max_addresses: 1000,
         }
+    }
+
+    /// An audit that infers nginx's trust from the log (nothing declared).
+    pub fn inferred(
+        header: Header,
+        front_ends: TrustedSet,
+        header_field: Field,
+        peer_logged: bool,
+    ) -> Self {
+        let resolver = Resolver::new(TrustedSet::new(), header, true);
+        let mut c = Self::with_front_ends(resolver, front_ends, header_field, peer_logged);
+        c.source = TrustSource::Inferred;
+        c
+    }
+
+    /// The one way both `realip scan` and `realip nginx check --log` configure an audit: the
+    /// trust chosen, the front ends (`None`: Google's), and the fields the log format has.
+    pub fn for_log(
+        trust: TrustChoice,
+        front_ends: Option<TrustedSet>,
+        fields: &[Field],
+    ) -> Result<AuditConfig, Skip> {
+        let header = match &trust {
+            TrustChoice::Inferred(h) => h,
+            TrustChoice::Declared(r) | TrustChoice::NginxConf(r) => r.header(),
+        };
+        let Some(field) = Self::field_for_header(header.name()) else {
+            return Err(Skip::HeaderNotLogged(header.name().to_string()));
+        };
+        if !fields.contains(&Field::RemoteAddr) || !fields.contains(&field) {
+            return Err(Skip::FieldsMissing(field));
+        }
+        let peer_logged = fields.contains(&Field::RealipRemoteAddr);
+        let front_ends = front_ends.unwrap_or_else(gcp_front_ends);
+        Ok(match trust {
+            TrustChoice::Inferred(h) => Self::inferred(h, front_ends, field, peer_logged),
+            TrustChoice::Declared(r) => Self::with_front_ends(r, front_ends, field, peer_logged),
+            TrustChoice::NginxConf(r) => {
+                let mut c = Self::with_front_ends(r, front_ends, field, peer_logged);
+                c.source = TrustSource::NginxConf;
+                c
+            }
+        })
     }
 
     /// The logged field for a `real_ip_header` name, if access logs can carry it.
@@ -78,6 +246,11 @@ impl AuditConfig {
             _ => None,
         }
     }
+
+    /// The declared resolver, unless the trust is inferred.
+    fn declared(&self) -> Option<&Resolver> {
+        (self.source != TrustSource::Inferred).then_some(&self.resolver)
+    }
 }
 
 /// The kinds of finding, with their JSON names.
@@ -85,7 +258,9 @@ impl AuditConfig {
 pub enum Kind {
     /// The logged client is a load-balancer hop nginx did not trust.
     UnresolvedLbIp,
-    /// The logged client differs from the declared resolution for another reason.
+    /// The logged client is the front end itself: nginx did not trust it.
+    UntrustedFrontEnd,
+    /// nginx's trust and the declared trust differ (see [`Direction`]).
     ConfigDrift,
     /// The peer is not trusted but sent a forwarding header (a direct hit).
     UntrustedPeer,
@@ -101,11 +276,14 @@ pub enum Kind {
     HealthCheck,
     /// The peer is not logged and the line needed it to be classified.
     Undecided,
+    /// The logged client is neither the peer nor an entry of the header.
+    Unexplained,
 }
 
 impl Kind {
-    const ALL: [Kind; 9] = [
+    const ALL: [Kind; 11] = [
         Kind::UnresolvedLbIp,
+        Kind::UntrustedFrontEnd,
         Kind::ConfigDrift,
         Kind::UntrustedPeer,
         Kind::SpoofAttempt,
@@ -114,12 +292,14 @@ impl Kind {
         Kind::AllTrusted,
         Kind::HealthCheck,
         Kind::Undecided,
+        Kind::Unexplained,
     ];
 
     /// The JSON name.
     pub fn as_str(self) -> &'static str {
         match self {
             Kind::UnresolvedLbIp => "unresolved_lb_ip",
+            Kind::UntrustedFrontEnd => "untrusted_front_end",
             Kind::ConfigDrift => "config_drift",
             Kind::UntrustedPeer => "untrusted_peer",
             Kind::SpoofAttempt => "spoof_attempt",
@@ -128,6 +308,7 @@ impl Kind {
             Kind::AllTrusted => "all_trusted",
             Kind::HealthCheck => "health_check",
             Kind::Undecided => "undecided",
+            Kind::Unexplained => "unexplained",
         }
     }
 
@@ -135,9 +316,10 @@ impl Kind {
     pub fn describe(self) -> &'static str {
         match self {
             Kind::UnresolvedLbIp => "logged client is a load-balancer IP nginx does not trust",
-            Kind::ConfigDrift => {
-                "logged client differs from the resolution under the declared trust"
+            Kind::UntrustedFrontEnd => {
+                "logged client is the front end itself: nginx does not trust it"
             }
+            Kind::ConfigDrift => "nginx's trust differs from the declared trust",
             Kind::UntrustedPeer => "direct hits: untrusted peer sent a forwarding header",
             Kind::SpoofAttempt => "client-supplied entries left of the real client (ignored)",
             Kind::ReservedClient => "logged client in a private, loopback or reserved range",
@@ -145,6 +327,72 @@ impl Kind {
             Kind::AllTrusted => "every address in the header trusted; leftmost taken",
             Kind::HealthCheck => "load-balancer health checks (not misresolution)",
             Kind::Undecided => "needs $realip_remote_addr in the log to classify",
+            Kind::Unexplained => "logged client is neither the peer nor in the header",
+        }
+    }
+
+    /// Whether lines of this kind have a wrong logged client (count in `misresolved`).
+    pub fn misresolution(self) -> bool {
+        matches!(self, Kind::UnresolvedLbIp | Kind::UntrustedFrontEnd)
+    }
+}
+
+/// Which way nginx's trust and the declared trust differ (`config_drift`'s `direction`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Direction {
+    /// nginx walked past an address the declared trust does not contain (information).
+    TrustedNotDeclared,
+    /// The declared trust contains an address nginx stopped at (a misresolution).
+    DeclaredNotTrusted,
+    /// nginx walked past a declared address recursively, but recursion was declared off.
+    RecursionNotDeclared,
+}
+
+impl Direction {
+    const ALL: [Direction; 3] = [
+        Direction::DeclaredNotTrusted,
+        Direction::TrustedNotDeclared,
+        Direction::RecursionNotDeclared,
+    ];
+
+    /// The JSON name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Direction::TrustedNotDeclared => "trusted_not_declared",
+            Direction::DeclaredNotTrusted => "declared_not_trusted",
+            Direction::RecursionNotDeclared => "recursion_not_declared",
+        }
+    }
+
+    /// Whether lines of this direction have a wrong logged client.
+    pub fn misresolution(self) -> bool {
+        self == Direction::DeclaredNotTrusted
+    }
+}
+
+/// An address or range a list is keyed by.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+enum Key {
+    Ip(IpAddr),
+    Net(TrustNet),
+    Unix,
+    Others,
+}
+
+impl Key {
+    fn of(addr: &Addr) -> Key {
+        match addr {
+            Addr::Ip(ip) => Key::Ip(*ip),
+            Addr::Unix => Key::Unix,
+        }
+    }
+
+    fn text(&self) -> String {
+        match self {
+            Key::Ip(ip) => NginxText(*ip).to_string(),
+            Key::Net(n) => net_text(n),
+            Key::Unix => "unix:".to_string(),
+            Key::Others => "others".to_string(),
         }
     }
 }
@@ -192,6 +440,125 @@ impl Tally {
     }
 }
 
+/// A bounded map of tallies by address: keys past `max` are counted under [`Key::Others`].
+#[derive(Clone, Debug)]
+struct Tallies<K: std::hash::Hash + Eq>(HashMap<K, Tally>);
+
+impl<K: std::hash::Hash + Eq> Default for Tallies<K> {
+    fn default() -> Self {
+        Tallies(HashMap::new())
+    }
+}
+
+impl<K: std::hash::Hash + Eq + Clone> Tallies<K> {
+    fn add(&mut self, key: K, others: K, at: LineAt, time: Option<i64>, cfg: &AuditConfig) {
+        let key = if self.0.len() >= cfg.max_addresses && !self.0.contains_key(&key) {
+            others
+        } else {
+            key
+        };
+        self.0.entry(key).or_default().add(at, time, cfg.samples);
+    }
+
+    fn merge(&mut self, other: Tallies<K>, others: impl Fn(&K) -> K, cfg: &AuditConfig) {
+        for (k, t) in other.0 {
+            let k = if self.0.len() >= cfg.max_addresses && !self.0.contains_key(&k) {
+                others(&k)
+            } else {
+                k
+            };
+            self.0.entry(k).or_default().merge(t, cfg.samples);
+        }
+    }
+}
+
+/// What one line's header shows about nginx's walk, right to left (entry 1 = rightmost).
+struct Walk {
+    /// Entries (tokens) in the header.
+    n: usize,
+    /// The rightmost entry, when it is an address.
+    e1: Option<IpAddr>,
+    /// The second entry from the right, when it is an address.
+    e2: Option<IpAddr>,
+    /// The rightmost entry equal to the logged client: where nginx stopped.
+    stop: Option<usize>,
+    /// The leftmost entry (what a client typed first).
+    leftmost: Range<usize>,
+}
+
+fn walk(value: &[u8], logged: &Addr) -> Walk {
+    let mut w = Walk {
+        n: 0,
+        e1: None,
+        e2: None,
+        stop: None,
+        leftmost: 0..0,
+    };
+    let mut len = value.len();
+    loop {
+        let span = header::token_span(value, len);
+        w.n += 1;
+        // Parse only what is needed: the two rightmost entries, and until the stop.
+        let need = w.n <= 2 || w.stop.is_none();
+        if need {
+            let ip = header::parse_token(&value[span.clone()], true)
+                .ok()
+                .map(|(ip, _)| ip);
+            match w.n {
+                1 => w.e1 = ip,
+                2 => w.e2 = ip,
+                _ => {}
+            }
+            if w.stop.is_none() && ip.is_some_and(|ip| Addr::Ip(ip) == *logged) {
+                w.stop = Some(w.n);
+            }
+        }
+        if span.start == 0 {
+            w.leftmost = span;
+            return w;
+        }
+        len = span.start - 1;
+    }
+}
+
+/// Entry `k` (1 = rightmost) of the header, when it is an address.
+fn entry(value: &[u8], k: usize) -> Option<IpAddr> {
+    let mut len = value.len();
+    let mut i = 0;
+    loop {
+        let span = header::token_span(value, len);
+        i += 1;
+        if i == k {
+            return header::parse_token(&value[span], true)
+                .ok()
+                .map(|(ip, _)| ip);
+        }
+        if span.start == 0 {
+            return None;
+        }
+        len = span.start - 1;
+    }
+}
+
+/// The rightmost entry equal to `addr` (1 = rightmost).
+fn position(value: &[u8], addr: &Addr) -> Option<usize> {
+    let mut len = value.len();
+    let mut i = 0;
+    loop {
+        let span = header::token_span(value, len);
+        i += 1;
+        if let Ok((ip, _)) = header::parse_token(&value[span.clone()], true) {
+            if Addr::Ip(ip) == *addr {
+                return Some(i);
+            }
+        }
+        if span.start == 0 {
+            return None;
+        }
+        len = span.start - 1;
+    }
+}
+
 /// The audit of any number of lines; one per worker, merged at the end.
 #[derive(Clone, Debug)]
 pub struct Audit<'c> {
@@ -200,10 +567,34 @@ pub struct Audit<'c> {
     config: &'c AuditConfig,
     checked: u64,
     no_client: u64,
+    /// Lines where nginx walked past at least one header entry (recursion is on).
+    walked_past_entry: u64,
+    /// Lines where nginx walked past a front-end peer.
+    front_end_trusted: u64,
+    /// Lines where nginx walked past a peer it was not logged (no `$realip_remote_addr`).
+    unknown_peer_trusted: u64,
     kinds: HashMap<Kind, Tally>,
-    lb_ips: HashMap<IpAddr, Tally>,
+    lb_ips: Tallies<Key>,
+    trusted_lb_ips: Tallies<Key>,
+    trusted_peers: Tallies<Key>,
+    drift: Tallies<(Direction, Key)>,
     spoofed: HashMap<Box<[u8]>, u64>,
     spoofed_other: u64,
+}
+
+/// Where nginx stopped: at its peer, at a header entry, or the log cannot tell.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Stopped {
+    Peer,
+    Entry(usize),
+    Unknown,
+}
+
+/// The one misresolution a line can count as.
+enum Wrong {
+    LbIp(IpAddr),
+    FrontEnd,
+    Declared(Key),
 }
 
 impl<'c> Audit<'c> {
@@ -213,8 +604,14 @@ impl<'c> Audit<'c> {
             config,
             checked: 0,
             no_client: 0,
+            walked_past_entry: 0,
+            front_end_trusted: 0,
+            unknown_peer_trusted: 0,
             kinds: HashMap::new(),
-            lb_ips: HashMap::new(),
+            lb_ips: Tallies::default(),
+            trusted_lb_ips: Tallies::default(),
+            trusted_peers: Tallies::default(),
+            drift: Tallies::default(),
             spoofed: HashMap::new(),
             spoofed_other: 0,
         }
@@ -223,6 +620,16 @@ impl<'c> Audit<'c> {
     fn tally(&mut self, kind: Kind, at: LineAt, time: Option<i64>) {
         let limit = self.config.samples;
         self.kinds.entry(kind).or_default().add(at, time, limit);
+    }
+
+    /// The key a range of trusted hops is listed under: the front-end range, the declared
+    /// entry, or the address itself.
+    fn hop_key(&self, addr: &Addr, declared: Option<&TrustedSet>) -> Key {
+        let set = declared.unwrap_or(&self.config.front_ends);
+        match set.matching_entry(addr) {
+            Some(e) => Key::Net(e.net),
+            None => Key::of(addr),
+        }
     }
 
     /// Audits one line.
@@ -252,101 +659,192 @@ impl<'c> Audit<'c> {
             self.tally(Kind::HealthCheck, at, time);
             return;
         }
-
         if let Some(ip) = logged.ip() {
             if reserved::reserved(ip).is_some() {
                 self.tally(Kind::ReservedClient, at, time);
             }
         }
-
         let Some(value) = value else {
             // No forwarding header: nginx keeps the peer; nothing to resolve.
-            if let Some(p) = peer {
-                if p != logged {
-                    self.tally(Kind::ConfigDrift, at, time);
-                }
+            if peer.is_some_and(|p| p != logged) {
+                self.tally(Kind::Unexplained, at, time);
             }
             return;
         };
 
-        // The header's entries, right to left, as nginx tokenises them.
-        let (entries, rightmost) = entries(value);
+        // What nginx did, as the line shows it.
+        let w = walk(value, &logged);
+        let stopped = match (peer, w.stop) {
+            (Some(p), _) if p == logged => Stopped::Peer,
+            (_, Some(k)) => Stopped::Entry(k),
+            _ => Stopped::Unknown,
+        };
+        // The GCP shape: a front end appended `<client>,<lb-ip>`.
+        let front_end_shape = peer.is_none() || from_front_end;
+        let lb_line = front_end_shape && w.n >= 2 && w.e1.is_some() && w.e2.is_some();
+        // nginx ignores a header whose rightmost entry is not an address.
+        let garbage_at_peer = stopped == Stopped::Peer && w.e1.is_none();
 
-        // The resolution under the declared trust. Without a logged peer, assume the request
-        // came through a trusted front end (the only way the header could matter).
-        let trusted = cfg.resolver.trusted();
+        // What the declared trust says nginx should have done.
+        let declared = cfg.declared();
         let assumed_peer = peer.or_else(|| {
-            trusted.entries().iter().find_map(|e| match e.net {
-                crate::net::TrustNet::Net(n) => Some(Addr::Ip(n.network())),
-                crate::net::TrustNet::Unix => None,
-            })
+            declared?
+                .trusted()
+                .entries()
+                .iter()
+                .find_map(|e| match e.net {
+                    TrustNet::Net(n) => Some(Addr::Ip(n.network())),
+                    TrustNet::Unix => None,
+                })
         });
-        let expected = assumed_peer.map(|p| cfg.resolver.resolve(p, [value]));
+        let expected = declared
+            .zip(assumed_peer)
+            .map(|(r, p)| r.resolve(p, [value]));
 
-        if let (Some(p), Some(_)) = (peer, expected) {
-            if !trusted.contains(&p) {
-                self.tally(Kind::UntrustedPeer, at, time);
-            }
-        }
-        // Is the logged client a load-balancer hop?
-        let lb_shape =
-            entries >= 2 && rightmost == Some(logged) && (peer.is_none() || from_front_end);
-        let trusted_hop = peer.is_some_and(|p| trusted.contains(&p))
-            && trusted.contains(&logged)
-            && expected.is_some_and(|e| e.addr != logged);
-
-        if let Some(e) = expected {
-            match e.stop {
-                Stop::InvalidToken | Stop::RightmostInvalid => {
-                    self.tally(Kind::GarbageInHeader, at, time)
+        let mut wrong = None;
+        match stopped {
+            Stopped::Entry(k) => {
+                if k >= 2 {
+                    self.walked_past_entry += 1;
                 }
-                Stop::AllTrusted => self.tally(Kind::AllTrusted, at, time),
-                _ => {}
+                match peer {
+                    Some(_) if from_front_end => self.front_end_trusted += 1,
+                    Some(p) => self
+                        .trusted_peers
+                        .add(Key::of(&p), Key::Others, at, time, cfg),
+                    None => self.unknown_peer_trusted += 1,
+                }
+                if let (true, Some(lb)) = (lb_line, w.e1) {
+                    if k >= 2 {
+                        self.trusted_lb_ips
+                            .add(Key::Ip(lb), Key::Others, at, time, cfg);
+                    } else {
+                        wrong = Some(Wrong::LbIp(lb));
+                    }
+                }
             }
-        }
-        // Entries left of the real client. When the LB hop was not trusted, the real client
-        // is the entry left of it, not the hop itself.
-        let client_taken = match expected {
-            _ if lb_shape => Some(2),
-            Some(e) if e.stop == Stop::Untrusted => Some(e.taken),
-            _ => None,
-        };
-        if let Some(taken) = client_taken.filter(|&t| (t as usize) < entries) {
-            self.tally(Kind::SpoofAttempt, at, time);
-            self.note_spoof(value, taken);
+            Stopped::Peer => {
+                if from_front_end {
+                    if !garbage_at_peer {
+                        wrong = Some(Wrong::FrontEnd);
+                    }
+                } else if let Some(p) = peer.filter(|p| {
+                    !garbage_at_peer && declared.is_some_and(|r| r.trusted().contains(p))
+                }) {
+                    wrong = Some(Wrong::Declared(
+                        self.hop_key(&p, declared.map(Resolver::trusted)),
+                    ));
+                } else {
+                    self.tally(Kind::UntrustedPeer, at, time);
+                }
+            }
+            Stopped::Unknown if peer.is_some() => self.tally(Kind::Unexplained, at, time),
+            Stopped::Unknown => self.tally(Kind::Undecided, at, time),
         }
 
-        if lb_shape || trusted_hop {
-            if let Some(ip) = logged.ip() {
-                let limit = cfg.samples;
-                self.lb_ips.entry(ip).or_default().add(at, time, limit);
+        // Declared and inferred side by side: the first hop where they part.
+        if let (Some(r), Some(e), None) = (declared, expected, &wrong) {
+            if e.addr != logged {
+                let j = if e.applied() {
+                    position(value, &e.addr)
+                } else {
+                    Some(0)
+                };
+                let hop = |i: usize| -> Option<Addr> {
+                    if i == 0 {
+                        assumed_peer
+                    } else {
+                        entry(value, i).map(Addr::Ip)
+                    }
+                };
+                match (stopped, j) {
+                    (Stopped::Entry(s), Some(j)) if s > j => {
+                        if let Some(h) = hop(j) {
+                            if !r.trusted().contains(&h) {
+                                let key = self.hop_key(&h, None);
+                                self.drift.add(
+                                    (Direction::TrustedNotDeclared, key),
+                                    (Direction::TrustedNotDeclared, Key::Others),
+                                    at,
+                                    time,
+                                    cfg,
+                                );
+                            } else if !r.recursive() {
+                                let key = Key::of(&h);
+                                self.drift.add(
+                                    (Direction::RecursionNotDeclared, key),
+                                    (Direction::RecursionNotDeclared, Key::Others),
+                                    at,
+                                    time,
+                                    cfg,
+                                );
+                            }
+                        }
+                    }
+                    (Stopped::Entry(s), Some(j)) if s < j => {
+                        if let Some(h) = hop(s) {
+                            wrong = Some(Wrong::Declared(self.hop_key(&h, Some(r.trusted()))));
+                        }
+                    }
+                    _ => {}
+                }
             }
-            self.tally(Kind::UnresolvedLbIp, at, time);
-            return;
         }
-        match (peer, expected) {
-            (Some(_), Some(e)) if e.addr != logged => self.tally(Kind::ConfigDrift, at, time),
-            (None, Some(e)) if e.addr != logged => self.tally(Kind::Undecided, at, time),
-            _ => {}
+
+        match wrong {
+            Some(Wrong::LbIp(ip)) => {
+                self.lb_ips.add(Key::Ip(ip), Key::Others, at, time, cfg);
+                self.tally(Kind::UnresolvedLbIp, at, time);
+            }
+            Some(Wrong::FrontEnd) => self.tally(Kind::UntrustedFrontEnd, at, time),
+            Some(Wrong::Declared(key)) => self.drift.add(
+                (Direction::DeclaredNotTrusted, key),
+                (Direction::DeclaredNotTrusted, Key::Others),
+                at,
+                time,
+                cfg,
+            ),
+            None => {}
+        }
+
+        let garbage = (garbage_at_peer && from_front_end)
+            || expected
+                .is_some_and(|e| matches!(e.stop, Stop::InvalidToken | Stop::RightmostInvalid));
+        if garbage {
+            self.tally(Kind::GarbageInHeader, at, time);
+        }
+        if expected.is_some_and(|e| e.stop == Stop::AllTrusted) {
+            self.tally(Kind::AllTrusted, at, time);
+        }
+
+        // Entries left of the real client. Behind a front end the real client is the entry
+        // it appended left of the LB hop (or further left when nginx trusted that too).
+        let client = if lb_line {
+            match stopped {
+                Stopped::Entry(k) => Some(k.max(2)),
+                _ => Some(2),
+            }
+        } else {
+            match (stopped, expected) {
+                (Stopped::Entry(k), _) => Some(k),
+                (_, Some(e))
+                    if e.stop == Stop::Untrusted
+                        && declared.is_some_and(|r| {
+                            assumed_peer.is_some_and(|p| r.trusted().contains(&p))
+                        }) =>
+                {
+                    Some(e.taken as usize)
+                }
+                _ => None,
+            }
+        };
+        if client.is_some_and(|c| c < w.n) {
+            self.tally(Kind::SpoofAttempt, at, time);
+            self.note_spoof(&value[w.leftmost.clone()]);
         }
     }
 
-    fn note_spoof(&mut self, value: &[u8], taken: u32) {
-        // The leftmost entry is the one a client typed first; keep a bounded top list.
-        let mut len = value.len();
-        let mut k = 0u32;
-        let mut leftmost: &[u8] = &[];
-        loop {
-            let span = header::token_span(value, len);
-            k += 1;
-            if k > taken {
-                leftmost = &value[span.clone()];
-            }
-            if span.start == 0 {
-                break;
-            }
-            len = span.start - 1;
-        }
+    fn note_spoof(&mut self, leftmost: &[u8]) {
         if let Some(n) = self.spoofed.get_mut(leftmost) {
             *n += 1;
         } else if self.spoofed.len() < self.config.max_spoof_values {
@@ -358,19 +856,27 @@ impl<'c> Audit<'c> {
 
     /// Merges another worker's audit.
     pub fn merge(&mut self, other: Audit<'c>) {
-        let limit = self.config.samples;
+        let cfg = self.config;
+        let limit = cfg.samples;
         self.checked += other.checked;
         self.no_client += other.no_client;
+        self.walked_past_entry += other.walked_past_entry;
+        self.front_end_trusted += other.front_end_trusted;
+        self.unknown_peer_trusted += other.unknown_peer_trusted;
         for (k, t) in other.kinds {
             self.kinds.entry(k).or_default().merge(t, limit);
         }
-        for (ip, t) in other.lb_ips {
-            self.lb_ips.entry(ip).or_default().merge(t, limit);
-        }
+        self.lb_ips.merge(other.lb_ips, |_| Key::Others, cfg);
+        self.trusted_lb_ips
+            .merge(other.trusted_lb_ips, |_| Key::Others, cfg);
+        self.trusted_peers
+            .merge(other.trusted_peers, |_| Key::Others, cfg);
+        self.drift
+            .merge(other.drift, |(d, _)| (*d, Key::Others), cfg);
         for (v, n) in other.spoofed {
             if let Some(mine) = self.spoofed.get_mut(&v) {
                 *mine += n;
-            } else if self.spoofed.len() < self.config.max_spoof_values {
+            } else if self.spoofed.len() < cfg.max_spoof_values {
                 self.spoofed.insert(v, n);
             } else {
                 self.spoofed_other += n;
@@ -384,14 +890,28 @@ impl<'c> Audit<'c> {
         self.checked
     }
 
-    /// Lines whose logged client is not the real client (unresolved LB IPs and drift).
+    /// Lines whose logged client is not the real client: the sum of the misresolution kinds
+    /// (each line counts in one at most).
     pub fn misresolved(&self) -> u64 {
-        let n = |k| self.kinds.get(&k).map_or(0, |t| t.count);
-        n(Kind::UnresolvedLbIp) + n(Kind::ConfigDrift)
+        let kinds: u64 = self
+            .kinds
+            .iter()
+            .filter(|(k, _)| k.misresolution())
+            .map(|(_, t)| t.count)
+            .sum();
+        let drift: u64 = self
+            .drift
+            .0
+            .iter()
+            .filter(|((d, _), _)| d.misresolution())
+            .map(|(_, t)| t.count)
+            .sum();
+        kinds + drift
     }
 
     /// The plain-data view; `locate` turns a position into `path:line`.
     pub fn view(&self, locate: impl Fn(LineAt) -> String) -> AuditView {
+        let cfg = self.config;
         let share = |n: u64| {
             if self.checked == 0 {
                 0.0
@@ -399,21 +919,104 @@ impl<'c> Audit<'c> {
                 n as f64 / self.checked as f64
             }
         };
-        let mut lb: Vec<LbIpView> = self
-            .lb_ips
+        let declared = cfg.declared();
+        let lb_list = |map: &Tallies<Key>| {
+            let mut v: Vec<LbIpView> = map
+                .0
+                .iter()
+                .map(|(k, t)| LbIpView {
+                    ip: k.text(),
+                    lines: t.count,
+                    share: share(t.count),
+                    first: t.samples.first().map(|&a| locate(a)).unwrap_or_default(),
+                    first_time: t.first_time,
+                    last_time: t.last_time,
+                    samples: t.samples.iter().map(|&a| locate(a)).collect(),
+                    declared: match k {
+                        Key::Ip(ip) => declared.is_some_and(|r| r.trusted().contains_ip(*ip)),
+                        _ => false,
+                    },
+                })
+                .collect();
+            v.sort_by(|a, b| {
+                (a.ip == "others")
+                    .cmp(&(b.ip == "others"))
+                    .then(b.lines.cmp(&a.lines))
+                    .then_with(|| a.ip.cmp(&b.ip))
+            });
+            v
+        };
+        let lb = lb_list(&self.lb_ips);
+        let trusted_lb = lb_list(&self.trusted_lb_ips);
+
+        // Each misresolution, biggest first: what is wrong, with its own count and fix.
+        let mut wrong: Vec<Misresolution> = lb
             .iter()
-            .map(|(ip, t)| LbIpView {
-                ip: crate::net::NginxText(*ip).to_string(),
-                lines: t.count,
-                share: share(t.count),
-                first: t.samples.first().map(|&a| locate(a)).unwrap_or_default(),
-                first_time: t.first_time,
-                last_time: t.last_time,
-                samples: t.samples.iter().map(|&a| locate(a)).collect(),
+            .filter(|l| l.ip != "others")
+            .map(|l| Misresolution {
+                kind: Kind::UnresolvedLbIp.as_str(),
+                address: l.ip.clone(),
+                lines: l.lines,
+                declared: l.declared,
+                fix: vec![format!("set_real_ip_from {};", l.ip)],
             })
             .collect();
-        lb.sort_by(|a, b| b.lines.cmp(&a.lines).then_with(|| a.ip.cmp(&b.ip)));
-        let suggested = lb.iter().map(|l| l.ip.clone()).collect();
+        if let Some(t) = self.kinds.get(&Kind::UntrustedFrontEnd) {
+            wrong.push(Misresolution {
+                kind: Kind::UntrustedFrontEnd.as_str(),
+                address: cfg.front_ends_name.clone(),
+                lines: t.count,
+                declared: declared.is_some(),
+                fix: cfg
+                    .front_ends
+                    .entries()
+                    .iter()
+                    .map(|e| format!("set_real_ip_from {};", net_text(&e.net)))
+                    .collect(),
+            });
+        }
+        for ((d, k), t) in &self.drift.0 {
+            if *d == Direction::DeclaredNotTrusted {
+                wrong.push(Misresolution {
+                    kind: Kind::ConfigDrift.as_str(),
+                    address: k.text(),
+                    lines: t.count,
+                    declared: true,
+                    fix: match k {
+                        Key::Others => Vec::new(),
+                        k => vec![format!("set_real_ip_from {};", k.text())],
+                    },
+                });
+            }
+        }
+        wrong.sort_by(|a, b| {
+            b.lines
+                .cmp(&a.lines)
+                .then_with(|| a.address.cmp(&b.address))
+        });
+        let recursion_seen = self.walked_past_entry > 0;
+        // No line shows nginx walking past an entry: a forgotten LB IP and recursion off look
+        // the same.
+        let recursion_unknown = !lb.is_empty() && !recursion_seen;
+        let mut suggested: Vec<String> = Vec::new();
+        let mut fixes: Vec<String> = Vec::new();
+        for m in &wrong {
+            for f in &m.fix {
+                if !fixes.contains(f) {
+                    fixes.push(f.clone());
+                    if let Some(a) = f
+                        .strip_prefix("set_real_ip_from ")
+                        .and_then(|f| f.strip_suffix(';'))
+                    {
+                        suggested.push(a.to_string());
+                    }
+                }
+            }
+        }
+        if recursion_unknown {
+            fixes.push("real_ip_recursive on;".to_string());
+        }
+
         let mut top: Vec<(String, u64)> = self
             .spoofed
             .iter()
@@ -421,10 +1024,16 @@ impl<'c> Audit<'c> {
             .collect();
         top.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
         top.truncate(10);
-        let findings = Kind::ALL
-            .iter()
-            .filter_map(|k| self.kinds.get(k).map(|t| (k, t)))
-            .map(|(k, t)| FindingView {
+        let mut findings = Vec::new();
+        for k in Kind::ALL {
+            if k == Kind::ConfigDrift {
+                findings.extend(self.drift_findings(&locate, share));
+                continue;
+            }
+            let Some(t) = self.kinds.get(&k) else {
+                continue;
+            };
+            findings.push(FindingView {
                 kind: k.as_str(),
                 description: k.describe(),
                 count: t.count,
@@ -432,52 +1041,117 @@ impl<'c> Audit<'c> {
                 samples: t.samples.iter().map(|&a| locate(a)).collect(),
                 first_time: t.first_time,
                 last_time: t.last_time,
-                top: if *k == Kind::SpoofAttempt {
+                top: if k == Kind::SpoofAttempt {
                     top.clone()
                 } else {
                     Vec::new()
                 },
-            })
+                misresolution: k.misresolution(),
+                direction: None,
+                addresses: Vec::new(),
+            });
+        }
+        let mut trusted_peers: Vec<(String, u64)> = self
+            .trusted_peers
+            .0
+            .iter()
+            .map(|(k, t)| (k.text(), t.count))
             .collect();
-        let c = &self.config;
+        trusted_peers.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
         AuditView {
             checked: self.checked,
             misresolved: self.misresolved(),
             no_client: self.no_client,
-            header: c.resolver.header().name().to_string(),
-            recursive: c.resolver.recursive(),
-            trust: c
-                .resolver
-                .trusted()
-                .entries()
-                .iter()
-                .map(|e| e.net.to_string())
-                .collect(),
-            peer_logged: c.peer_logged,
+            header: cfg.resolver.header().name().to_string(),
+            recursive: match declared {
+                Some(r) => r.recursive(),
+                None => recursion_seen,
+            },
+            trust: match declared {
+                Some(r) => r
+                    .trusted()
+                    .entries()
+                    .iter()
+                    .map(|e| e.net.to_string())
+                    .collect(),
+                None => Vec::new(),
+            },
+            trust_source: cfg.source.as_str(),
+            peer_logged: cfg.peer_logged,
             unresolved_lb_ips: lb,
+            trusted_lb_ips: trusted_lb,
             suggested_set_real_ip_from: suggested,
+            fixes,
+            misresolutions: wrong,
+            recursion_seen,
+            recursion_unknown,
+            front_ends: cfg.front_ends_name.clone(),
+            front_end_lines: self.front_end_trusted,
+            trusted_peers,
+            unknown_peer_lines: self.unknown_peer_trusted,
             findings,
         }
     }
+
+    /// The `config_drift` findings, one per direction, each listing its addresses.
+    fn drift_findings(
+        &self,
+        locate: &impl Fn(LineAt) -> String,
+        share: impl Fn(u64) -> f64,
+    ) -> Vec<FindingView> {
+        let mut out = Vec::new();
+        for d in Direction::ALL {
+            let mut rows: Vec<(&Key, &Tally)> = self
+                .drift
+                .0
+                .iter()
+                .filter(|((dir, _), _)| *dir == d)
+                .map(|((_, k), t)| (k, t))
+                .collect();
+            if rows.is_empty() {
+                continue;
+            }
+            rows.sort_by(|a, b| {
+                b.1.count
+                    .cmp(&a.1.count)
+                    .then_with(|| a.0.text().cmp(&b.0.text()))
+            });
+            let mut total = Tally::default();
+            for (_, t) in &rows {
+                total.merge((*t).clone(), self.config.samples);
+            }
+            let addresses: Vec<(String, u64)> =
+                rows.iter().map(|(k, t)| (k.text(), t.count)).collect();
+            out.push(FindingView {
+                kind: Kind::ConfigDrift.as_str(),
+                description: match d {
+                    Direction::TrustedNotDeclared => {
+                        "nginx trusts more than declared (information)"
+                    }
+                    Direction::DeclaredNotTrusted => "declared trust nginx did not apply",
+                    Direction::RecursionNotDeclared => "nginx resolves recursively; declared off",
+                },
+                count: total.count,
+                share: share(total.count),
+                samples: total.samples.iter().map(|&a| locate(a)).collect(),
+                first_time: total.first_time,
+                last_time: total.last_time,
+                top: Vec::new(),
+                misresolution: d.misresolution(),
+                direction: Some(d.as_str()),
+                addresses,
+            });
+        }
+        out
+    }
 }
 
-/// Counts the header's entries as nginx would walk them and parses the rightmost one.
-fn entries(value: &[u8]) -> (usize, Option<Addr>) {
-    let mut len = value.len();
-    let mut n = 0usize;
-    let mut rightmost = None;
-    loop {
-        let span = header::token_span(value, len);
-        if n == 0 {
-            rightmost = header::parse_token(&value[span.clone()], true)
-                .ok()
-                .map(|(ip, _)| Addr::Ip(ip));
-        }
-        n += 1;
-        if span.start == 0 {
-            return (n, rightmost);
-        }
-        len = span.start - 1;
+/// `a`, `a and b`, `a, b and c`.
+pub fn and_list(parts: &[String]) -> String {
+    match parts {
+        [] => String::new(),
+        [one] => one.clone(),
+        [rest @ .., last] => format!("{} and {last}", rest.join(", ")),
     }
 }
 
@@ -492,12 +1166,12 @@ impl Accumulate for Audit<'_> {
     }
 }
 
-/// One unresolved load-balancer IP as reported.
+/// One load-balancer IP as reported (unresolved or trusted).
 #[derive(Clone, Debug, PartialEq)]
 pub struct LbIpView {
-    /// The IP (nginx text form).
+    /// The IP (nginx text form), or `others` past the tracked limit.
     pub ip: String,
-    /// Lines logged with it as the client.
+    /// Lines through it.
     pub lines: u64,
     /// `lines` / checked.
     pub share: f64,
@@ -509,6 +1183,23 @@ pub struct LbIpView {
     pub last_time: Option<i64>,
     /// The first few lines, as `path:line`.
     pub samples: Vec<String>,
+    /// Whether the declared trust contains it (always false with inferred trust).
+    pub declared: bool,
+}
+
+/// One thing that makes logged clients wrong, with its own count and fix.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Misresolution {
+    /// The finding kind: `unresolved_lb_ip`, `untrusted_front_end` or `config_drift`.
+    pub kind: &'static str,
+    /// The LB IP, front ends or declared address.
+    pub address: String,
+    /// Lines it made wrong.
+    pub lines: u64,
+    /// Whether the declared trust contains it (nginx did not apply it).
+    pub declared: bool,
+    /// The configuration lines that fix it.
+    pub fix: Vec<String>,
 }
 
 /// One finding as reported.
@@ -530,6 +1221,13 @@ pub struct FindingView {
     pub last_time: Option<i64>,
     /// For spoof attempts: the most frequent leftmost values (escaped) and their counts.
     pub top: Vec<(String, u64)>,
+    /// Whether these lines count in `misresolved`.
+    pub misresolution: bool,
+    /// For `config_drift`: `trusted_not_declared`, `declared_not_trusted` or
+    /// `recursion_not_declared`.
+    pub direction: Option<&'static str>,
+    /// For `config_drift`: the addresses or ranges and their lines, most first.
+    pub addresses: Vec<(String, u64)>,
 }
 
 /// The audit as reported.
@@ -543,16 +1241,37 @@ pub struct AuditView {
     pub no_client: u64,
     /// The header audited.
     pub header: String,
-    /// Whether recursion was assumed on.
+    /// Whether recursion is on (declared, or seen in the log).
     pub recursive: bool,
-    /// The declared trust, as CIDRs.
+    /// The declared trust, as CIDRs (empty when inferred).
     pub trust: Vec<String>,
+    /// `inferred`, `declared` or `nginx-conf`.
+    pub trust_source: &'static str,
     /// Whether the log carries `$realip_remote_addr`.
     pub peer_logged: bool,
-    /// Unresolved load-balancer IPs, most lines first.
+    /// Load-balancer IPs nginx logged as the client, most lines first.
     pub unresolved_lb_ips: Vec<LbIpView>,
+    /// Load-balancer IPs nginx walked past (trusted), most lines first.
+    pub trusted_lb_ips: Vec<LbIpView>,
     /// The addresses to add with `set_real_ip_from`.
     pub suggested_set_real_ip_from: Vec<String>,
+    /// Every configuration line to add.
+    pub fixes: Vec<String>,
+    /// What makes logged clients wrong, one entry per address, most lines first.
+    pub misresolutions: Vec<Misresolution>,
+    /// Whether some line shows nginx walking past a header entry (recursion on).
+    pub recursion_seen: bool,
+    /// LB IPs were logged as clients and no line shows recursion: the log cannot tell a
+    /// forgotten LB IP from `real_ip_recursive off`.
+    pub recursion_unknown: bool,
+    /// The front ends, in words.
+    pub front_ends: String,
+    /// Lines where nginx walked past a front-end peer.
+    pub front_end_lines: u64,
+    /// Other peers nginx walked past, with their lines.
+    pub trusted_peers: Vec<(String, u64)>,
+    /// Lines where nginx walked past a peer the log does not name.
+    pub unknown_peer_lines: u64,
     /// Every kind of finding that occurred.
     pub findings: Vec<FindingView>,
 }
@@ -560,16 +1279,30 @@ pub struct AuditView {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::resolve::Header;
+
+    fn config(trust: Option<&[&str]>, peer_logged: bool) -> &'static AuditConfig {
+        let header = Header::x_forwarded_for();
+        let c = match trust {
+            Some(t) => {
+                let (t, _) = TrustedSet::parse(t).unwrap();
+                AuditConfig::new(
+                    Resolver::new(t, header, true),
+                    Field::HttpXForwardedFor,
+                    peer_logged,
+                )
+            }
+            None => AuditConfig::inferred(
+                header,
+                gcp_front_ends(),
+                Field::HttpXForwardedFor,
+                peer_logged,
+            ),
+        };
+        Box::leak(Box::new(c))
+    }
 
     fn audit(trust: &[&str], peer_logged: bool) -> Audit<'static> {
-        let (t, _) = TrustedSet::parse(trust).unwrap();
-        let r = Resolver::new(t, Header::x_forwarded_for(), true);
-        Audit::new(Box::leak(Box::new(AuditConfig::new(
-            r,
-            Field::HttpXForwardedFor,
-            peer_logged,
-        ))))
+        Audit::new(config(Some(trust), peer_logged))
     }
 
     fn line(a: &mut Audit, n: u64, remote: &str, peer: &str, xff: &str, ua: &str) {
@@ -589,9 +1322,10 @@ mod tests {
     }
 
     fn counts(a: &Audit) -> Vec<(&'static str, u64)> {
-        let mut v: Vec<_> = a.kinds.iter().map(|(k, t)| (k.as_str(), t.count)).collect();
-        v.sort();
-        v
+        let v = a.view(|_| String::new());
+        let mut c: Vec<_> = v.findings.iter().map(|f| (f.kind, f.count)).collect();
+        c.sort();
+        c
     }
 
     #[test]
@@ -627,10 +1361,12 @@ mod tests {
         assert_eq!(v.suggested_set_real_ip_from, ["34.149.9.9"]);
         assert_eq!(v.unresolved_lb_ips[0].lines, 2);
         assert_eq!(v.unresolved_lb_ips[0].first, "x:2");
+        assert_eq!(v.trusted_lb_ips[0].ip, "34.120.5.6");
+        assert_eq!(v.trust_source, "declared");
     }
 
     #[test]
-    fn a_trusted_lb_ip_that_nginx_did_not_trust_is_found_too() {
+    fn a_declared_lb_ip_that_nginx_did_not_trust_is_an_unresolved_lb_ip_once() {
         let mut a = audit(&["gcp", "34.120.5.6"], true);
         line(
             &mut a,
@@ -641,10 +1377,107 @@ mod tests {
             "ua",
         );
         assert_eq!(counts(&a), [("unresolved_lb_ip", 1)]);
+        let v = a.view(|_| String::new());
+        assert_eq!(v.suggested_set_real_ip_from, ["34.120.5.6"]);
+        assert!(v.unresolved_lb_ips[0].declared);
+        assert_eq!(v.misresolved, 1);
+    }
+
+    #[test]
+    fn inferred_trust_names_trusted_and_forgotten_lb_ips_without_drift_or_spoofed_clients() {
+        let mut a = Audit::new(config(None, true));
+        for i in 0..30 {
+            line(
+                &mut a,
+                i,
+                "81.2.3.4",
+                "35.191.1.1",
+                "81.2.3.4,34.120.5.6",
+                "ua",
+            );
+        }
+        for i in 30..34 {
+            line(
+                &mut a,
+                i,
+                "34.149.9.9",
+                "35.191.1.2",
+                "81.5.6.7,34.149.9.9",
+                "ua",
+            );
+        }
+        let v = a.view(|at| at.line.to_string());
+        assert_eq!(v.trust_source, "inferred");
+        assert_eq!(v.misresolved, 4);
         assert_eq!(
-            a.view(|_| String::new()).suggested_set_real_ip_from,
-            ["34.120.5.6"]
+            v.trusted_lb_ips
+                .iter()
+                .map(|l| (l.ip.as_str(), l.lines))
+                .collect::<Vec<_>>(),
+            [("34.120.5.6", 30)]
         );
+        assert_eq!(v.unresolved_lb_ips[0].ip, "34.149.9.9");
+        assert!(v.recursion_seen && !v.recursion_unknown);
+        // Real clients are never spoof attempts, and nothing declared means no drift.
+        assert_eq!(counts(&a), [("unresolved_lb_ip", 4)]);
+    }
+
+    #[test]
+    fn without_a_walk_past_an_lb_hop_recursion_is_unknown() {
+        let mut a = Audit::new(config(None, true));
+        line(
+            &mut a,
+            0,
+            "34.149.9.9",
+            "35.191.1.2",
+            "198.51.100.2,34.149.9.9",
+            "ua",
+        );
+        let v = a.view(|_| String::new());
+        assert!(v.recursion_unknown);
+        assert_eq!(
+            v.fixes,
+            ["set_real_ip_from 34.149.9.9;", "real_ip_recursive on;"]
+        );
+    }
+
+    #[test]
+    fn declared_and_inferred_trust_differences_are_drift_both_ways() {
+        // Declared: gcp and an internal proxy 10.0.0.5; nginx trusts 34.120.5.6 (undeclared)
+        // and does not trust 10.0.0.5 (declared).
+        let mut a = audit(&["gcp", "10.0.0.5"], true);
+        line(
+            &mut a,
+            0,
+            "203.0.113.7",
+            "35.191.1.1",
+            "203.0.113.7,34.120.5.6",
+            "ua",
+        );
+        line(&mut a, 1, "10.0.0.5", "10.0.0.5", "198.51.100.9", "ua");
+        let v = a.view(|_| String::new());
+        let drift: Vec<_> = v
+            .findings
+            .iter()
+            .filter(|f| f.kind == "config_drift")
+            .map(|f| (f.direction.unwrap(), f.addresses.clone(), f.misresolution))
+            .collect();
+        assert_eq!(
+            drift,
+            [
+                (
+                    "declared_not_trusted",
+                    vec![("10.0.0.5".to_string(), 1)],
+                    true
+                ),
+                (
+                    "trusted_not_declared",
+                    vec![("34.120.5.6".to_string(), 1)],
+                    false
+                ),
+            ]
+        );
+        assert_eq!(v.misresolved, 1);
     }
 
     #[test]
@@ -675,14 +1508,24 @@ mod tests {
             "garbage, 34.120.5.6",
             "ua",
         );
-        assert_eq!(a.misresolved(), 1, "{:?}", counts(&a));
+        line(
+            &mut a,
+            4,
+            "35.191.1.1",
+            "35.191.1.1",
+            "8.8.8.8,34.120.5.6",
+            "ua",
+        );
         let c = counts(&a);
         assert!(c.contains(&("health_check", 1)), "{c:?}");
         assert!(c.contains(&("untrusted_peer", 1)), "{c:?}");
         assert!(c.contains(&("spoof_attempt", 1)), "{c:?}");
         assert!(c.contains(&("garbage_in_header", 1)), "{c:?}");
-        // Line 3: nginx would have logged 34.120.5.6 (walk stopped at garbage); 8.8.4.4 is drift.
-        assert!(c.contains(&("config_drift", 1)), "{c:?}");
+        // Line 3: 8.8.4.4 is neither the peer nor in the header.
+        assert!(c.contains(&("unexplained", 1)), "{c:?}");
+        // Line 4: nginx logged the front end itself.
+        assert!(c.contains(&("untrusted_front_end", 1)), "{c:?}");
+        assert_eq!(a.misresolved(), 1, "{c:?}");
         let v = a.view(|at| at.line.to_string());
         let spoof = v
             .findings
@@ -694,26 +1537,30 @@ mod tests {
 
     #[test]
     fn without_the_peer_the_lb_shape_still_works_and_the_rest_is_undecided() {
-        let mut a = audit(&["gcp", "34.120.5.6"], false);
-        line(
-            &mut a,
-            0,
-            "34.149.9.9",
-            "-",
-            "198.51.100.2,34.149.9.9",
-            "ua",
-        );
-        line(
-            &mut a,
-            1,
-            "203.0.113.7",
-            "-",
-            "203.0.113.7,34.120.5.6",
-            "ua",
-        );
-        line(&mut a, 2, "198.51.100.99", "-", "10.0.0.1", "ua");
-        assert_eq!(a.misresolved(), 1);
-        assert!(counts(&a).contains(&("undecided", 1)), "{:?}", counts(&a));
+        for trust in [Some(&["gcp", "34.120.5.6"][..]), None] {
+            let mut a = Audit::new(config(trust, false));
+            line(
+                &mut a,
+                0,
+                "34.149.9.9",
+                "-",
+                "198.51.100.2,34.149.9.9",
+                "ua",
+            );
+            line(
+                &mut a,
+                1,
+                "203.0.113.7",
+                "-",
+                "203.0.113.7,34.120.5.6",
+                "ua",
+            );
+            line(&mut a, 2, "198.51.100.99", "-", "10.0.0.1", "ua");
+            assert_eq!(a.misresolved(), 1);
+            assert!(counts(&a).contains(&("undecided", 1)), "{:?}", counts(&a));
+            let v = a.view(|_| String::new());
+            assert_eq!(v.trusted_lb_ips[0].ip, "34.120.5.6");
+        }
     }
 
     #[test]
@@ -723,17 +1570,21 @@ mod tests {
             ("34.149.9.9", "35.191.1.2", "198.51.100.2,34.149.9.9"),
             ("198.51.100.99", "198.51.100.99", "10.0.0.1"),
             ("8.8.8.8", "35.191.1.1", "1.2.3.4, 8.8.8.8,34.120.5.6"),
+            ("10.0.0.5", "10.0.0.5", "8.8.8.8"),
         ];
-        let mut whole = audit(&["gcp", "34.120.5.6"], true);
-        let mut a = audit(&["gcp", "34.120.5.6"], true);
-        let mut b = audit(&["gcp", "34.120.5.6"], true);
-        for i in 0..40u64 {
-            let (r, p, x) = rows[i as usize % rows.len()];
-            line(&mut whole, i, r, p, x, "ua");
-            line(if i % 3 == 0 { &mut a } else { &mut b }, i, r, p, x, "ua");
+        for trust in [Some(&["gcp", "10.0.0.5"][..]), None] {
+            let cfg = config(trust, true);
+            let mut whole = Audit::new(cfg);
+            let mut a = Audit::new(cfg);
+            let mut b = Audit::new(cfg);
+            for i in 0..40u64 {
+                let (r, p, x) = rows[i as usize % rows.len()];
+                line(&mut whole, i, r, p, x, "ua");
+                line(if i % 3 == 0 { &mut a } else { &mut b }, i, r, p, x, "ua");
+            }
+            a.merge(b);
+            let loc = |at: LineAt| at.line.to_string();
+            assert_eq!(whole.view(loc), a.view(loc));
         }
-        a.merge(b);
-        let loc = |at: LineAt| at.line.to_string();
-        assert_eq!(whole.view(loc), a.view(loc));
     }
 }

@@ -1191,3 +1191,70 @@ fn metrics_outputs_carry_the_audit_counts() {
         "{mk}"
     );
 }
+
+// ---------------------------------------------------------------------------------------------
+// 6. Issue #8: right on the first run, with nothing declared
+// ---------------------------------------------------------------------------------------------
+
+#[test]
+fn issue_8_sample_log_with_no_flags_names_the_forgotten_lb_ip_and_what_nginx_trusts() {
+    // See: issue #8. The headline, --check and JSON name 34.149.9.9 with its own 49 lines and
+    // say nginx trusts 34.120.5.6; the README shows the headline the tool prints.
+    let sample = crate::util::fixture("logs/sample.log");
+    let sample = sample.to_str().expect("utf-8 path");
+    let out = scan(&["--output", "table", "--no-summary", sample]);
+    let stdout = assert_exit(&out, 0);
+    let headline = stdout.lines().next().unwrap_or("").to_string();
+    let want = "audit: 49 of 2,000 requests (2.5%) resolved to untrusted LB IP 34.149.9.9 — add: \
+                set_real_ip_from 34.149.9.9; (trust inferred from the log: nginx trusts \
+                34.120.5.6 and the Google front ends)";
+    eqnice!(want, headline);
+    let readme = std::fs::read_to_string(crate::util::fixture("../README.md")).expect("README");
+    assert!(
+        readme.contains(&format!("\n{want}\n")),
+        "README must show the headline the tool prints: {want}"
+    );
+
+    let (code, line) = check(&[sample]);
+    // The status text; the perfdata after ` | ` belongs to the thresholds' tests.
+    let status = line.split(" | ").next().unwrap_or("");
+    eqnice!(
+        "REALIP CRITICAL: 49 of 2000 requests (2.5%) resolved to untrusted LB IP 34.149.9.9 — \
+         add: set_real_ip_from 34.149.9.9; (trust inferred from the log: nginx trusts \
+         34.120.5.6 and the Google front ends)",
+        status
+    );
+    assert_eq!(code, 2);
+
+    let v = scan_json(&[sample]);
+    let a = &v["audit"];
+    assert_eq!(a["trust_source"], "inferred");
+    assert_eq!(a["misresolved"], 49);
+    let lb = |key: &str| -> Vec<(String, u64)> {
+        a[key]
+            .as_array()
+            .expect("array")
+            .iter()
+            .map(|l| {
+                (
+                    l["ip"].as_str().expect("ip").to_string(),
+                    l["lines"].as_u64().expect("lines"),
+                )
+            })
+            .collect()
+    };
+    assert_eq!(lb("unresolved_lb_ips"), [("34.149.9.9".to_string(), 49)]);
+    assert_eq!(lb("trusted_lb_ips"), [("34.120.5.6".to_string(), 1688)]);
+    let counts = finding_counts(a);
+    assert_eq!(
+        counts.get("config_drift"),
+        None,
+        "nothing declared, no drift"
+    );
+    // Only the 78 chains with entries left of the real client are spoof attempts.
+    assert_eq!(counts.get("spoof_attempt"), Some(&78));
+    assert!(a["verdict"]
+        .as_str()
+        .expect("verdict")
+        .starts_with("49 of 2000 requests (2.5%) resolved to untrusted LB IP 34.149.9.9"));
+}

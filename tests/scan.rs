@@ -481,8 +481,7 @@ fn a_log_that_matches_no_format_is_a_clear_error() {
 fn readme_main_command_matches_the_golden_output() {
     // README's first set-up command; keep them in sync.
     let readme = std::fs::read_to_string(fixture("../README.md")).unwrap();
-    let command = "cargo run --release -q -- scan --trust gcp --trust 34.120.5.6 --group-by \
-                   route testdata/logs/sample.log";
+    let command = "cargo run --release -q -- scan --group-by route testdata/logs/sample.log";
     assert!(
         readme.contains(command),
         "README no longer shows: {command}"
@@ -490,15 +489,7 @@ fn readme_main_command_matches_the_golden_output() {
     // Run it as the README does: from the repository, with the relative path.
     let out = realip()
         .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .args([
-            "scan",
-            "--output",
-            "json",
-            "--trust",
-            "gcp",
-            "--trust",
-            "34.120.5.6",
-        ])
+        .args(["scan", "--output", "json"])
         .args(["--group-by", "route", "testdata/logs/sample.log"])
         .output()
         .unwrap();
@@ -511,9 +502,17 @@ fn readme_main_command_matches_the_golden_output() {
     assert_eq!(got["lines"], 2000);
     assert_eq!(got["malformed"]["count"], 0);
     assert_eq!(got["format"]["name"], "realip");
-    // The story the README tells: one untrusted LB IP, and its fix.
+    // The story the README tells, with nothing declared: nginx trusts 34.120.5.6, forgot
+    // 34.149.9.9 (49 lines), and the fix. See: issue #8.
+    let a = &got["audit"];
+    assert_eq!(a["trust_source"], "inferred");
     assert_eq!(
-        got["audit"]["suggested_set_real_ip_from"],
+        a["suggested_set_real_ip_from"],
         serde_json::json!(["34.149.9.9"])
     );
+    assert_eq!(a["unresolved_lb_ips"][0]["ip"], "34.149.9.9");
+    assert_eq!(a["unresolved_lb_ips"][0]["lines"], 49);
+    assert_eq!(a["misresolved"], 49);
+    assert_eq!(a["trusted_lb_ips"][0]["ip"], "34.120.5.6");
+    assert_eq!(a["trusted_lb_ips"][0]["lines"], 1688);
 }

@@ -14,7 +14,7 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use clap::ValueEnum;
-use realip::audit::{Audit, AuditConfig, AuditView};
+use realip::audit::{Audit, AuditConfig, AuditView, TrustChoice};
 use realip::logfmt::{self, Field, Format, Plan, Record};
 use realip::nginx::ast::Config;
 use realip::nginx::lint::{self, Finding, LintOptions, Severity};
@@ -107,6 +107,12 @@ pub struct CheckArgs {
     /// logged as the client are reported as missing set_real_ip_from lines.
     #[arg(long, value_name = "FILE")]
     pub log: Vec<String>,
+
+    /// With --log: front ends that append `<client>,<lb-ip>` to X-Forwarded-For, so that the
+    /// rightmost entry is a load-balancer IP (repeatable), as for `realip scan`. Default: the
+    /// gcp preset.
+    #[arg(long, value_name = "SPEC", value_delimiter = ',', requires = "log")]
+    pub front_end: Vec<String>,
 
     /// The format of the --log files: a log_format name from the configuration, a built-in
     /// (combined, main, realip, ltsv, json) or a template. Default: the configuration's
@@ -202,9 +208,10 @@ fn check(args: CheckArgs) -> anyhow::Result<ExitCode> {
             return Ok(ExitCode::Error);
         }
     };
+    let front_ends = realip::audit::front_ends(&args.front_end).context("--front-end")?;
     let mut code = ExitCode::Ok;
     for log in &args.log {
-        match lb_ips_from_log(&cfg, log, args.log_format.as_deref())? {
+        match lb_ips_from_log(&cfg, log, args.log_format.as_deref(), front_ends.as_ref())? {
             Some(found) => {
                 for ip in found {
                     if !lb_ips.contains(&ip) {
@@ -296,6 +303,7 @@ fn lb_ips_from_log(
     cfg: &Config,
     log: &str,
     format_arg: Option<&str>,
+    front_ends: Option<&TrustedSet>,
 ) -> anyhow::Result<Option<Vec<IpAddr>>> {
     let name = escape_str(log).into_owned();
     let sources = input::expand_inputs(&[log.to_string()])?;
@@ -337,37 +345,16 @@ fn lb_ips_from_log(
     };
     let plan = Plan::compile(&format).context("--log-format")?;
     let settings = audit_settings(cfg, bound.and_then(|l| l.server.as_deref()));
-    if !settings.active() {
-        eprintln!(
-            "realip: --log {name}: not audited: the configuration has no set_real_ip_from, so \
-             nginx logs every TCP peer as the client"
-        );
-        return Ok(Some(Vec::new()));
-    }
-    let Some(field) = AuditConfig::field_for_header(settings.header.name()) else {
-        eprintln!(
-            "realip: --log {name}: not audited: access logs carry X-Forwarded-For, \
-             True-Client-IP and X-Real-IP, not {}",
-            escape_str(settings.header.name())
-        );
-        return Ok(Some(Vec::new()));
-    };
+    // The same audit configuration as `realip scan --nginx-conf`.
     let fields: Vec<Field> = plan.fields().collect();
-    if !fields.contains(&Field::RemoteAddr) || !fields.contains(&field) {
-        eprintln!(
-            "realip: --log {name}: not audited: its format has no $remote_addr or ${}",
-            field.name()
-        );
-        return Ok(Some(Vec::new()));
-    }
-    let peer_logged = fields.contains(&Field::RealipRemoteAddr);
-    let (front_ends, _) = TrustedSet::parse(["gcp"])?;
-    let config = Arc::new(AuditConfig::with_front_ends(
-        settings.resolver(),
-        front_ends,
-        field,
-        peer_logged,
-    ));
+    let trust = TrustChoice::NginxConf(settings.resolver());
+    let config = match AuditConfig::for_log(trust, front_ends.cloned(), &fields) {
+        Ok(c) => Arc::new(c),
+        Err(skip) => {
+            eprintln!("realip: --log {name}: not audited: {skip}");
+            return Ok(Some(Vec::new()));
+        }
+    };
     let opts = ScanOptions {
         threads: 0,
         chunk_bytes: 16 << 20,
@@ -385,6 +372,10 @@ fn lb_ips_from_log(
         let (n, line) = scanned.locate(at);
         format!("{n}:{line}")
     });
+    eprintln!(
+        "realip: --log {name}: audit: {}",
+        realip::report::text::verdict(&view)
+    );
     for lb in &view.unresolved_lb_ips {
         eprintln!(
             "realip: --log {name}: load-balancer IP {} logged as the client on {} line(s), \

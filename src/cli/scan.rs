@@ -11,7 +11,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use anyhow::Context;
 use clap::ValueEnum;
-use realip::audit::{Audit, AuditConfig};
+use realip::audit::{Audit, AuditConfig, TrustChoice};
 use realip::input::{self, Opened};
 use realip::logfmt::Field;
 use realip::logfmt::{self, Format, Plan};
@@ -29,7 +29,8 @@ use super::{messages, output};
 
 const EXAMPLES: &str = "\
 Examples:
-  # Summarise a log (format detected from the first lines):
+  # Which load-balancer IPs did nginx forget? Nothing to declare: the trust nginx applied is
+  # read from the log itself, and each forgotten LB IP is named with its own count and fix:
   realip scan /var/log/nginx/access.log
 
   # A rotated set, gzip included (detected by content, not name):
@@ -42,26 +43,29 @@ Examples:
   realip scan --group-by route --sort p99 --route '^/api/v[0-9]+/users=users' access.log
 
   # JSON for scripts, Prometheus for node_exporter's textfile collector:
-  realip scan --output json access.log | jq .summary.request_time.p99
+  realip scan --output json access.log | jq .audit.unresolved_lb_ips
   realip scan --output prometheus --output-file /var/lib/node_exporter/realip.prom access.log
 
   # From stdin:
   zcat access.log.*.gz | realip scan -
 
-  # Audit behind a Google Cloud load balancer: declare the front ends and your LB IPs;
-  # any other LB IP logged as the client is reported with its set_real_ip_from fix.
+  # Compare with the trust you expect: the Google front ends and your LB IPs. Differences
+  # with what nginx did are reported as config_drift, both ways:
   realip scan --trust gcp --trust 34.120.5.6 access.log
 
   # Everything from the nginx config you run: trust, header, recursion, log_format:
   realip scan --nginx-conf /etc/nginx/nginx.conf /var/log/nginx/access.log
 
+  # Not behind Google: name the proxies that append `<client>,<lb-ip>`:
+  realip scan --front-end 10.0.0.0/8 access.log
+
   # Monitoring check from cron, reading only what was appended since the last run
   # (one state file per job), with Prometheus metrics from the same lines:
-  realip scan --check --state /var/lib/realip/access.state --trust gcp,34.120.5.6 \
+  realip scan --check --state /var/lib/realip/access.state \
     --output prometheus --output-file /var/lib/node_exporter/realip.prom access.log
 
   # Nagios ranges: warn above 10 misresolved lines, critical above 5% of checked lines:
-  realip scan --check --warning 10 --critical 5% --trust gcp,34.120.5.6 access.log
+  realip scan --check --warning 10 --critical 5% access.log
 
 Percentiles: pN is the smallest recorded value v such that at least N% of requests took v
 or less (nearest rank), within 3 significant digits; min, mean and max are exact.
@@ -143,7 +147,8 @@ pub struct Args {
     pub block_bytes: usize,
 
     /// Trusted proxy for the audit: what `set_real_ip_from` should hold (address, CIDR,
-    /// unix: or preset; repeatable). Default: the gcp preset.
+    /// unix: or preset; repeatable). Default: none declared; the trust nginx applied is
+    /// inferred from the log.
     #[arg(
         long,
         value_name = "SPEC",
@@ -292,7 +297,8 @@ pub enum SortArg {
 
 const PROGRESS_MIN_BYTES: u64 = 256 << 20;
 
-/// Builds the audit configuration, or says why there is no audit.
+/// Builds the audit configuration, or says why there is no audit. With neither `--trust` nor
+/// `--nginx-conf`, the trust is inferred from the log itself.
 fn audit_config(
     args: &Args,
     plan: &Plan,
@@ -300,66 +306,40 @@ fn audit_config(
     if args.no_audit {
         return Ok((None, None));
     }
+    let version = args
+        .nginx_version
+        .as_deref()
+        .map(NginxVersion::parse)
+        .transpose()?;
+    let with_version = |r: Resolver| match version {
+        Some(v) => r.with_nginx_version(v),
+        None => r,
+    };
     let mut note = None;
-    let resolver = if let Some(conf) = &args.nginx_conf {
-        let mut r = super::resolve::resolver_from_conf(conf, args.server.as_deref(), None)?;
-        if let Some(v) = &args.nginx_version {
-            r = r.with_nginx_version(NginxVersion::parse(v)?);
-        }
+    let trust = if let Some(conf) = &args.nginx_conf {
+        let r = super::resolve::resolver_from_conf(conf, args.server.as_deref(), None)?;
         note = Some(format!("checked against {}", conf.display()));
-        r
+        TrustChoice::NginxConf(with_version(r))
+    } else if args.trust.is_empty() {
+        TrustChoice::Inferred(Header::new(&args.header)?)
     } else {
-        let specs: Vec<String> = if args.trust.is_empty() {
-            note = Some(
-                "assumed --trust gcp (Google front ends only); declare your load-balancer IPs \
-                 with --trust"
-                    .to_string(),
-            );
-            vec!["gcp".to_string()]
-        } else {
-            args.trust.clone()
-        };
-        let (trusted, warnings) = TrustedSet::parse(&specs)?;
+        let (trusted, warnings) = TrustedSet::parse(&args.trust)?;
         for w in &warnings {
             messages::warning(&escape_str(&w.to_string()));
         }
         let header = Header::new(&args.header)?;
-        let mut r = Resolver::new(trusted, header, !args.no_recursive);
-        if let Some(v) = &args.nginx_version {
-            r = r.with_nginx_version(NginxVersion::parse(v)?);
-        }
-        r
+        TrustChoice::Declared(with_version(Resolver::new(
+            trusted,
+            header,
+            !args.no_recursive,
+        )))
     };
-    let header_name = resolver.header().name().to_string();
-    let Some(field) = AuditConfig::field_for_header(&header_name) else {
-        return Ok((
-            None,
-            Some(format!(
-                "skipped: access logs carry X-Forwarded-For, True-Client-IP and X-Real-IP, not {}",
-                header_name
-            )),
-        ));
-    };
+    let front_ends = realip::audit::front_ends(&args.front_end).context("--front-end")?;
     let fields: Vec<Field> = plan.fields().collect();
-    if !fields.contains(&Field::RemoteAddr) || !fields.contains(&field) {
-        return Ok((
-            None,
-            Some(format!(
-                "skipped: the log format has no $remote_addr or ${}; use the recommended \
-                 log_format (see --help)",
-                field.name()
-            )),
-        ));
+    match AuditConfig::for_log(trust, front_ends, &fields) {
+        Ok(config) => Ok((Some(Arc::new(config)), note)),
+        Err(skip) => Ok((None, Some(format!("skipped: {skip}")))),
     }
-    let peer_logged = fields.contains(&Field::RealipRemoteAddr);
-    let front_end_specs = if args.front_end.is_empty() {
-        vec!["gcp".to_string()]
-    } else {
-        args.front_end.clone()
-    };
-    let (front_ends, _) = TrustedSet::parse(&front_end_specs).context("--front-end")?;
-    let config = AuditConfig::with_front_ends(resolver, front_ends, field, peer_logged);
-    Ok((Some(Arc::new(config)), note))
 }
 
 /// Runs `realip scan`.

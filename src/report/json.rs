@@ -62,18 +62,19 @@ fn time(t: Option<i64>) -> Value {
     json!(t.map(super::text::utc))
 }
 
-fn audit(a: &AuditView) -> Value {
-    let lbs: Vec<Value> = a
-        .unresolved_lb_ips
-        .iter()
+fn lb_ips(list: &[crate::audit::LbIpView]) -> Vec<Value> {
+    list.iter()
         .map(|l| {
             json!({
                 "ip": l.ip, "lines": l.lines, "share": l.share, "first": l.first,
                 "first_time": time(l.first_time), "last_time": time(l.last_time),
-                "samples": l.samples,
+                "samples": l.samples, "declared": l.declared,
             })
         })
-        .collect();
+        .collect()
+}
+
+fn audit(a: &AuditView) -> Value {
     let findings: Vec<Value> = a
         .findings
         .iter()
@@ -81,7 +82,7 @@ fn audit(a: &AuditView) -> Value {
             let mut m = json!({
                 "kind": f.kind, "count": f.count, "share": f.share, "samples": f.samples,
                 "first_time": time(f.first_time), "last_time": time(f.last_time),
-                "description": f.description,
+                "description": f.description, "misresolution": f.misresolution,
             });
             if !f.top.is_empty() {
                 m["top"] = f
@@ -90,19 +91,52 @@ fn audit(a: &AuditView) -> Value {
                     .map(|(v, n)| json!({"value": v, "count": n}))
                     .collect();
             }
+            if let Some(d) = f.direction {
+                m["direction"] = json!(d);
+                m["message"] = json!(super::text::drift_message(f, &|n| n.to_string()));
+                m["addresses"] = f
+                    .addresses
+                    .iter()
+                    .map(|(a, n)| json!({"address": a, "lines": n}))
+                    .collect();
+            }
             m
+        })
+        .collect();
+    let misresolutions: Vec<Value> = a
+        .misresolutions
+        .iter()
+        .map(|m| {
+            json!({
+                "kind": m.kind, "address": m.address, "lines": m.lines,
+                "declared": m.declared, "fix": m.fix,
+            })
         })
         .collect();
     json!({
         "checked": a.checked,
         "misresolved": a.misresolved,
-        "unresolved_lb_ips": lbs,
+        "verdict": super::text::verdict(a),
+        "trust_source": a.trust_source,
+        "unresolved_lb_ips": lb_ips(&a.unresolved_lb_ips),
+        "trusted_lb_ips": lb_ips(&a.trusted_lb_ips),
+        "misresolutions": misresolutions,
         "suggested_set_real_ip_from": a.suggested_set_real_ip_from,
+        "fixes": a.fixes,
         "findings": findings,
         "no_client": a.no_client,
         "header": a.header,
         "recursive": a.recursive,
+        "recursion_seen": a.recursion_seen,
+        "recursion_unknown": a.recursion_unknown,
         "trust": a.trust,
+        "nginx_trusts": {
+            "lb_ips": a.trusted_lb_ips.iter().map(|l| l.ip.clone()).collect::<Vec<_>>(),
+            "front_ends": a.front_ends,
+            "front_end_lines": a.front_end_lines,
+            "peers": a.trusted_peers.iter().map(|(p, n)| json!({"address": p, "lines": n})).collect::<Vec<_>>(),
+            "sentence": super::text::trust_sentence(a),
+        },
         "peer_logged": a.peer_logged,
         "undecidable": if a.peer_logged {
             json!([])

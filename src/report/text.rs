@@ -7,7 +7,7 @@ use std::fmt::Write;
 
 use super::escape::escape_str;
 use super::model::ScanReport;
-use crate::audit::AuditView;
+use crate::audit::{AuditView, FindingView};
 use crate::summary::{LatencyView, StatusClassView, SummaryView};
 
 /// `1234567` -> `1,234,567`.
@@ -213,61 +213,170 @@ fn pct(share: f64) -> String {
     }
 }
 
-/// The audit's one-line verdict (also the `--check` status text, without the status word),
-/// with plain numbers so that scripts can read it:
-/// `1234 of 50000 requests (2.5%) resolved to untrusted LB IP 34.120.5.6 — add: …`.
+/// The audit's one-line verdict (also the `--check` status text, without the status word, and
+/// `audit.verdict` in JSON), with plain numbers so that scripts can read it: one clause per
+/// misresolution, biggest first,
+/// `49 of 2000 requests (2.5%) resolved to untrusted LB IP 34.149.9.9 — add: set_real_ip_from 34.149.9.9;`,
+/// then, with inferred trust, what nginx trusts.
 pub fn verdict(a: &AuditView) -> String {
-    if let Some(lb) = a.unresolved_lb_ips.first() {
-        let more = if a.unresolved_lb_ips.len() > 1 {
-            format!(" (and {} more LB IPs)", a.unresolved_lb_ips.len() - 1)
-        } else {
-            String::new()
-        };
-        let fix: Vec<String> = a
-            .suggested_set_real_ip_from
+    verdict_with(a, &|n| n.to_string())
+}
+
+/// What nginx trusts, as the log shows it: `nginx trusts 34.120.5.6 and the Google front ends`.
+pub fn trust_sentence(a: &AuditView) -> String {
+    let mut parts: Vec<String> = Vec::new();
+    let lbs: Vec<&str> = a
+        .trusted_lb_ips
+        .iter()
+        .map(|l| l.ip.as_str())
+        .filter(|ip| *ip != "others")
+        .collect();
+    if lbs.len() > 4 {
+        parts.extend(lbs[..3].iter().map(|s| s.to_string()));
+        parts.push(format!("{} more LB IPs", lbs.len() - 3));
+    } else {
+        parts.extend(lbs.iter().map(|s| s.to_string()));
+    }
+    if a.front_end_lines > 0 {
+        parts.push(a.front_ends.clone());
+    }
+    let peers: Vec<&str> = a
+        .trusted_peers
+        .iter()
+        .map(|(p, _)| p.as_str())
+        .filter(|p| *p != "others")
+        .collect();
+    if peers.len() > 3 {
+        parts.extend(peers[..2].iter().map(|s| escape_str(s).into_owned()));
+        parts.push(format!("{} more peers", peers.len() - 2));
+    } else {
+        parts.extend(peers.iter().map(|s| escape_str(s).into_owned()));
+    }
+    if a.unknown_peer_lines > 0 && !a.peer_logged {
+        parts.push("the peers it came through".to_string());
+    }
+    if parts.is_empty() {
+        "nginx trusts no proxy: no line shows it resolving past its peer".to_string()
+    } else {
+        format!("nginx trusts {}", crate::audit::and_list(&parts))
+    }
+}
+
+/// A `config_drift` finding in plain words: "nginx trusts 34.120.5.6, which you did not
+/// declare", "you declared 10.0.0.0/8, but nginx did not trust it on 12 lines".
+pub fn drift_message(f: &FindingView, num: &dyn Fn(u64) -> String) -> String {
+    let with_counts: Vec<String> = f
+        .addresses
+        .iter()
+        .map(|(a, n)| format!("{} ({} lines)", escape_str(a), num(*n)))
+        .collect();
+    match f.direction {
+        Some("trusted_not_declared") => format!(
+            "nginx trusts {}, which you did not declare",
+            crate::audit::and_list(&with_counts)
+        ),
+        Some("declared_not_trusted") => f
+            .addresses
             .iter()
-            .map(|ip| format!("set_real_ip_from {ip};"))
-            .collect();
-        return format!(
-            "{} of {} requests ({}) resolved to untrusted LB IP {}{more} — add: {}",
-            a.misresolved,
-            a.checked,
-            pct(if a.checked == 0 {
-                0.0
-            } else {
-                a.misresolved as f64 / a.checked as f64
-            }),
-            lb.ip,
-            fix.join(" ")
+            .map(|(a, n)| {
+                format!(
+                    "you declared {}, but nginx did not trust it on {} lines",
+                    escape_str(a),
+                    num(*n)
+                )
+            })
+            .collect::<Vec<_>>()
+            .join("; "),
+        Some("recursion_not_declared") => format!(
+            "nginx walked past {} recursively, but you declared real_ip_recursive off",
+            crate::audit::and_list(&with_counts)
+        ),
+        _ => f.description.to_string(),
+    }
+}
+
+fn verdict_with(a: &AuditView, num: &dyn Fn(u64) -> String) -> String {
+    let share = |n: u64| pct(n as f64 / a.checked.max(1) as f64);
+    let mut clauses: Vec<String> = Vec::new();
+    for m in &a.misresolutions {
+        let lead = format!(
+            "{} of {} requests ({})",
+            num(m.lines),
+            num(a.checked),
+            share(m.lines)
+        );
+        let fix = if m.fix.is_empty() {
+            String::new()
+        } else {
+            format!(" — add: {}", m.fix.join(" "))
+        };
+        let what = match m.kind {
+            "unresolved_lb_ip" if m.declared => format!(
+                "resolved to untrusted LB IP {} (you declared it, but nginx did not trust it)",
+                m.address
+            ),
+            "unresolved_lb_ip" => format!("resolved to untrusted LB IP {}", m.address),
+            "untrusted_front_end" => format!("logged {} as the client", m.address),
+            _ => format!(
+                "stopped at {}, which you declared, but nginx did not trust",
+                escape_str(&m.address)
+            ),
+        };
+        clauses.push(format!("{lead} {what}{fix}"));
+    }
+    let mut out = if clauses.is_empty() {
+        format!("0 of {} requests misresolved", num(a.checked))
+    } else {
+        clauses.join(" ")
+    };
+    if a.recursion_unknown {
+        out.push_str(
+            " (no line shows nginx walking past an LB IP, so the log cannot tell every LB IP \
+             missing from set_real_ip_from from real_ip_recursive off: add the \
+             set_real_ip_from lines and real_ip_recursive on;)",
         );
     }
-    if a.misresolved > 0 {
-        return format!(
-            "{} of {} requests ({}) misresolved: logged client differs from the resolution \
-             under the declared trust (config drift)",
-            a.misresolved,
-            a.checked,
-            pct(a.misresolved as f64 / a.checked.max(1) as f64)
-        );
+    if a.trust_source == "inferred" {
+        out.push_str(&format!(
+            " (trust inferred from the log: {})",
+            trust_sentence(a)
+        ));
     }
-    format!("0 of {} requests misresolved", a.checked)
+    out
 }
 
 fn write_audit(out: &mut String, a: &AuditView) {
-    let _ = writeln!(out, "audit: {}", verdict(a));
-    for ip in &a.suggested_set_real_ip_from {
-        let _ = writeln!(out, "  fix: set_real_ip_from {ip};");
+    let _ = writeln!(out, "audit: {}", verdict_with(a, &thousands));
+    for fix in &a.fixes {
+        let _ = writeln!(out, "  fix: {fix}");
     }
+    let recursion = if a.trust_source == "inferred" {
+        if a.recursion_seen {
+            "on (seen in the log)"
+        } else {
+            "not seen in the log"
+        }
+    } else if a.recursive {
+        "on"
+    } else {
+        "off"
+    };
+    let source = match a.trust_source {
+        "inferred" => "trust inferred from the log".to_string(),
+        "nginx-conf" => "checked against the nginx configuration".to_string(),
+        _ => "checked against the declared trust".to_string(),
+    };
+    let trust = if a.trust_source == "inferred" {
+        trust_sentence(a)
+    } else if a.trust.is_empty() {
+        "set_real_ip_from (none)".to_string()
+    } else {
+        format!("set_real_ip_from {}", a.trust.join(", "))
+    };
     let _ = writeln!(
         out,
-        "  checked against: real_ip_header {}; real_ip_recursive {}; set_real_ip_from {}",
+        "  {source}: real_ip_header {}; real_ip_recursive {recursion}; {trust}",
         escape_str(&a.header),
-        if a.recursive { "on" } else { "off" },
-        if a.trust.is_empty() {
-            "(none)".to_string()
-        } else {
-            a.trust.join(", ")
-        }
     );
     if !a.peer_logged {
         let _ = writeln!(
@@ -276,9 +385,10 @@ fn write_audit(out: &mut String, a: &AuditView) {
              apart (see the recommended log_format)"
         );
     }
-    if !a.unresolved_lb_ips.is_empty() {
+    if !a.unresolved_lb_ips.is_empty() || !a.trusted_lb_ips.is_empty() {
         let mut rows = vec![[
             "LB IP",
+            "nginx",
             "lines",
             "share",
             "first",
@@ -287,15 +397,22 @@ fn write_audit(out: &mut String, a: &AuditView) {
         ]
         .map(String::from)
         .to_vec()];
-        for l in &a.unresolved_lb_ips {
-            rows.push(vec![
-                l.ip.clone(),
-                thousands(l.lines),
-                pct(l.share),
-                escape_str(&l.first).into_owned(),
-                l.first_time.map(utc).unwrap_or_else(|| "-".into()),
-                l.last_time.map(utc).unwrap_or_else(|| "-".into()),
-            ]);
+        let lists = [
+            (&a.unresolved_lb_ips, "NOT trusted"),
+            (&a.trusted_lb_ips, "trusted"),
+        ];
+        for (list, word) in lists {
+            for l in list {
+                rows.push(vec![
+                    l.ip.clone(),
+                    word.to_string(),
+                    thousands(l.lines),
+                    pct(l.share),
+                    escape_str(&l.first).into_owned(),
+                    l.first_time.map(utc).unwrap_or_else(|| "-".into()),
+                    l.last_time.map(utc).unwrap_or_else(|| "-".into()),
+                ]);
+            }
         }
         out.push_str(&table(&rows));
     }
@@ -309,12 +426,13 @@ fn write_audit(out: &mut String, a: &AuditView) {
                 .first()
                 .map(|s| escape_str(s).into_owned())
                 .unwrap_or_default();
+            let meaning = drift_message(f, &thousands);
             rows.push(vec![
                 f.kind.to_string(),
                 thousands(f.count),
                 pct(f.share),
                 first,
-                f.description.to_string(),
+                meaning,
             ]);
         }
         out.push_str(&table(&rows));
