@@ -276,6 +276,30 @@ pub enum Error {
         /// The offending line with a caret under the column.
         excerpt: Box<Excerpt>,
     },
+    /// A `--lb-ips-from` file that is not the JSON of `gcloud compute forwarding-rules list`
+    /// or `gcloud compute addresses list`: empty, an HTML page, gcloud's error message or
+    /// table output, truncated or invalid JSON.
+    #[error(
+        "{file}: {reason}; expected the output of `gcloud compute forwarding-rules list \
+         --format=json` or `gcloud compute addresses list --format=json`"
+    )]
+    LbFormat {
+        /// The file as given, escaped.
+        file: String,
+        /// What was found instead (with `line:column` for JSON syntax errors).
+        reason: String,
+    },
+    /// One entry of a `--lb-ips-from` file that is not what gcloud writes: a missing name or
+    /// address, a value of the wrong type, an address that is not an IP. Never skipped.
+    #[error("{file}: {place}: {reason}")]
+    LbEntry {
+        /// The file as given, escaped.
+        file: String,
+        /// The entry: `forwarding rule "web-https" (.[2].IPAddress)`, escaped.
+        place: String,
+        /// What is wrong, with the offending value escaped.
+        reason: String,
+    },
 }
 
 /// ` (pid 1234, since 2026-05-01T10:00:00Z)`, or nothing when the holder is unknown.
@@ -646,5 +670,23 @@ impl std::fmt::Display for Excerpt {
             "",
             caret = self.caret
         )
+    }
+}
+
+/// Constructors for the `--lb-ips-from` errors (`ranges::gcloud`): they escape what they carry.
+impl Error {
+    pub(crate) fn lb_format(file: &str, reason: impl Into<String>) -> Self {
+        Error::LbFormat {
+            file: crate::report::escape::escape_str(file).into_owned(),
+            reason: reason.into(),
+        }
+    }
+
+    pub(crate) fn lb_entry(file: &str, place: &str, reason: impl Into<String>) -> Self {
+        Error::LbEntry {
+            file: crate::report::escape::escape_str(file).into_owned(),
+            place: crate::report::escape::escape_str(place).into_owned(),
+            reason: reason.into(),
+        }
     }
 }

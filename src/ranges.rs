@@ -37,6 +37,8 @@ use serde_json::{Map, Value};
 use crate::error::Error;
 use crate::input::{self, Opened, Source};
 
+pub mod gcloud;
+
 /// A snapshot whose creation date is more than this many whole days before "now" draws a
 /// warning.
 pub const STALE_AFTER_DAYS: i64 = 90;

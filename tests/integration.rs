@@ -49,3 +49,7 @@ mod nginx_check;
 /// non-seekable inputs, the default output, Prometheus counters across `--state` runs,
 /// histograms (checked with promtool), Mackerel, compressed rotated files.
 mod monitoring;
+/// `--lb-ips-from`: gcloud's forwarding-rules and addresses JSON (`testdata/gcp/`), the
+/// classification of every kind of rule, `nginx check` findings as golden files, the CI story
+/// (a forgotten IPv6 LB IP exits 2 with its fix; fixed, 0), and bad files with their messages.
+mod gcp;

@@ -6,6 +6,7 @@
 
 pub mod exit;
 pub mod messages;
+pub mod lb;
 pub mod nginx;
 pub mod output;
 pub mod resolve;

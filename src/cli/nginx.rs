@@ -26,6 +26,7 @@ use realip::scan::{self, ScanInput, ScanOptions};
 use realip::{input, Header, TrustedSet};
 
 use super::exit::ExitCode;
+use super::lb::LbArgs;
 
 const CHECK_EXAMPLES: &str = "\
 Examples:
@@ -38,6 +39,11 @@ Examples:
   # Behind a Google Cloud load balancer: name its forwarding-rule IPs, and realip says which
   # set_real_ip_from lines are missing:
   realip nginx check --lb-ip 34.120.5.6 --lb-ip 34.149.9.9 /etc/nginx/nginx.conf
+
+  # In CI, before a load balancer change ships: every Application LB that Google Cloud
+  # lists must be trusted (exit 2 names the forwarding rule and the line to add):
+  gcloud compute forwarding-rules list --format=json > rules.json
+  realip nginx check --lb-ips-from rules.json /etc/nginx/nginx.conf
 
   # Or let the access log tell: load-balancer IPs logged as the client are found by the
   # audit (run with this configuration's own trust and log_format):
@@ -99,9 +105,20 @@ pub struct CheckArgs {
     pub conf: PathBuf,
 
     /// A load-balancer IP that must be trusted (repeatable, or comma-separated), e.g. a
-    /// Google Cloud forwarding-rule IP.
+    /// Google Cloud forwarding-rule IP; or a CIDR that must be trusted, e.g. the proxy-only
+    /// subnet of a regional Application LB.
     #[arg(long = "lb-ip", value_name = "IP", value_delimiter = ',')]
     pub lb_ip: Vec<String>,
+
+    /// The load balancers' own list (repeatable).
+    #[command(flatten)]
+    pub lb: LbArgs,
+
+    /// With --lb-ips-from: Google's cloud.json (https://www.gstatic.com/ipranges/cloud.json),
+    /// to tell whether a trusted address that no forwarding rule holds any more is a Google
+    /// Cloud customer address (then a warning: someone else may own it now).
+    #[arg(long, value_name = "FILE", requires = "lb_ips_from")]
+    pub google_ranges: Option<PathBuf>,
 
     /// An access log to audit (repeatable; plain or gzip): load-balancer IPs that nginx
     /// logged as the client are reported as missing set_real_ip_from lines.
@@ -198,9 +215,22 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
 
 fn check(args: CheckArgs) -> anyhow::Result<ExitCode> {
     let mut lb_ips = Vec::new();
+    let mut subnets = Vec::new();
     for text in &args.lb_ip {
-        lb_ips.push(parse_lb_ip(text).with_context(|| format!("--lb-ip {}", escape_str(text)))?);
+        let context = || format!("--lb-ip {}", escape_str(text));
+        if text.contains('/') {
+            subnets.push(parse_lb_net(text).with_context(context)?);
+        } else {
+            lb_ips.push(parse_lb_ip(text).with_context(context)?);
+        }
     }
+    let lb_list = args.lb.load()?;
+    let google = match &args.google_ranges {
+        Some(path) => {
+            Some(realip::ranges::load(path, None, now_epoch()).context("--google-ranges")?)
+        }
+        None => None,
+    };
     let cfg = match realip::nginx::load(&args.conf) {
         Ok(cfg) => cfg,
         Err(e) => {
@@ -222,11 +252,35 @@ fn check(args: CheckArgs) -> anyhow::Result<ExitCode> {
             None => code = code.merge(ExitCode::Error),
         }
     }
+    if let Some(list) = &lb_list {
+        // Addresses the list names are reported with their forwarding rules.
+        lb_ips.retain(|ip| list.rules_at(*ip).is_empty());
+    }
     let opts = LintOptions {
         lb_ips,
         serves_ipv6: args.serves_ipv6.then_some(true),
     };
-    let findings = lint::check(&cfg, &opts);
+    let mut findings = lint::check(&cfg, &opts);
+    if let Some(list) = &lb_list {
+        findings.extend(lint::check_lb_list(
+            &cfg,
+            &lint::LbCheck {
+                list,
+                proxy_subnets: &subnets,
+                google: google.as_ref(),
+            },
+        ));
+    } else if !subnets.is_empty() {
+        let empty = realip::ranges::gcloud::LbList::default();
+        findings.extend(lint::check_lb_list(
+            &cfg,
+            &lint::LbCheck {
+                list: &empty,
+                proxy_subnets: &subnets,
+                google: None,
+            },
+        ));
+    }
     let mut out = io::stdout().lock();
     match args.output {
         CheckOutput::Table => out.write_all(table(&findings).as_bytes())?,
@@ -295,6 +349,26 @@ fn parse_lb_ip(text: &str) -> anyhow::Result<IpAddr> {
         .ok()
         .or_else(|| realip::net::inet::parse_ip(t.as_bytes()))
         .ok_or_else(|| anyhow::anyhow!("not an IPv4 or IPv6 address"))
+}
+
+/// A CIDR as the user types it (`10.129.0.0/23`); host bits are refused.
+fn parse_lb_net(text: &str) -> anyhow::Result<ipnet::IpNet> {
+    let net: ipnet::IpNet = text
+        .trim()
+        .parse()
+        .map_err(|_| anyhow::anyhow!("not an address or a CIDR (address/prefix-length)"))?;
+    if net.trunc() != net {
+        anyhow::bail!("host bits are set (the network is {})", net.trunc());
+    }
+    Ok(net)
+}
+
+/// Seconds since the epoch (0 when the clock is before it).
+fn now_epoch() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0)
 }
 
 /// Audits one log with the configuration's own settings and returns the load-balancer IPs it

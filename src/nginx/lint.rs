@@ -27,6 +27,8 @@ use crate::audit::AuditConfig;
 use crate::logfmt::Field;
 use crate::net::{NginxText, TrustNet};
 use crate::presets;
+use crate::ranges::gcloud::{AlbIp, LbKind, LbList, LbRule};
+use crate::ranges::RangeList;
 
 /// How bad a finding is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
@@ -132,8 +134,24 @@ pub const RULES: &[Rule] = &[
     Rule {
         id: "lb-ip-missing",
         severity: Severity::Error,
-        summary: "a load-balancer IP (--lb-ip, or found with --log) is not trusted: nginx logs \
-                  it as the client",
+        summary: "a load-balancer IP (--lb-ip, found with --log, or an Application LB of \
+                  --lb-ips-from, named with its forwarding rule) is not trusted: nginx logs it \
+                  as the client",
+    },
+    Rule {
+        id: "stale-lb-ip",
+        severity: Severity::Warning,
+        summary: "with --lb-ips-from: a trusted single address that none of your forwarding \
+                  rules or reserved addresses holds any more, in Google Cloud's customer ranges \
+                  (--google-ranges cloud.json; info without it): a released LB IP that someone \
+                  else may now own",
+    },
+    Rule {
+        id: "proxy-subnet-unknown",
+        severity: Severity::Warning,
+        summary: "with --lb-ips-from: regional or internal Application LBs reach nginx from a \
+                  proxy-only subnet the gcloud lists do not hold, and the list trusts no private \
+                  range; pass the subnet (--lb-ip CIDR) to have it checked exactly",
     },
     Rule {
         id: "hostname-in-trust",
@@ -847,6 +865,343 @@ impl Lint<'_> {
                 ),
                 Some(fix),
             );
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// --lb-ips-from: the load balancers' own list
+
+/// What `--lb-ips-from` adds to a check (see [`check_lb_list`]).
+#[derive(Clone, Copy, Debug)]
+pub struct LbCheck<'a> {
+    /// The forwarding rules and addresses read from gcloud's JSON.
+    pub list: &'a LbList,
+    /// Proxy-only subnets (or other ranges) the user says nginx must trust: the peers of
+    /// regional and internal Application LBs, which the lists do not hold.
+    pub proxy_subnets: &'a [IpNet],
+    /// Google's `cloud.json` (or `goog.json`), to tell a stale trusted address that is a
+    /// Google Cloud customer address.
+    pub google: Option<&'a RangeList>,
+}
+
+/// The `--lb-ips-from` rules, apart from [`check`]: `lb-ip-missing` for every Application LB
+/// address (IPv4 and IPv6) that the effective `set_real_ip_from` list of a server or location
+/// does not cover, naming its forwarding rules, with the line to add; `gcp-ranges-incomplete`
+/// when global external ALBs are listed and no Google front end is trusted; `stale-lb-ip` for
+/// a trusted single address no rule or address holds any more; `proxy-subnet-unknown` when
+/// regional ALBs are listed without their proxy-only subnet. Ordered like [`check`].
+pub fn check_lb_list(cfg: &Config, lb: &LbCheck<'_>) -> Vec<Finding> {
+    let mut lint = Lint {
+        cfg,
+        ctxs: tree(cfg),
+        found: Vec::new(),
+        seen: HashSet::new(),
+    };
+    lint.lb_list(lb);
+    let mut found = lint.found;
+    found.sort_by(|a, b| {
+        (a.0.file, a.0.line, a.0.col, a.1.severity, a.1.id).cmp(&(
+            b.0.file,
+            b.0.line,
+            b.0.col,
+            b.1.severity,
+            b.1.id,
+        ))
+    });
+    found.into_iter().map(|(_, f)| f).collect()
+}
+
+/// `set_real_ip_from ADDR;  # forwarding rule NAME (KIND)`: a fix line that says why.
+fn lb_fix_line(ip: &AlbIp) -> String {
+    let kinds: Vec<&str> = ip.rules.iter().fold(Vec::new(), |mut v, r| {
+        if !v.contains(&r.kind.description()) {
+            v.push(r.kind.description());
+        }
+        v
+    });
+    format!(
+        "{}  # forwarding rule{} {} ({})",
+        from_lines([ip.trust_text()]),
+        if ip.rules.len() == 1 { "" } else { "s" },
+        ip.names(),
+        kinds.join(", ")
+    )
+}
+
+/// `forwarding rule web-https (global external Application LB, rules.json)`.
+fn lb_rules_text(ip: &AlbIp) -> String {
+    let parts: Vec<String> = ip
+        .rules
+        .iter()
+        .map(|r| {
+            let mut what = vec![r.kind.description().to_string()];
+            if let Some(region) = &r.region {
+                what.push(region.clone());
+            }
+            if let Some(a) = &r.address_name {
+                what.push(format!("address {a}"));
+            }
+            what.push(r.source.clone());
+            format!("{} ({})", r.name, what.join(", "))
+        })
+        .collect();
+    format!(
+        "forwarding rule{} {}",
+        if parts.len() == 1 { "" } else { "s" },
+        parts.join(", ")
+    )
+}
+
+impl Lint<'_> {
+    fn lb_list(&mut self, lb: &LbCheck<'_>) {
+        let albs = lb.list.alb_ips();
+        let unknown = lb.list.unknown_ips();
+        let global: Vec<&AlbIp> = albs
+            .iter()
+            .filter(|a| a.rules.iter().any(|r| r.kind == LbKind::GlobalExternal))
+            .collect();
+        let regional: Vec<&LbRule> = albs
+            .iter()
+            .flat_map(|a| a.rules.iter())
+            .filter(|r| r.kind.needs_proxy_subnet())
+            .collect();
+        let gfe: Vec<IpNet> = GCP_V4.iter().filter_map(|r| r.parse().ok()).collect();
+        let servers = self.ctxs.iter().any(|c| c.level == Level::Server);
+        let request: Vec<usize> = (0..self.ctxs.len())
+            .filter(|&i| (self.ctxs[i].level == Level::Http) != servers)
+            .collect();
+        let mut any_active = false;
+        for &i in &request {
+            let c = self.ctxs[i].clone();
+            let Some(first) = c.from.first() else {
+                continue;
+            };
+            any_active = true;
+            let nets: Vec<IpNet> = c.from.iter().filter_map(ip_net).collect();
+            for ip in &albs {
+                if covers(&nets, ip.net) {
+                    continue;
+                }
+                self.add(
+                    "lb-ip-missing",
+                    Severity::Error,
+                    first.pos,
+                    format!(
+                        "load-balancer IP {} of {} is not trusted by this list: nginx logs it as \
+                         the client of every request through it",
+                        ip.trust_text(),
+                        lb_rules_text(ip)
+                    ),
+                    Some(lb_fix_line(ip)),
+                );
+            }
+            for ip in &unknown {
+                if covers(&nets, ip.net) {
+                    continue;
+                }
+                self.add(
+                    "lb-ip-missing",
+                    Severity::Warning,
+                    first.pos,
+                    format!(
+                        "address {} is used by forwarding rule{} {}, which no forwarding-rules \
+                         list describes: if it is an Application LB, nginx logs it as the client; \
+                         add `gcloud compute forwarding-rules list --format=json` to \
+                         --lb-ips-from to know",
+                        ip.trust_text(),
+                        if ip.rules.len() == 1 { "" } else { "s" },
+                        ip.names()
+                    ),
+                    Some(lb_fix_line(ip)),
+                );
+            }
+            if !global.is_empty() && !nets.iter().any(|n| gfe.iter().any(|g| g.contains(n))) {
+                let names: Vec<String> = global.iter().map(|a| a.names()).collect();
+                self.add(
+                    "gcp-ranges-incomplete",
+                    Severity::Error,
+                    first.pos,
+                    format!(
+                        "forwarding rule{} {} {} global external Application LBs, whose requests \
+                         come from Google front ends, but this list trusts none of {}: nginx \
+                         never reads X-Forwarded-For from them",
+                        if names.len() == 1 { "" } else { "s" },
+                        names.join(", "),
+                        if names.len() == 1 { "is a" } else { "are" },
+                        GCP_V4.join(", ")
+                    ),
+                    Some(from_lines(GCP_V4.iter().copied())),
+                );
+            }
+            for subnet in lb.proxy_subnets {
+                if covers(&nets, *subnet) {
+                    continue;
+                }
+                let whose = if regional.is_empty() {
+                    "given on the command line".to_string()
+                } else {
+                    let names: Vec<&str> = regional.iter().map(|r| r.name.as_str()).collect();
+                    format!(
+                        "(given for the regional Application LBs {})",
+                        names.join(", ")
+                    )
+                };
+                self.add(
+                    "lb-ip-missing",
+                    Severity::Error,
+                    first.pos,
+                    format!(
+                        "range {} {whose} is not trusted by this list: requests from it keep \
+                         the proxy's address as the client",
+                        net_text(*subnet)
+                    ),
+                    Some(from_lines([net_text(*subnet)])),
+                );
+            }
+        }
+        if !any_active && (!albs.is_empty() || !unknown.is_empty()) {
+            let pos = request
+                .first()
+                .map(|&i| self.ctxs[i].pos)
+                .unwrap_or_default();
+            let mut fix: Vec<String> = Vec::new();
+            if !global.is_empty() {
+                fix.push(from_lines(GCP_V4.iter().copied()));
+            }
+            fix.extend(albs.iter().chain(&unknown).map(lb_fix_line));
+            fix.extend(lb.proxy_subnets.iter().map(|n| from_lines([net_text(*n)])));
+            fix.push("real_ip_header X-Forwarded-For;\nreal_ip_recursive on;".into());
+            let ips: Vec<String> = albs.iter().map(AlbIp::trust_text).collect();
+            self.add(
+                "lb-ip-missing",
+                Severity::Error,
+                pos,
+                format!(
+                    "no set_real_ip_from anywhere: realip is inactive, and every request is \
+                     logged with its TCP peer as the client; load-balancer IPs {} of your \
+                     forwarding rules are not trusted",
+                    ips.join(", ")
+                ),
+                Some(fix.join("\n")),
+            );
+        }
+        // Proxy-only subnets are private ranges of /26 or wider: a list without any private
+        // range wider than one address surely lacks them.
+        let lacking: Vec<usize> = request
+            .iter()
+            .copied()
+            .filter(|&i| {
+                let c = &self.ctxs[i];
+                !c.from.is_empty()
+                    && !c
+                        .from
+                        .iter()
+                        .filter_map(ip_net)
+                        .any(|n| is_private(n) && n.prefix_len() < n.max_prefix_len())
+            })
+            .collect();
+        if !regional.is_empty()
+            && lb.proxy_subnets.is_empty()
+            && (!lacking.is_empty() || !any_active)
+        {
+            let pos = lacking
+                .first()
+                .or(request.first())
+                .map(|&i| {
+                    let c = &self.ctxs[i];
+                    c.from.first().map_or(c.pos, |f| f.pos)
+                })
+                .unwrap_or_default();
+            let names: Vec<String> = regional
+                .iter()
+                .map(|r| {
+                    format!(
+                        "{} ({}{})",
+                        r.name,
+                        r.kind.description(),
+                        r.region
+                            .as_deref()
+                            .map(|g| format!(", {g}"))
+                            .unwrap_or_default()
+                    )
+                })
+                .collect();
+            self.add(
+                "proxy-subnet-unknown",
+                Severity::Warning,
+                pos,
+                format!(
+                    "forwarding rule{} {} reach{} nginx from the VPC's proxy-only subnet (a \
+                     private range, /26 or wider), which the gcloud lists do not hold and this \
+                     list does not seem to trust: nginx logs the proxies as the clients; find it \
+                     with `gcloud compute networks subnets list \
+                     --filter=purpose=(REGIONAL_MANAGED_PROXY,GLOBAL_MANAGED_PROXY) \
+                     --format=json` and pass its range with --lb-ip CIDR",
+                    if names.len() == 1 { "" } else { "s" },
+                    names.join(", "),
+                    if names.len() == 1 { "es" } else { "" }
+                ),
+                None,
+            );
+        }
+        self.stale_lb_ips(lb);
+    }
+
+    /// `stale-lb-ip`: a trusted single public address that the lists no longer hold.
+    fn stale_lb_ips(&mut self, lb: &LbCheck<'_>) {
+        let providers: Vec<IpNet> = presets::ALL
+            .iter()
+            .flat_map(|p| p.ranges.iter())
+            .filter_map(|r| r.parse().ok())
+            .collect();
+        let sources = lb.list.sources.join(", ");
+        for i in 0..self.ctxs.len() {
+            for f in self.ctxs[i].own_from.clone() {
+                let Some(net) = ip_net(&f) else {
+                    continue;
+                };
+                if net.prefix_len() != net.max_prefix_len()
+                    || mapped_v4(net).is_some()
+                    || is_private(net)
+                    || providers.iter().any(|p| p.contains(&net))
+                    || lb.list.owns(net.addr())
+                    || crate::net::reserved::reserved(net.addr()).is_some()
+                {
+                    continue;
+                }
+                match lb.google {
+                    Some(g) if g.contains(net.addr()) => self.add(
+                        "stale-lb-ip",
+                        Severity::Warning,
+                        f.pos,
+                        format!(
+                            "set_real_ip_from {}: a Google Cloud customer address ({}) that \
+                             none of your forwarding rules or reserved addresses ({sources}) \
+                             holds any more; if it was a load balancer you deleted, the address \
+                             may now belong to another customer, who can then choose the client \
+                             address nginx logs. Delete the line",
+                            f.text, g.provenance.source
+                        ),
+                        None,
+                    ),
+                    Some(_) => {}
+                    None => self.add(
+                        "stale-lb-ip",
+                        Severity::Info,
+                        f.pos,
+                        format!(
+                            "set_real_ip_from {}: none of your forwarding rules or reserved \
+                             addresses ({sources}) holds this address; if it was a load \
+                             balancer you deleted, delete the line (pass --google-ranges with \
+                             Google's cloud.json to tell whether it is a Google Cloud address \
+                             someone else may now own)",
+                            f.text
+                        ),
+                        None,
+                    ),
+                }
+            }
         }
     }
 }
