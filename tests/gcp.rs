@@ -123,7 +123,7 @@ fn the_verbose_classification_is_the_golden_one() {
 }
 
 #[test]
-fn without_verbose_the_ignored_rules_are_counted_not_listed() {
+fn without_verbose_a_ci_run_prints_nothing_on_stderr_and_quiet_hides_the_empty_list_warning() {
     let out = run(&[
         "nginx",
         "check",
@@ -132,11 +132,34 @@ fn without_verbose_the_ignored_rules_are_counted_not_listed() {
         "testdata/gcp/nginx.conf",
     ]);
     assert_exit(&out, 0);
-    eqnice!(
-        "realip: testdata/gcp/forwarding-rules.json: 5 Application LB addresses (6 forwarding \
-         rules); 3 rules are not Application LBs, ignored (-v lists them)\n",
+    eqnice!("", stderr(&out));
+    let dir = tempfile::tempdir().unwrap();
+    let empty = dir.path().join("rules.json");
+    fs::write(&empty, "[]\n").unwrap();
+    let empty = empty.to_str().unwrap();
+    let out = run(&[
+        "nginx",
+        "check",
+        "--lb-ips-from",
+        empty,
+        "testdata/gcp/nginx.conf",
+    ]);
+    assert_exit(&out, 0);
+    assert!(
+        stderr(&out).contains("realip: warning: no Application Load Balancer in the list"),
+        "{}",
         stderr(&out)
     );
+    let out = run(&[
+        "nginx",
+        "check",
+        "-q",
+        "--lb-ips-from",
+        empty,
+        "testdata/gcp/nginx.conf",
+    ]);
+    assert_exit(&out, 0);
+    eqnice!("", stderr(&out));
 }
 
 /// The story CI tells: an IPv6 frontend was added and its IP forgotten in nginx.conf; the

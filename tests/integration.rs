@@ -45,11 +45,11 @@ mod nginx_parse;
 /// (inheritance cases of the reference, nginx-tests' `realip.t`).
 mod nginx_check;
 
-/// Monitoring conventions (issue #9): quiet cron runs, `--output-file`, missing and
-/// non-seekable inputs, the default output, Prometheus counters across `--state` runs,
-/// histograms (checked with promtool), Mackerel, compressed rotated files.
-mod monitoring;
 /// `--lb-ips-from`: gcloud's forwarding-rules and addresses JSON (`testdata/gcp/`), the
 /// classification of every kind of rule, `nginx check` findings as golden files, the CI story
 /// (a forgotten IPv6 LB IP exits 2 with its fix; fixed, 0), and bad files with their messages.
 mod gcp;
+/// Monitoring conventions (issue #9): quiet cron runs, `--output-file`, missing and
+/// non-seekable inputs, the default output, Prometheus counters across `--state` runs,
+/// histograms (checked with promtool), Mackerel, compressed rotated files.
+mod monitoring;

@@ -3,14 +3,16 @@
 //!
 //! Owns: the flag group ([`LbArgs`]), reading the files through the library
 //! (`ranges::gcloud`), and the note on stderr that says what was read: how many Application
-//! LB addresses, which rules need a proxy-only subnet, and (with `-v`) every rule with its
-//! classification, the ignored ones included. The rules themselves live in the library.
+//! LB addresses, how many rules are ignored (a note: on a terminal or with `-v`), and (with
+//! the global `-v`) every rule with its classification, the ignored ones included. The rules themselves live in the library.
 
 use std::path::PathBuf;
 
 use anyhow::Context;
 use realip::ranges::gcloud::{self, LbKind, LbList};
 use realip::report::escape::escape_str;
+
+use super::messages;
 
 /// The `--lb-ips-from` flags.
 #[derive(Debug, Clone, Default, clap::Args)]
@@ -20,10 +22,6 @@ pub struct LbArgs {
     /// must be trusted. Other rules (TCP/SSL proxy, passthrough) are ignored; -v lists them.
     #[arg(long = "lb-ips-from", value_name = "FILE")]
     pub lb_ips_from: Vec<PathBuf>,
-
-    /// With --lb-ips-from: list every forwarding rule and what it is, on stderr.
-    #[arg(long, short = 'v', requires = "lb_ips_from")]
-    pub verbose: bool,
 }
 
 impl LbArgs {
@@ -37,12 +35,20 @@ impl LbArgs {
             files.push(gcloud::load(path).context("--lb-ips-from")?);
         }
         let list = LbList::new(files);
-        eprint!("{}", summary(&list, self.verbose));
+        let verbose = messages::verbose();
+        for line in summary(&list, verbose).lines() {
+            match line.strip_prefix("warning: ") {
+                Some(w) => messages::warning(w),
+                None if verbose => eprintln!("realip: {line}"),
+                None => messages::note(line),
+            }
+        }
         Ok(Some(list))
     }
 }
 
-/// What was read, for stderr: one line per file set, then (verbose) one line per rule.
+/// What was read, for stderr (without the `realip: ` prefix): one line for the files, a
+/// `warning: ` line when nothing is to be checked, then (verbose) one line per rule.
 pub fn summary(list: &LbList, verbose: bool) -> String {
     let sources = escape_str(&list.sources.join(", ")).into_owned();
     let albs = list.alb_ips();
@@ -50,7 +56,7 @@ pub fn summary(list: &LbList, verbose: bool) -> String {
     let ignored = list.ignored().count();
     let unknown = list.unknown_ips().len();
     let mut out = format!(
-        "realip: {sources}: {} Application LB address{} ({} forwarding rule{})",
+        "{sources}: {} Application LB address{} ({} forwarding rule{})",
         albs.len(),
         if albs.len() == 1 { "" } else { "es" },
         alb_rules,
@@ -72,8 +78,8 @@ pub fn summary(list: &LbList, verbose: bool) -> String {
     out.push('\n');
     if albs.is_empty() && unknown == 0 {
         out.push_str(
-            "realip: warning: no Application Load Balancer in the list: nothing to check (the \
-             wrong project, or an empty list?)\n",
+            "warning: no Application Load Balancer in the list: nothing to check (the wrong \
+             project, or an empty list?)\n",
         );
     }
     if verbose {
@@ -84,7 +90,7 @@ pub fn summary(list: &LbList, verbose: bool) -> String {
                 _ => "ignored",
             };
             out.push_str(&format!(
-                "realip:   {verdict} {} {}\n",
+                "  {verdict} {} {}\n",
                 gcloud::net_text(r.net),
                 escape_str(&r.provenance())
             ));

@@ -47,6 +47,11 @@ pub fn notes_shown() -> bool {
     }
 }
 
+/// Whether `-v` was given (lists that are too long for a terminal by default).
+pub fn verbose() -> bool {
+    level() == 2
+}
+
 /// Whether warnings are shown.
 pub fn warnings_shown() -> bool {
     level() > 0

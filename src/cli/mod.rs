@@ -5,8 +5,8 @@
 //! exit codes in [`exit`].
 
 pub mod exit;
-pub mod messages;
 pub mod lb;
+pub mod messages;
 pub mod nginx;
 pub mod output;
 pub mod resolve;
