@@ -43,6 +43,7 @@
 //! * [`nginx`]: nginx configuration parsing, realip settings, lint and snippets.
 //! * [`report`]: rendering for humans; the one place untrusted text is escaped.
 //! * [`check`]: `--check` semantics: Nagios ranges, statuses, perfdata.
+//! * [`totals`]: counters cumulative across `--state` runs (Prometheus).
 //! * [`state`]: incremental runs (`--state`): what each cron run reads, following rotation.
 //! * [`error`]: the error type.
 
@@ -63,6 +64,7 @@ pub mod resolve;
 pub mod scan;
 pub mod state;
 pub mod summary;
+pub mod totals;
 
 pub use error::Error;
 pub use net::{Addr, TrustEntry, TrustNet, TrustedSet};

@@ -116,6 +116,7 @@ use serde::{Deserialize, Serialize};
 use crate::error::Error;
 use crate::input::{read_at_most, Opened};
 use crate::scan::ScanInput;
+use crate::totals::Totals;
 
 /// The state file format version this build reads and writes.
 pub const VERSION: u64 = 1;
@@ -317,6 +318,17 @@ impl Drop for StateLock {
 }
 
 impl Incremental {
+    /// The counters kept by previous runs, if any (see [`crate::totals`]).
+    pub fn totals(&self) -> Option<&Totals> {
+        self.state.totals.as_ref()
+    }
+
+    /// Sets the counters to store with the new offsets: [`commit`](Self::commit) writes both
+    /// in one atomic replacement, so they never disagree.
+    pub fn set_totals(&mut self, totals: Totals) {
+        self.state.totals = Some(totals);
+    }
+
     /// The total number of bytes to read.
     pub fn bytes(&self) -> u64 {
         self.pieces.iter().map(Piece::len).sum()
@@ -338,6 +350,9 @@ impl Incremental {
 struct StateFile {
     version: u64,
     logs: BTreeMap<String, Entry>,
+    /// Counters cumulative across runs (Prometheus output), committed with the offsets.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    totals: Option<Totals>,
 }
 
 impl StateFile {
@@ -345,6 +360,7 @@ impl StateFile {
         StateFile {
             version: VERSION,
             logs: BTreeMap::new(),
+            totals: None,
         }
     }
 }

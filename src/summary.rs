@@ -107,6 +107,49 @@ pub struct SummaryConfig {
     pub routes: Vec<RouteRule>,
     /// Distinct group keys kept; requests with further keys go to "others".
     pub max_groups: usize,
+    /// Upper bounds of the latency histogram buckets in microseconds, ascending (Prometheus
+    /// `le`); values above the last fall in `+Inf`. Counted exactly, not from the HDR
+    /// histogram, so a value equal to a bound is always in that bound's bucket.
+    pub buckets_us: Arc<[u64]>,
+}
+
+/// The default histogram buckets in seconds: 1 ms to 60 s, roughly 1-2.5-5 per decade.
+pub const DEFAULT_BUCKETS: &[f64] = &[
+    0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0,
+];
+
+/// Bucket bounds in seconds -> microseconds: each positive, finite, at most one hour, and
+/// strictly ascending after sorting (duplicates refused).
+pub fn buckets_us(seconds: &[f64]) -> Result<Vec<u64>, String> {
+    let bad = |why: String| why;
+    if seconds.is_empty() {
+        return Err(bad("give at least one bound".into()));
+    }
+    let mut out = Vec::with_capacity(seconds.len());
+    for &s in seconds {
+        if !(s.is_finite() && s > 0.0 && s <= MAX_LATENCY_US as f64 / 1e6) {
+            return Err(bad(format!(
+                "{s} is not a duration in seconds between 0 and 3600"
+            )));
+        }
+        let us = (s * 1e6).round() as u64;
+        if us == 0 {
+            return Err(bad(format!("{s} is below one microsecond")));
+        }
+        out.push(us);
+    }
+    out.sort_unstable();
+    if out.windows(2).any(|w| w[0] == w[1]) {
+        return Err(bad("a bound is given twice".into()));
+    }
+    Ok(out)
+}
+
+fn default_buckets_us() -> Arc<[u64]> {
+    DEFAULT_BUCKETS
+        .iter()
+        .map(|s| (s * 1e6).round() as u64)
+        .collect()
 }
 
 impl Default for SummaryConfig {
@@ -115,6 +158,7 @@ impl Default for SummaryConfig {
             group_by: None,
             routes: Vec::new(),
             max_groups: 1000,
+            buckets_us: default_buckets_us(),
         }
     }
 }
@@ -123,6 +167,10 @@ impl Default for SummaryConfig {
 #[derive(Clone, Debug)]
 pub struct Latency {
     hist: Histogram<u64>,
+    bounds: Arc<[u64]>,
+    /// Values per bucket (not cumulative): `counts[i]` for `bounds[i-1] < v <= bounds[i]`,
+    /// the last one above every bound.
+    counts: Box<[u64]>,
     sum_us: u64,
     min_us: u64,
     max_us: u64,
@@ -130,7 +178,7 @@ pub struct Latency {
 }
 
 impl Latency {
-    fn new(sigfig: u8) -> Self {
+    fn new(sigfig: u8, bounds: &Arc<[u64]>) -> Self {
         // Only ever called with the constants 2 and 3 and MAX_LATENCY_US, which hdrhistogram
         // accepts (sigfig 0..=5, max >= 2); the unit tests construct both.
         #[allow(clippy::expect_used, reason = "constant, valid histogram bounds")]
@@ -138,6 +186,8 @@ impl Latency {
             .expect("constant histogram bounds are valid");
         Latency {
             hist,
+            bounds: Arc::clone(bounds),
+            counts: vec![0; bounds.len() + 1].into_boxed_slice(),
             sum_us: 0,
             min_us: u64::MAX,
             max_us: 0,
@@ -152,6 +202,10 @@ impl Latency {
             self.clamped += 1;
         }
         self.hist.saturating_record(us.min(MAX_LATENCY_US));
+        let bucket = self.bounds.partition_point(|&b| b < us);
+        if let Some(c) = self.counts.get_mut(bucket) {
+            *c += 1;
+        }
         self.sum_us = self.sum_us.saturating_add(us);
         self.min_us = self.min_us.min(us);
         self.max_us = self.max_us.max(us);
@@ -187,6 +241,11 @@ impl Latency {
                     .saturating_record_n(v.value_iterated_to(), v.count_at_value());
             }
         }
+        if self.bounds == other.bounds {
+            for (a, b) in self.counts.iter_mut().zip(other.counts.iter()) {
+                *a += b;
+            }
+        }
         self.sum_us = self.sum_us.saturating_add(other.sum_us);
         self.min_us = self.min_us.min(other.min_us);
         self.max_us = self.max_us.max(other.max_us);
@@ -208,6 +267,17 @@ impl Latency {
                 .map(|&p| (percentile_key(p), self.percentile_us(p).map(s)))
                 .collect(),
             clamped: self.clamped,
+            buckets: {
+                let mut acc = 0;
+                self.bounds
+                    .iter()
+                    .zip(self.counts.iter())
+                    .map(|(&b, &c)| {
+                        acc += c;
+                        (s(b), acc)
+                    })
+                    .collect()
+            },
         }
     }
 }
@@ -264,11 +334,11 @@ struct Group {
 }
 
 impl Group {
-    fn new() -> Self {
+    fn new(bounds: &Arc<[u64]>) -> Self {
         Group {
             requests: 0,
             classes: StatusClasses::default(),
-            request_time: Latency::new(2),
+            request_time: Latency::new(2, bounds),
         }
     }
 
@@ -300,6 +370,9 @@ pub struct Summary {
 impl Summary {
     /// An empty summary.
     pub fn new(config: Arc<SummaryConfig>) -> Self {
+        let others = Group::new(&config.buckets_us);
+        let request_time = Latency::new(3, &config.buckets_us);
+        let upstream_time = Latency::new(3, &config.buckets_us);
         Summary {
             config,
             requests: 0,
@@ -307,11 +380,11 @@ impl Summary {
             status: Box::new([0; 1000]),
             no_status: 0,
             classes: StatusClasses::default(),
-            request_time: Latency::new(3),
-            upstream_time: Latency::new(3),
+            request_time,
+            upstream_time,
             upstream_tries: 0,
             groups: HashMap::new(),
-            others: Group::new(),
+            others,
             others_keys_seen: false,
             scratch: Vec::new(),
         }
@@ -401,7 +474,12 @@ impl Summary {
         if let Some(g) = self.groups.get_mut(key) {
             bump(g);
         } else if self.groups.len() < max_groups {
-            bump(self.groups.entry(Box::from(key)).or_insert_with(Group::new));
+            let bounds = &self.config.buckets_us;
+            bump(
+                self.groups
+                    .entry(Box::from(key))
+                    .or_insert_with(|| Group::new(bounds)),
+            );
         } else {
             self.others_keys_seen = true;
             bump(&mut self.others);
@@ -574,6 +652,10 @@ pub struct LatencyView {
     pub percentiles: Vec<(String, Option<f64>)>,
     /// Values above one hour, recorded as one hour in the histogram.
     pub clamped: u64,
+    /// `(le, values <= le)` per histogram bucket bound in seconds, cumulative (Prometheus
+    /// style); the `+Inf` bucket is `count`.
+    #[serde(skip)]
+    pub buckets: Vec<(f64, u64)>,
 }
 
 /// Counts per status class.
@@ -670,6 +752,7 @@ mod tests {
             group_by,
             routes: vec![],
             max_groups,
+            ..SummaryConfig::default()
         })
     }
 
@@ -786,12 +869,34 @@ mod tests {
     }
 
     #[test]
+    fn bucket_counts_are_exact_and_merge() {
+        let c = Arc::new(SummaryConfig {
+            buckets_us: buckets_us(&[0.05, 0.1]).unwrap().into(),
+            ..SummaryConfig::default()
+        });
+        let mut a = Summary::new(Arc::clone(&c));
+        let mut b = Summary::new(c);
+        a.record(&rec("200", "0.050", "/"));
+        a.record(&rec("200", "0.051", "/"));
+        b.record(&rec("200", "0.100", "/"));
+        b.record(&rec("200", "7.000", "/"));
+        a += b;
+        let v = a.view(&[50.0], 10, SortBy::Count);
+        assert_eq!(v.request_time.buckets, vec![(0.05, 1), (0.1, 3)]);
+        assert_eq!(v.request_time.count, 4);
+        assert!(buckets_us(&[0.1, 0.1]).is_err());
+        assert!(buckets_us(&[]).is_err());
+        assert!(buckets_us(&[f64::NAN]).is_err());
+    }
+
+    #[test]
     fn route_rules_win_over_normalisation() {
         let rule = RouteRule::parse("^/api/v[0-9]+/users=users").unwrap();
         let c = Arc::new(SummaryConfig {
             group_by: Some(GroupBy::Route),
             routes: vec![rule],
             max_groups: 10,
+            ..SummaryConfig::default()
         });
         let mut s = Summary::new(c);
         s.record(&rec("200", "0.1", "/api/v2/users/7"));

@@ -397,7 +397,7 @@ fn machine_outputs_are_well_formed() {
         "{prom}"
     );
     assert!(
-        prom.contains("realip_request_time_seconds{quantile=\"0.99\"} "),
+        prom.contains("realip_request_time_seconds_bucket{le=\"+Inf\"} "),
         "{prom}"
     );
     for l in prom.lines().filter(|l| !l.starts_with('#')) {

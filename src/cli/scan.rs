@@ -16,10 +16,14 @@ use realip::input::{self, Opened};
 use realip::logfmt::Field;
 use realip::logfmt::{self, Format, Plan};
 use realip::report::escape::escape_str;
-use realip::report::{self, Output, ScanReport};
+use realip::report::{self, MetricsOptions, Output, ScanReport};
 use realip::scan::{self, ScanInput, ScanOptions};
 use realip::state;
-use realip::summary::{GroupBy, RouteRule, SortBy, Summary, SummaryConfig, DEFAULT_PERCENTILES};
+use realip::summary::{
+    buckets_us, GroupBy, RouteRule, SortBy, Summary, SummaryConfig, DEFAULT_BUCKETS,
+    DEFAULT_PERCENTILES,
+};
+use realip::totals::Totals;
 use realip::{Header, NginxVersion, Resolver, TrustedSet};
 
 use realip::check::{self, Lost, Status, Thresholds};
@@ -249,6 +253,31 @@ pub struct Args {
     )]
     pub max_read: Option<u64>,
 
+    /// Latency histogram bucket bounds in seconds (Prometheus `le`), comma-separated.
+    #[arg(
+        long,
+        value_name = "LIST",
+        value_delimiter = ',',
+        default_values_t = DEFAULT_BUCKETS.to_vec(),
+        help_heading = "Metrics"
+    )]
+    pub buckets: Vec<f64>,
+
+    /// Prometheus: also print this run's percentiles as realip_run_*_seconds summary
+    /// quantiles (they cannot be summed across hosts; the histograms can).
+    #[arg(long, help_heading = "Metrics")]
+    pub prometheus_quantiles: bool,
+
+    /// Mackerel: the first segment of every metric name. With MACKEREL_AGENT_PLUGIN_META set
+    /// (mackerel-agent does), the graph definitions are printed instead of values.
+    #[arg(
+        long,
+        value_name = "PREFIX",
+        default_value = "realip",
+        help_heading = "Metrics"
+    )]
+    pub metric_key_prefix: String,
+
     /// Never show a progress bar (it shows on a terminal for inputs over 256 MiB).
     #[arg(long)]
     pub no_progress: bool,
@@ -359,6 +388,20 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         .iter()
         .map(|r| RouteRule::parse(r))
         .collect::<Result<Vec<_>, _>>()?;
+    let buckets = buckets_us(&args.buckets).map_err(|e| anyhow::anyhow!("--buckets: {e}"))?;
+    if args.metric_key_prefix.is_empty()
+        || !args.metric_key_prefix.split('.').all(|seg| {
+            !seg.is_empty()
+                && seg
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+        })
+    {
+        anyhow::bail!(
+            "--metric-key-prefix {:?}: expected dot-separated segments of letters, digits, - and _",
+            escape_str(&args.metric_key_prefix)
+        );
+    }
     let summary_config = (!args.no_summary).then(|| {
         Arc::new(SummaryConfig {
             group_by: args.group_by.map(|g| match g {
@@ -370,6 +413,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             }),
             routes,
             max_groups: args.max_groups,
+            buckets_us: buckets.into(),
         })
     });
     let sort = match args.sort {
@@ -569,7 +613,29 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             .as_ref()
             .and_then(|i| i.window.as_ref().map(|w| w.seconds)),
         epoch: now,
+        totals: None,
+        metrics: MetricsOptions {
+            prometheus_quantiles: args.prometheus_quantiles,
+            metric_key_prefix: Some(args.metric_key_prefix.clone()),
+            mackerel_meta: std::env::var_os("MACKEREL_AGENT_PLUGIN_META")
+                .is_some_and(|v| !v.is_empty()),
+        },
     };
+    let mut report = report;
+    // Under --state, counters add up across runs: this run is added to the stored totals,
+    // which are committed with the offsets.
+    if let Some(inc) = incremental.as_mut() {
+        let mut totals = inc.totals().cloned().unwrap_or_else(|| Totals::new(now));
+        totals.add_run(
+            report.lines,
+            report.parsed,
+            report.malformed,
+            report.summary.as_ref(),
+            report.audit.as_ref(),
+        );
+        inc.set_totals(totals.clone());
+        report.totals = Some(totals);
+    }
 
     let output = match args.output {
         Some(OutputArg::Table) | None => Output::Table,

@@ -7,7 +7,8 @@
 use std::fmt::Write;
 
 use super::model::ScanReport;
-use crate::summary::{LatencyView, SummaryView};
+use crate::summary::LatencyView;
+use crate::totals::{Histogram, Totals};
 
 fn num(v: Option<f64>) -> String {
     v.map(|v| format!("{v}"))
@@ -89,39 +90,13 @@ fn quantile(key: &str) -> String {
     format!("{q}")
 }
 
-fn prom_summary(
-    out: &mut String,
-    name: &str,
-    help: &str,
-    labels: &str,
-    l: &LatencyView,
-    head: bool,
-) {
-    if head {
-        let _ = writeln!(out, "# HELP {name} {help}");
-        let _ = writeln!(out, "# TYPE {name} summary");
-    }
-    let sep = if labels.is_empty() { "" } else { "," };
-    for (k, v) in &l.percentiles {
-        let _ = writeln!(
-            out,
-            "{name}{{{labels}{sep}quantile=\"{}\"}} {}",
-            quantile(k),
-            num(*v)
-        );
-    }
-    let braces = if labels.is_empty() {
-        String::new()
-    } else {
-        format!("{{{labels}}}")
-    };
-    let _ = writeln!(out, "{name}_sum{braces} {}", l.sum);
-    let _ = writeln!(out, "{name}_count{braces} {}", l.count);
+fn prom_head(out: &mut String, name: &str, kind: &str, help: &str) {
+    let _ = writeln!(out, "# HELP {name} {help}");
+    let _ = writeln!(out, "# TYPE {name} {kind}");
 }
 
 fn prom_counter(out: &mut String, name: &str, help: &str, rows: &[(String, u64)]) {
-    let _ = writeln!(out, "# HELP {name} {help}");
-    let _ = writeln!(out, "# TYPE {name} counter");
+    prom_head(out, name, "counter", help);
     for (labels, v) in rows {
         if labels.is_empty() {
             let _ = writeln!(out, "{name} {v}");
@@ -131,43 +106,143 @@ fn prom_counter(out: &mut String, name: &str, help: &str, rows: &[(String, u64)]
     }
 }
 
+fn prom_gauge(out: &mut String, name: &str, help: &str, v: impl std::fmt::Display) {
+    prom_head(out, name, "gauge", help);
+    let _ = writeln!(out, "{name} {v}");
+}
+
+/// The samples of one histogram (`_bucket` per bound and `+Inf`, `_sum`, `_count`), with
+/// extra labels (already escaped) before `le`.
+fn prom_histogram_samples(out: &mut String, name: &str, labels: &str, h: &Histogram) {
+    let sep = if labels.is_empty() { "" } else { "," };
+    for (le, n) in h.le.iter().zip(&h.buckets) {
+        let _ = writeln!(out, "{name}_bucket{{{labels}{sep}le=\"{le}\"}} {n}");
+    }
+    let _ = writeln!(out, "{name}_bucket{{{labels}{sep}le=\"+Inf\"}} {}", h.count);
+    let braces = if labels.is_empty() {
+        String::new()
+    } else {
+        format!("{{{labels}}}")
+    };
+    let _ = writeln!(out, "{name}_sum{braces} {}", h.sum);
+    let _ = writeln!(out, "{name}_count{braces} {}", h.count);
+}
+
+fn rows<'a>(
+    label_name: &str,
+    map: impl IntoIterator<Item = (&'a String, &'a u64)>,
+) -> Vec<(String, u64)> {
+    map.into_iter()
+        .map(|(k, n)| (format!("{label_name}=\"{}\"", label(k)), *n))
+        .collect()
+}
+
+/// This run's percentiles as a summary's quantiles (`--prometheus-quantiles`); quantiles cannot be summed
+/// across hosts, the histograms can.
+fn prom_quantiles(out: &mut String, name: &str, help: &str, l: &LatencyView) {
+    if l.count == 0 {
+        return;
+    }
+    prom_head(out, name, "summary", help);
+    for (k, v) in &l.percentiles {
+        let _ = writeln!(out, "{name}{{quantile=\"{}\"}} {}", quantile(k), num(*v));
+    }
+}
+
 /// Prometheus text exposition format (e.g. for node_exporter's textfile collector).
+///
+/// Counters and histograms come from [`ScanReport::totals`]: cumulative since the state
+/// file's totals began under `--state`, this run's alone otherwise. Gauges describe this run.
 pub fn prometheus(r: &ScanReport) -> String {
     let mut out = String::new();
+    let own;
+    let t = match &r.totals {
+        Some(t) => t,
+        None => {
+            own = Totals::of_run(
+                r.epoch,
+                r.lines,
+                r.parsed,
+                r.malformed,
+                r.summary.as_ref(),
+                r.audit.as_ref(),
+            );
+            &own
+        }
+    };
     prom_counter(
         &mut out,
         "realip_lines_total",
         "Log lines read.",
-        &[(String::new(), r.lines)],
+        &[(String::new(), t.lines)],
     );
     prom_counter(
         &mut out,
         "realip_parsed_lines_total",
         "Log lines parsed.",
-        &[(String::new(), r.parsed)],
+        &[(String::new(), t.parsed)],
     );
     prom_counter(
         &mut out,
         "realip_malformed_lines_total",
         "Log lines that could not be parsed.",
-        &[(String::new(), r.malformed)],
+        &[(String::new(), t.malformed)],
     );
-    if let Some(s) = &r.summary {
-        write_prom_summary(&mut out, s);
-    }
-    if let (Some(w), Some(s)) = (r.window_seconds, &r.summary) {
-        let _ = writeln!(
-            out,
-            "# HELP realip_requests_per_second Requests per second since the previous --state run."
+    if r.summary.is_some() {
+        prom_counter(
+            &mut out,
+            "realip_requests_total",
+            "Requests by status code.",
+            &rows("status", &t.status),
         );
-        let _ = writeln!(out, "# TYPE realip_requests_per_second gauge");
-        let _ = writeln!(
-            out,
-            "realip_requests_per_second {}",
-            s.requests as f64 / w.max(1) as f64
+        prom_counter(
+            &mut out,
+            "realip_requests_by_class_total",
+            "Requests by status class (499 also in 4xx).",
+            &rows("class", &t.status_class),
         );
+        prom_counter(
+            &mut out,
+            "realip_response_bytes_total",
+            "Sum of $body_bytes_sent.",
+            &[(String::new(), t.bytes)],
+        );
+        for (name, help, h) in [
+            (
+                "realip_request_time_seconds",
+                "$request_time.",
+                &t.request_time,
+            ),
+            (
+                "realip_upstream_response_time_seconds",
+                "$upstream_response_time (sum per request).",
+                &t.upstream_response_time,
+            ),
+        ] {
+            prom_head(&mut out, name, "histogram", help);
+            prom_histogram_samples(&mut out, name, "", h);
+        }
+        if let Some(by) = &t.group_by {
+            let group_rows: Vec<(String, u64)> = t
+                .groups
+                .iter()
+                .map(|(k, g)| (format!("{by}=\"{}\"", label(k)), g.requests))
+                .collect();
+            prom_counter(
+                &mut out,
+                "realip_group_requests_total",
+                "Requests per group.",
+                &group_rows,
+            );
+            let name = "realip_group_request_time_seconds";
+            prom_head(&mut out, name, "histogram", "$request_time per group.");
+            for (k, g) in &t.groups {
+                let labels = format!("{by}=\"{}\"", label(k));
+                prom_histogram_samples(&mut out, name, &labels, &g.request_time);
+            }
+        }
     }
-    if let Some(a) = &r.audit {
+    if let Some(a) = &t.audit {
         prom_counter(
             &mut out,
             "realip_audit_checked_lines_total",
@@ -180,102 +255,66 @@ pub fn prometheus(r: &ScanReport) -> String {
             "Lines whose logged client is not the real client.",
             &[(String::new(), a.misresolved)],
         );
-        let lbs: Vec<(String, u64)> = a
-            .unresolved_lb_ips
-            .iter()
-            .map(|l| (format!("ip=\"{}\"", label(&l.ip)), l.lines))
-            .collect();
         prom_counter(
             &mut out,
             "realip_audit_unresolved_lb_ip_lines_total",
             "Lines logged with an untrusted load-balancer IP as the client.",
-            &lbs,
+            &rows("ip", &a.unresolved_lb_ips),
         );
-        let kinds: Vec<(String, u64)> = a
-            .findings
-            .iter()
-            .map(|f| (format!("kind=\"{}\"", f.kind), f.count))
-            .collect();
         prom_counter(
             &mut out,
             "realip_audit_findings_total",
             "Audit findings by kind.",
-            &kinds,
+            &rows("kind", &a.findings),
         );
     }
-    out
-}
-
-fn write_prom_summary(out: &mut String, s: &SummaryView) {
-    let status: Vec<(String, u64)> = s
-        .status
-        .iter()
-        .map(|(k, n)| (format!("status=\"{}\"", label(k)), *n))
-        .collect();
-    prom_counter(
-        out,
-        "realip_requests_total",
-        "Requests by status code.",
-        &status,
+    prom_gauge(
+        &mut out,
+        "realip_last_run_timestamp_seconds",
+        "When this run began (seconds since the epoch).",
+        r.epoch,
     );
-    let classes: Vec<(String, u64)> = s
-        .status_class
-        .pairs()
-        .iter()
-        .map(|(k, n)| (format!("class=\"{k}\""), *n))
-        .collect();
-    prom_counter(
-        out,
-        "realip_requests_by_class_total",
-        "Requests by status class (499 also in 4xx).",
-        &classes,
-    );
-    prom_counter(
-        out,
-        "realip_response_bytes_total",
-        "Sum of $body_bytes_sent.",
-        &[(String::new(), s.bytes)],
-    );
-    prom_summary(
-        out,
-        "realip_request_time_seconds",
-        "$request_time.",
-        "",
-        &s.request_time,
-        true,
-    );
-    prom_summary(
-        out,
-        "realip_upstream_response_time_seconds",
-        "$upstream_response_time (sum per request).",
-        "",
-        &s.upstream_response_time,
-        true,
-    );
-    if let Some(by) = s.group_by {
-        let rows: Vec<(String, u64)> = s
-            .groups
-            .iter()
-            .map(|g| (format!("{by}=\"{}\"", label(&g.key)), g.requests))
-            .collect();
-        prom_counter(
-            out,
-            "realip_group_requests_total",
-            "Requests per group.",
-            &rows,
+    if r.totals.is_some() {
+        prom_gauge(
+            &mut out,
+            "realip_counters_since_timestamp_seconds",
+            "Since when the counters count (the first run that kept them in the --state file).",
+            t.since,
         );
-        for (i, g) in s.groups.iter().enumerate() {
-            let labels = format!("{by}=\"{}\"", label(&g.key));
-            prom_summary(
-                out,
-                "realip_group_request_time_seconds",
-                "$request_time per group.",
-                &labels,
-                &g.request_time,
-                i == 0,
+    }
+    if let Some(w) = r.window_seconds {
+        prom_gauge(
+            &mut out,
+            "realip_window_seconds",
+            "Seconds from the previous --state run to this one.",
+            w,
+        );
+        if let Some(s) = &r.summary {
+            prom_gauge(
+                &mut out,
+                "realip_requests_per_second",
+                "Requests per second since the previous --state run.",
+                s.requests as f64 / w.max(1) as f64,
             );
         }
     }
+    if r.metrics.prometheus_quantiles {
+        if let Some(s) = &r.summary {
+            prom_quantiles(
+                &mut out,
+                "realip_run_request_time_seconds",
+                "$request_time percentiles of this run (nearest rank; not summable).",
+                &s.request_time,
+            );
+            prom_quantiles(
+                &mut out,
+                "realip_run_upstream_response_time_seconds",
+                "$upstream_response_time percentiles of this run (nearest rank; not summable).",
+                &s.upstream_response_time,
+            );
+        }
+    }
+    out
 }
 
 /// A Mackerel metric name segment: `[A-Za-z0-9_-]`, everything else `_`.
@@ -297,33 +336,40 @@ fn segment(s: &str) -> String {
     }
 }
 
-/// Mackerel check-plugin metric lines: `name<TAB>value<TAB>epoch`.
+/// Mackerel plugin metric lines: `name<TAB>value<TAB>epoch`, every name under the
+/// `--metric-key-prefix` (default `realip`). Values are this run's (a `--state` run's lines
+/// since the previous run); per-group metrics follow `--group-by`. With
+/// [`MetricsOptions::mackerel_meta`](super::MetricsOptions), the graph definitions instead.
 pub fn mackerel(r: &ScanReport) -> String {
+    let prefix = r.metrics.metric_key_prefix.as_deref().unwrap_or("realip");
+    if r.metrics.mackerel_meta {
+        return mackerel_meta(r, prefix);
+    }
     let mut out = String::new();
     let t = r.epoch;
     let mut line = |name: String, v: String| {
-        let _ = writeln!(out, "{name}\t{v}\t{t}");
+        let _ = writeln!(out, "{prefix}.{name}\t{v}\t{t}");
     };
-    line("realip.lines.total".into(), r.lines.to_string());
-    line("realip.lines.parsed".into(), r.parsed.to_string());
-    line("realip.lines.malformed".into(), r.malformed.to_string());
+    line("lines.total".into(), r.lines.to_string());
+    line("lines.parsed".into(), r.parsed.to_string());
+    line("lines.malformed".into(), r.malformed.to_string());
     if let Some(a) = &r.audit {
-        line("realip.audit.checked".into(), a.checked.to_string());
-        line("realip.audit.misresolved".into(), a.misresolved.to_string());
+        line("audit.checked".into(), a.checked.to_string());
+        line("audit.misresolved".into(), a.misresolved.to_string());
         for f in &a.findings {
-            line(format!("realip.audit.{}", f.kind), f.count.to_string());
+            line(format!("audit.{}", f.kind), f.count.to_string());
         }
     }
     if let (Some(w), Some(s)) = (r.window_seconds, &r.summary) {
         line(
-            "realip.requests.per_second".into(),
+            "requests.per_second".into(),
             (s.requests as f64 / w.max(1) as f64).to_string(),
         );
     }
     if let Some(s) = &r.summary {
-        line("realip.requests.total".into(), s.requests.to_string());
+        line("requests.total".into(), s.requests.to_string());
         for (k, n) in s.status_class.pairs() {
-            line(format!("realip.status.{k}"), n.to_string());
+            line(format!("status.{k}"), n.to_string());
         }
         for (name, l) in [
             ("request_time", &s.request_time),
@@ -332,25 +378,101 @@ pub fn mackerel(r: &ScanReport) -> String {
             if l.count == 0 {
                 continue;
             }
-            line(format!("realip.{name}.mean"), num(l.mean));
-            line(format!("realip.{name}.max"), num(l.max));
+            line(format!("{name}.mean"), num(l.mean));
+            line(format!("{name}.max"), num(l.max));
             for (k, v) in &l.percentiles {
-                line(format!("realip.{name}.{k}"), num(*v));
+                line(format!("{name}.{k}"), num(*v));
             }
         }
         if let Some(by) = s.group_by {
             for g in &s.groups {
-                line(
-                    format!("realip.{by}.{}.requests", segment(&g.key)),
-                    g.requests.to_string(),
-                );
-                if let Some(p99) = g.request_time.percentiles.iter().find(|(k, _)| k == "p99") {
-                    line(format!("realip.{by}.{}.p99", segment(&g.key)), num(p99.1));
+                let key = segment(&g.key);
+                line(format!("{by}.{key}.requests"), g.requests.to_string());
+                for (k, n) in g.status_class.pairs() {
+                    line(format!("{by}_status.{key}.{k}"), n.to_string());
+                }
+                if g.request_time.count == 0 {
+                    continue;
+                }
+                line(format!("{by}.{key}.mean"), num(g.request_time.mean));
+                for (k, v) in &g.request_time.percentiles {
+                    line(format!("{by}.{key}.{k}"), num(*v));
                 }
             }
         }
     }
     out
+}
+
+/// The graph definitions of the Mackerel plugin protocol: `# mackerel-agent-plugin`, then
+/// one JSON object naming every graph, its unit and its metrics (`*` for a dynamic last
+/// segment, `#` for a dynamic middle one).
+fn mackerel_meta(r: &ScanReport, prefix: &str) -> String {
+    use serde_json::{json, Map, Value};
+    let metric = |name: &str, label: &str| json!({"name": name, "label": label, "stacked": false});
+    let mut graphs = Map::new();
+    let mut graph = |name: String, label: String, unit: &str, metrics: Vec<Value>| {
+        graphs.insert(
+            format!("{prefix}.{name}"),
+            json!({"label": label, "unit": unit, "metrics": metrics}),
+        );
+    };
+    graph(
+        "lines".into(),
+        "realip: log lines".into(),
+        "integer",
+        vec![
+            metric("total", "read"),
+            metric("parsed", "parsed"),
+            metric("malformed", "malformed"),
+        ],
+    );
+    graph(
+        "audit".into(),
+        "realip: audit (lines)".into(),
+        "integer",
+        vec![metric("*", "%1")],
+    );
+    graph(
+        "requests".into(),
+        "realip: requests".into(),
+        "float",
+        vec![
+            metric("total", "requests"),
+            metric("per_second", "per second"),
+        ],
+    );
+    graph(
+        "status".into(),
+        "realip: status classes".into(),
+        "integer",
+        vec![metric("*", "%1")],
+    );
+    for (name, label) in [
+        ("request_time", "realip: $request_time (s)"),
+        (
+            "upstream_response_time",
+            "realip: $upstream_response_time (s)",
+        ),
+    ] {
+        graph(name.into(), label.into(), "float", vec![metric("*", "%1")]);
+    }
+    if let Some(by) = r.summary.as_ref().and_then(|s| s.group_by) {
+        graph(
+            format!("{by}.#"),
+            format!("realip: per {by} (requests; $request_time in s)"),
+            "float",
+            vec![metric("*", "%2")],
+        );
+        graph(
+            format!("{by}_status.#"),
+            format!("realip: status classes per {by}"),
+            "integer",
+            vec![metric("*", "%2")],
+        );
+    }
+    let meta = json!({ "graphs": Value::Object(graphs) });
+    format!("# mackerel-agent-plugin\n{meta}\n")
 }
 
 #[cfg(test)]

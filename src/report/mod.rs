@@ -12,7 +12,7 @@ pub mod metrics;
 pub mod model;
 pub mod text;
 
-pub use model::ScanReport;
+pub use model::{MetricsOptions, ScanReport};
 
 /// An output format of `realip scan`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -7,6 +7,19 @@
 use crate::audit::AuditView;
 use crate::scan::Sample;
 use crate::summary::SummaryView;
+use crate::totals::Totals;
+
+/// Options of the metric formats.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct MetricsOptions {
+    /// Prometheus: also print this run's percentiles as `…_quantile_seconds` gauges.
+    pub prometheus_quantiles: bool,
+    /// Mackerel: the first segment of every metric name (default `realip`).
+    pub metric_key_prefix: Option<String>,
+    /// Mackerel: print the graph definitions (`# mackerel-agent-plugin` and JSON) instead of
+    /// values, as mackerel-agent asks with `MACKEREL_AGENT_PLUGIN_META` set.
+    pub mackerel_meta: bool,
+}
 
 /// Everything a scan report shows.
 #[derive(Clone, Debug)]
@@ -39,4 +52,9 @@ pub struct ScanReport {
     pub window_seconds: Option<u64>,
     /// Seconds since the epoch when the report was made (for Mackerel lines).
     pub epoch: u64,
+    /// The counters Prometheus reports: cumulative since the state file's totals began
+    /// (with `--state`); `None` means this run's own counts.
+    pub totals: Option<Totals>,
+    /// Options of the metric formats.
+    pub metrics: MetricsOptions,
 }
