@@ -807,27 +807,31 @@ impl<'c> Audit<'c> {
             None => {}
         }
 
+        // What the declared walk met, on lines the log can place.
+        let placed = expected.filter(|_| stopped != Stopped::Unknown);
         let garbage = (garbage_at_peer && from_front_end)
-            || expected
+            || placed
                 .is_some_and(|e| matches!(e.stop, Stop::InvalidToken | Stop::RightmostInvalid));
         if garbage {
             self.tally(Kind::GarbageInHeader, at, time);
         }
-        if expected.is_some_and(|e| e.stop == Stop::AllTrusted) {
+        if placed.is_some_and(|e| e.stop == Stop::AllTrusted) {
             self.tally(Kind::AllTrusted, at, time);
         }
 
         // Entries left of the real client. Behind a front end the real client is the entry
         // it appended left of the LB hop (or further left when nginx trusted that too).
+        // Lines the log cannot explain say nothing about spoofing.
         let client = if lb_line {
             match stopped {
                 Stopped::Entry(k) => Some(k.max(2)),
-                _ => Some(2),
+                Stopped::Peer => Some(2),
+                Stopped::Unknown => None,
             }
         } else {
             match (stopped, expected) {
                 (Stopped::Entry(k), _) => Some(k),
-                (_, Some(e))
+                (Stopped::Peer, Some(e))
                     if e.stop == Stop::Untrusted
                         && declared.is_some_and(|r| {
                             assumed_peer.is_some_and(|p| r.trusted().contains(&p))
@@ -1503,9 +1507,17 @@ mod tests {
         line(
             &mut a,
             3,
-            "8.8.4.4",
+            "34.120.5.6",
             "35.191.1.1",
             "garbage, 34.120.5.6",
+            "ua",
+        );
+        line(
+            &mut a,
+            5,
+            "8.8.4.4",
+            "35.191.1.1",
+            "9.9.9.9, 34.120.5.6",
             "ua",
         );
         line(
@@ -1519,9 +1531,11 @@ mod tests {
         let c = counts(&a);
         assert!(c.contains(&("health_check", 1)), "{c:?}");
         assert!(c.contains(&("untrusted_peer", 1)), "{c:?}");
-        assert!(c.contains(&("spoof_attempt", 1)), "{c:?}");
+        // Lines 2 and 3: entries left of what nginx took.
+        assert!(c.contains(&("spoof_attempt", 2)), "{c:?}");
         assert!(c.contains(&("garbage_in_header", 1)), "{c:?}");
-        // Line 3: 8.8.4.4 is neither the peer nor in the header.
+        // Line 3: nginx stopped at the garbage, keeping the trusted LB IP to its right.
+        // Line 5: 8.8.4.4 is neither the peer nor in the header.
         assert!(c.contains(&("unexplained", 1)), "{c:?}");
         // Line 4: nginx logged the front end itself.
         assert!(c.contains(&("untrusted_front_end", 1)), "{c:?}");
@@ -1532,7 +1546,10 @@ mod tests {
             .iter()
             .find(|f| f.kind == "spoof_attempt")
             .unwrap();
-        assert_eq!(spoof.top, [("1.2.3.4".to_string(), 1)]);
+        assert_eq!(
+            spoof.top,
+            [("1.2.3.4".to_string(), 1), ("garbage".to_string(), 1)]
+        );
     }
 
     #[test]

@@ -564,6 +564,53 @@ fn real_nginx_log_names_exactly_the_omitted_lb_ip_with_the_requests_sent_through
         "{line:?}"
     );
     assert_eq!(code, 0, "{line}");
+
+    // Issue #8: audited with nothing declared (only the front end named, since the test's
+    // front end is not Google's), the same logs give exactly the omitted IP with the requests
+    // sent through it, and what nginx trusts; the control gives 0.
+    let kept = count(&[Shape::ViaKept, Shape::SpoofKept]) as u64;
+    let v = scan_json(&["--front-end", "127.0.0.1", log]);
+    let a = &v["audit"];
+    assert_eq!(a["trust_source"], "inferred");
+    assert_eq!(
+        ip_lines(&a["unresolved_lb_ips"]),
+        [(OMITTED_LB.to_string(), omitted as u64)],
+        "inferred: unresolved_lb_ips"
+    );
+    assert_eq!(
+        ip_lines(&a["trusted_lb_ips"]),
+        [(KEPT_LB.to_string(), kept)],
+        "inferred: trusted_lb_ips"
+    );
+    assert_eq!(a["misresolved"], omitted, "inferred: misresolved");
+    let counts = finding_counts(a);
+    assert_eq!(counts.get("config_drift"), None, "inferred: {counts:?}");
+    assert_eq!(counts.get("spoof_attempt"), Some(&(spoofs as u64)));
+    assert_eq!(counts.get("untrusted_peer"), Some(&(forged as u64)));
+    assert_eq!(strings(&a["suggested_set_real_ip_from"]), [OMITTED_LB]);
+    let (code, line) = check(&["--front-end", "127.0.0.1", log]);
+    assert!(
+        line.starts_with(&format!(
+            "REALIP CRITICAL: {omitted} of {REQUESTS} requests ("
+        )) && line.contains(&format!(
+            "resolved to untrusted LB IP {OMITTED_LB} — add: set_real_ip_from {OMITTED_LB}; \
+             (trust inferred from the log: nginx trusts {KEPT_LB} and the front end 127.0.0.1)"
+        )),
+        "{line:?}"
+    );
+    assert_eq!(code, 2, "{line}");
+    let v = scan_json(&[&["--front-end", "127.0.0.1"], &control[..]].concat());
+    let a = &v["audit"];
+    assert_eq!(a["misresolved"], 0, "inferred control: {}", a["findings"]);
+    assert_eq!(ip_lines(&a["unresolved_lb_ips"]), []);
+    assert_eq!(
+        ip_lines(&a["trusted_lb_ips"]),
+        by_lines(vec![
+            (KEPT_LB.to_string(), kept),
+            (OMITTED_LB.to_string(), omitted as u64)
+        ])
+    );
+    assert_eq!(finding_counts(a).get("config_drift"), None);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1257,4 +1304,560 @@ fn issue_8_sample_log_with_no_flags_names_the_forgotten_lb_ip_and_what_nginx_tru
         .as_str()
         .expect("verdict")
         .starts_with("49 of 2000 requests (2.5%) resolved to untrusted LB IP 34.149.9.9"));
+}
+
+/// Load-balancer IPs of the generated logs: some trusted by the simulated nginx, some forgotten.
+const GEN_LBS: [&str; 4] = ["34.120.5.6", "34.149.9.9", "34.111.2.3", "2600:1901:0:1::7"];
+
+/// One generated request as nginx logged it.
+struct GenLine {
+    remote: String,
+    peer: String,
+    xff: Option<String>,
+    ua: &'static str,
+}
+
+/// What the generated traffic must audit to.
+#[derive(Default, Debug)]
+struct GenTruth {
+    /// Lines through each LB IP (index into the LB list).
+    via: Vec<u64>,
+    spoofed: u64,
+    health: u64,
+    forged: u64,
+}
+
+/// A front end of Google: the TCP peer of every proxied request.
+fn gfe(rng: &mut Rng) -> String {
+    if rng.below(2) == 0 {
+        format!("35.191.{}.{}", rng.below(256), 1 + rng.below(254))
+    } else {
+        format!("130.211.{}.{}", rng.below(4), 1 + rng.below(254))
+    }
+}
+
+/// `n` requests through `lbs` (address, trusted by nginx), with health checks, spoofed
+/// prefixes and direct hits; `$remote_addr` is what nginx (recursive, trusting the Google front
+/// ends and the trusted LB IPs) logs.
+fn generated(rng: &mut Rng, lbs: &[(&str, bool)], n: usize) -> (Vec<GenLine>, GenTruth) {
+    let mut truth = GenTruth {
+        via: vec![0; lbs.len()],
+        ..GenTruth::default()
+    };
+    let mut lines = Vec::new();
+    for i in 0..n {
+        // Every LB IP carries traffic: the first lines go through each in turn.
+        let roll = if i < lbs.len() { 0 } else { rng.below(100) };
+        let c = client(rng).to_string();
+        let line = match roll {
+            0..=69 => {
+                let k = if i < lbs.len() {
+                    i
+                } else {
+                    rng.below(lbs.len() as u64) as usize
+                };
+                let (lb, trusted) = lbs[k];
+                truth.via[k] += 1;
+                let mut xff = format!("{c}{}{lb}", sep(rng));
+                if rng.below(4) == 0 {
+                    truth.spoofed += 1;
+                    let prefix = match rng.below(4) {
+                        0 => lbs[rng.below(lbs.len() as u64) as usize].0.to_string(),
+                        _ => spoofed(rng),
+                    };
+                    xff = format!("{prefix}, {xff}");
+                }
+                GenLine {
+                    remote: if trusted { c } else { lb.to_string() },
+                    peer: gfe(rng),
+                    xff: Some(xff),
+                    ua: "Mozilla/5.0",
+                }
+            }
+            70..=79 => {
+                truth.health += 1;
+                let p = gfe(rng);
+                GenLine {
+                    remote: p.clone(),
+                    peer: p,
+                    xff: None,
+                    ua: "GoogleHC/1.0",
+                }
+            }
+            80..=89 => {
+                // A direct hit with a forged header that never names the peer.
+                truth.forged += 1;
+                let (lb, _) = lbs[rng.below(lbs.len() as u64) as usize];
+                let xff = match rng.below(3) {
+                    0 => format!("{},{lb}", client(rng)),
+                    1 => format!("{}, {}", spoofed(rng), client(rng)),
+                    _ => lb.to_string(),
+                };
+                GenLine {
+                    remote: c.clone(),
+                    peer: c,
+                    xff: Some(xff),
+                    ua: "curl/8.5.0",
+                }
+            }
+            _ => GenLine {
+                remote: c.clone(),
+                peer: c,
+                xff: None,
+                ua: "curl/8.5.0",
+            },
+        };
+        lines.push(line);
+    }
+    (lines, truth)
+}
+
+/// The log formats of the generated logs: `--log-format` value, whether the peer is logged,
+/// and the renderer of one line.
+type Render = fn(usize, &GenLine) -> String;
+
+fn formats() -> Vec<(&'static str, bool, Render)> {
+    fn time(i: usize) -> String {
+        format!("01/May/2024:10:{:02}:{:02} +0000", i / 60 % 60, i % 60)
+    }
+    vec![
+        ("realip", true, |i, l| {
+            format!(
+                "{} - - [{}] \"GET /g/{i} HTTP/1.1\" 200 5 \"-\" \"{}\" \"{}\" {} 0.001 -\n",
+                l.remote,
+                time(i),
+                l.ua,
+                l.xff.as_deref().unwrap_or("-"),
+                l.peer
+            )
+        }),
+        ("main", false, |i, l| {
+            format!(
+                "{} - - [{}] \"GET /g/{i} HTTP/1.1\" 200 5 \"-\" \"{}\" \"{}\"\n",
+                l.remote,
+                time(i),
+                l.ua,
+                l.xff.as_deref().unwrap_or("-")
+            )
+        }),
+        (
+            "$remote_addr - $remote_user [$time_local] \"$request\" $status $body_bytes_sent \
+             \"$http_referer\" \"$http_user_agent\" xff=\"$http_x_forwarded_for\" \
+             rt=$request_time",
+            false,
+            |i, l| {
+                format!(
+                    "{} - - [{}] \"GET /g/{i} HTTP/1.1\" 200 5 \"-\" \"{}\" xff=\"{}\" rt=0.001\n",
+                    l.remote,
+                    time(i),
+                    l.ua,
+                    l.xff.as_deref().unwrap_or("-")
+                )
+            },
+        ),
+        ("ltsv", true, |i, l| {
+            format!(
+                "time:[{}]\thost:{}\tforwardedfor:{}\treq:GET /g/{i} HTTP/1.1\tstatus:200\t\
+                 size:5\tua:{}\treqtime:0.001\trealip_remote_addr:{}\n",
+                time(i),
+                l.remote,
+                l.xff.as_deref().unwrap_or("-"),
+                l.ua,
+                l.peer
+            )
+        }),
+        ("json", true, |i, l| {
+            format!(
+                "{{\"time\":\"2024-05-01T10:{:02}:{:02}+00:00\",\"remote_addr\":\"{}\",\
+                 \"realip_remote_addr\":\"{}\",\"http_x_forwarded_for\":\"{}\",\
+                 \"request\":\"GET /g/{i} HTTP/1.1\",\"status\":200,\"body_bytes_sent\":5,\
+                 \"request_time\":0.001,\"http_user_agent\":\"{}\"}}\n",
+                i / 60 % 60,
+                i % 60,
+                l.remote,
+                l.peer,
+                l.xff.as_deref().unwrap_or(""),
+                l.ua
+            )
+        }),
+    ]
+}
+
+/// `[{ip, lines}]` as pairs, most lines first.
+fn ip_lines(v: &Value) -> Vec<(String, u64)> {
+    v.as_array()
+        .unwrap_or_else(|| panic!("not an array: {v}"))
+        .iter()
+        .map(|l| {
+            (
+                l["ip"].as_str().expect("ip").to_string(),
+                l["lines"].as_u64().expect("lines"),
+            )
+        })
+        .collect()
+}
+
+/// Sorted as the audit lists them: most lines first, then by address text.
+fn by_lines(mut v: Vec<(String, u64)>) -> Vec<(String, u64)> {
+    v.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+    v
+}
+
+#[test]
+fn issue_8_generated_logs_with_nothing_declared_give_exact_per_ip_counts_in_every_format() {
+    // See: issue #8. 2 to 4 LB IPs, some trusted by nginx and some forgotten, in realip, main,
+    // combined + X-Forwarded-For (a template), LTSV and JSON, with spoofed prefixes, health
+    // checks and forged direct hits.
+    let seed = crate::util::rng::seed("REALIP_AUDIT_SEED", 0x5eed_2026_0a0d_0008);
+    eprintln!("issue 8 generated logs: seed 0x{seed:016x} (REALIP_AUDIT_SEED to reproduce)");
+    let mut rng = Rng(seed);
+    let setups: [&[bool]; 4] = [
+        &[true, false],
+        &[true, false, false],
+        &[true, true, false, true],
+        &[false, true, true, false],
+    ];
+    for (case, trusted) in setups.iter().enumerate() {
+        let lbs: Vec<(&str, bool)> = GEN_LBS
+            .iter()
+            .copied()
+            .zip(trusted.iter().copied())
+            .collect();
+        let (lines, truth) = generated(&mut rng, &lbs, 700);
+        let want_trusted = by_lines(
+            lbs.iter()
+                .zip(&truth.via)
+                .filter(|((_, t), _)| *t)
+                .map(|((ip, _), n)| (ip.to_string(), *n))
+                .collect(),
+        );
+        let want_forgotten = by_lines(
+            lbs.iter()
+                .zip(&truth.via)
+                .filter(|((_, t), _)| !*t)
+                .map(|((ip, _), n)| (ip.to_string(), *n))
+                .collect(),
+        );
+        let misresolved: u64 = want_forgotten.iter().map(|(_, n)| n).sum();
+        for (format, peer_logged, render) in formats() {
+            let what = format!("case {case} ({lbs:?}), format {format}");
+            let text: String = lines
+                .iter()
+                .enumerate()
+                .map(|(i, l)| render(i, l))
+                .collect();
+            let (_dir, log) = log_file(&text);
+            let v = scan_json(&["--log-format", format, &log]);
+            let a = &v["audit"];
+            assert_eq!(v["parsed"], lines.len(), "{what}: parsed");
+            assert_eq!(a["trust_source"], "inferred", "{what}");
+            assert_eq!(a["peer_logged"], peer_logged, "{what}");
+            assert_eq!(
+                ip_lines(&a["trusted_lb_ips"]),
+                want_trusted,
+                "{what}: trusted_lb_ips"
+            );
+            assert_eq!(
+                ip_lines(&a["unresolved_lb_ips"]),
+                want_forgotten,
+                "{what}: unresolved_lb_ips"
+            );
+            assert_eq!(a["misresolved"], misresolved, "{what}: misresolved");
+            let counts = finding_counts(a);
+            assert_eq!(
+                counts.get("config_drift"),
+                None,
+                "{what}: no drift: {counts:?}"
+            );
+            assert_eq!(
+                counts.get("spoof_attempt"),
+                Some(&truth.spoofed),
+                "{what}: {counts:?}"
+            );
+            assert_eq!(
+                counts.get("health_check"),
+                Some(&truth.health),
+                "{what}: {counts:?}"
+            );
+            let forged_kind = if peer_logged {
+                "untrusted_peer"
+            } else {
+                "undecided"
+            };
+            assert_eq!(
+                counts.get(forged_kind),
+                Some(&truth.forged),
+                "{what}: {counts:?}"
+            );
+            // One clause per forgotten IP, biggest first, each with its own count.
+            let verdict = a["verdict"].as_str().expect("verdict");
+            let mut from = 0;
+            for (ip, n) in &want_forgotten {
+                let clause = format!("{n} of {} requests (", lines.len());
+                let tail =
+                    format!("resolved to untrusted LB IP {ip} — add: set_real_ip_from {ip};");
+                let at = verdict[from..]
+                    .find(&clause)
+                    .unwrap_or_else(|| panic!("{what}: {clause:?} in order in {verdict:?}"));
+                let end = verdict[from + at..]
+                    .find(&tail)
+                    .unwrap_or_else(|| panic!("{what}: {tail:?} in {verdict:?}"));
+                from += at + end + tail.len();
+            }
+            let trusted_ips: Vec<&str> = want_trusted.iter().map(|(ip, _)| ip.as_str()).collect();
+            for ip in &trusted_ips {
+                assert!(
+                    verdict.contains(&format!("trust inferred from the log: nginx trusts"))
+                        && verdict.contains(ip),
+                    "{what}: the verdict says nginx trusts {ip}: {verdict:?}"
+                );
+            }
+
+            // Under the full declared trust (every LB IP): the same spoofs and misresolution,
+            // the forgotten IPs flagged as declared.
+            let all: Vec<&str> = lbs.iter().map(|(ip, _)| *ip).collect();
+            let full = format!("gcp,{}", all.join(","));
+            let d = scan_json(&["--log-format", format, "--trust", &full, &log]);
+            let d = &d["audit"];
+            assert_eq!(d["trust_source"], "declared", "{what}");
+            let dc = finding_counts(d);
+            assert_eq!(
+                dc.get("spoof_attempt"),
+                counts.get("spoof_attempt"),
+                "{what}: {dc:?}"
+            );
+            assert_eq!(
+                d["misresolved"], misresolved,
+                "{what}: declared misresolved"
+            );
+            assert_eq!(ip_lines(&d["unresolved_lb_ips"]), want_forgotten, "{what}");
+            for l in d["unresolved_lb_ips"].as_array().expect("array") {
+                assert_eq!(l["declared"], true, "{what}: {l}");
+            }
+            assert_eq!(dc.get("config_drift"), None, "{what}: {dc:?}");
+
+            // Declaring exactly what nginx trusts: no drift, the same forgotten IPs.
+            let kept: Vec<&str> = lbs.iter().filter(|(_, t)| *t).map(|(ip, _)| *ip).collect();
+            let exact = format!("gcp,{}", kept.join(","));
+            let e = scan_json(&["--log-format", format, "--trust", &exact, &log]);
+            assert_eq!(
+                finding_counts(&e["audit"]).get("config_drift"),
+                None,
+                "{what}"
+            );
+            assert_eq!(
+                ip_lines(&e["audit"]["unresolved_lb_ips"]),
+                want_forgotten,
+                "{what}"
+            );
+
+            // Declaring only the Google front ends: nginx's own LB trust is drift, as
+            // information ("nginx trusts X, which you did not declare"), never misresolution.
+            let g = scan_json(&["--log-format", format, "--trust", "gcp", &log]);
+            let g = &g["audit"];
+            assert_eq!(g["misresolved"], misresolved, "{what}: gcp only");
+            let drift = finding(g, "config_drift").unwrap_or_else(|| panic!("{what}: drift"));
+            assert_eq!(drift["direction"], "trusted_not_declared", "{what}");
+            assert_eq!(drift["misresolution"], false, "{what}");
+            let drift_ips: Vec<(String, u64)> = drift["addresses"]
+                .as_array()
+                .expect("addresses")
+                .iter()
+                .map(|x| {
+                    (
+                        x["address"].as_str().expect("address").to_string(),
+                        x["lines"].as_u64().expect("lines"),
+                    )
+                })
+                .collect();
+            assert_eq!(drift_ips, want_trusted, "{what}: drift addresses");
+            let message = drift["message"].as_str().expect("message");
+            assert!(
+                message.starts_with("nginx trusts ")
+                    && message.ends_with(", which you did not declare"),
+                "{what}: {message:?}"
+            );
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// 7. Property: inferred trust is the trust nginx was given
+// ---------------------------------------------------------------------------------------------
+
+mod inferred_trust_property {
+    use std::collections::BTreeMap;
+
+    use proptest::prelude::*;
+    use realip::audit::{Audit, AuditConfig};
+    use realip::logfmt::{Field, Record};
+    use realip::scan::LineAt;
+    use realip::{Addr, Header, Resolver, TrustedSet};
+
+    /// Candidate LB IPs.
+    const LBS: [&str; 4] = ["34.120.5.6", "34.149.9.9", "34.111.2.3", "2600:1901:0:1::7"];
+
+    /// One request: which LB (or a direct hit / health check), the client, a spoofed prefix.
+    #[derive(Clone, Debug)]
+    struct Req {
+        shape: u8,
+        lb: usize,
+        client: u32,
+        spoof: u8,
+        gfe: u16,
+    }
+
+    fn req() -> impl Strategy<Value = Req> {
+        (0u8..10, 0usize..4, any::<u32>(), 0u8..4, any::<u16>()).prop_map(
+            |(shape, lb, client, spoof, gfe)| Req {
+                shape,
+                lb,
+                client,
+                spoof,
+                gfe,
+            },
+        )
+    }
+
+    fn client_text(n: u32) -> String {
+        // 81.0.0.0/8: public, never an LB IP or a front end.
+        format!(
+            "81.{}.{}.{}",
+            (n >> 16) & 255,
+            (n >> 8) & 255,
+            1 + (n & 127)
+        )
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig {
+            cases: 128,
+            failure_persistence: None,
+            ..ProptestConfig::default()
+        })]
+
+        /// See: issue #8. For random traffic and a random subset of LB IPs given to nginx,
+        /// the audit with nothing declared finds exactly that subset among the LB IPs the log
+        /// shows, and misresolved = the lines through the others.
+        #[test]
+        fn inferred_trust_is_the_subset_nginx_was_given(
+            nlb in 2usize..=4,
+            mask in 0u8..16,
+            reqs in prop::collection::vec(req(), 1..150),
+            peer_logged in any::<bool>(),
+        ) {
+            let lbs = &LBS[..nlb];
+            let given: Vec<&str> = lbs
+                .iter()
+                .enumerate()
+                .filter(|(i, _)| mask & (1 << i) != 0)
+                .map(|(_, ip)| *ip)
+                .collect();
+            // nginx: the Google front ends and the given LB IPs, recursive.
+            let mut specs = vec!["gcp"];
+            specs.extend(&given);
+            let (set, _) = TrustedSet::parse(&specs).unwrap();
+            let nginx = Resolver::new(set, Header::x_forwarded_for(), true);
+            let fields = if peer_logged {
+                vec![Field::RemoteAddr, Field::HttpXForwardedFor, Field::RealipRemoteAddr]
+            } else {
+                vec![Field::RemoteAddr, Field::HttpXForwardedFor]
+            };
+            let config = AuditConfig::for_log(
+                realip::audit::TrustChoice::Inferred(Header::x_forwarded_for()),
+                None,
+                &fields,
+            )
+            .unwrap();
+            let mut audit = Audit::new(&config);
+            let mut through: BTreeMap<&str, u64> = BTreeMap::new();
+            for (i, r) in reqs.iter().enumerate() {
+                let c = client_text(r.client);
+                let gfe = format!("35.191.{}.{}", r.gfe >> 8, 1 + (r.gfe & 127));
+                let lb = lbs[r.lb % nlb];
+                let (peer, xff) = match r.shape {
+                    // A direct hit, the forged header never naming the peer.
+                    0 => (c.clone(), Some(format!("1.2.3.4,{lb}"))),
+                    1 => (c.clone(), None),
+                    _ => {
+                        *through.entry(lb).or_default() += 1;
+                        let prefix = match r.spoof {
+                            0 => String::new(),
+                            1 => "10.0.0.1, ".to_string(),
+                            2 => format!("{}, ", lbs[(r.lb + 1) % nlb]),
+                            _ => "unknown, 35.191.0.9, ".to_string(),
+                        };
+                        (gfe, Some(format!("{prefix}{c},{lb}")))
+                    }
+                };
+                let peer_addr = Addr::parse(peer.as_bytes()).unwrap();
+                let xs: Vec<&[u8]> = xff.iter().map(|x| x.as_bytes()).collect();
+                let remote = nginx.resolve(peer_addr, xs).addr.to_string();
+                let mut rec = Record::new();
+                rec.set(Field::RemoteAddr, remote.as_bytes());
+                if peer_logged {
+                    rec.set(Field::RealipRemoteAddr, peer.as_bytes());
+                }
+                if let Some(x) = &xff {
+                    rec.set(Field::HttpXForwardedFor, x.as_bytes());
+                }
+                audit.record(&rec, LineAt { file: 0, unit: 0, line: i as u64 });
+            }
+            let v = audit.view(|at| at.line.to_string());
+            let seen = |trusted: bool| -> BTreeMap<String, u64> {
+                through
+                    .iter()
+                    .filter(|(ip, _)| given.contains(ip) == trusted)
+                    .map(|(ip, n)| (ip.to_string(), *n))
+                    .collect()
+            };
+            let got = |list: &[realip::audit::LbIpView]| -> BTreeMap<String, u64> {
+                list.iter().map(|l| (l.ip.clone(), l.lines)).collect()
+            };
+            prop_assert_eq!(got(&v.trusted_lb_ips), seen(true));
+            prop_assert_eq!(got(&v.unresolved_lb_ips), seen(false));
+            prop_assert_eq!(v.misresolved, seen(false).values().sum::<u64>());
+            prop_assert_eq!(v.trust_source, "inferred");
+            prop_assert!(v.findings.iter().all(|f| f.kind != "config_drift"));
+        }
+    }
+}
+
+#[test]
+fn issue_8_readme_audit_table_is_what_the_tool_prints() {
+    // See: issue #8: the README's sample figures are the ones the tool prints.
+    let out = realip()
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .args(["scan", "--output", "table", "--no-summary"])
+        .arg("testdata/logs/sample.log")
+        .output()
+        .expect("run realip");
+    let stdout = assert_exit(&out, 0);
+    let audit: String = stdout
+        .lines()
+        .take_while(|l| !l.is_empty())
+        .map(|l| format!("{l}\n"))
+        .collect();
+    let golden = std::fs::read_to_string(crate::util::fixture("expected/scan-sample-audit.txt"))
+        .expect("golden");
+    eqnice!(golden, audit);
+    let readme = std::fs::read_to_string(crate::util::fixture("../README.md")).expect("README");
+    assert!(
+        readme.contains(&format!("```\n{golden}```\n")),
+        "README's audit example must be testdata/expected/scan-sample-audit.txt"
+    );
+    let check = realip()
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .args(["scan", "--check", "testdata/logs/sample.log"])
+        .output()
+        .expect("run realip");
+    let line = String::from_utf8_lossy(&check.stdout)
+        .trim_end()
+        .to_string();
+    assert!(
+        readme.contains(&format!(
+            "$ realip scan --check testdata/logs/sample.log\n{line}\n"
+        )),
+        "README's --check example must be what the tool prints: {line}"
+    );
 }

@@ -532,3 +532,91 @@ fn effective_reads_the_sample_gcp_configuration_with_its_includes() {
         ))
     );
 }
+
+#[test]
+fn issue_8_nginx_check_log_and_scan_share_one_audit_configuration_front_end_included() {
+    // See: issue #8. `nginx check --log` missed a forgotten LB IP that `scan` found, because
+    // only `scan` had --front-end. Both now build the audit the same way and print the same
+    // verdict, with and without --front-end.
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("access.log");
+    let conf = dir.path().join("nginx.conf");
+    std::fs::write(
+        &conf,
+        format!(
+            "http {{\n  set_real_ip_from 10.9.0.0/16;\n  set_real_ip_from 34.120.5.6;\n  \
+             real_ip_header X-Forwarded-For;\n  real_ip_recursive on;\n  \
+             server {{\n    listen 80;\n    access_log {} realip;\n  }}\n}}\n",
+            log.display()
+        ),
+    )
+    .unwrap();
+    let mut text = String::new();
+    let mut omitted = 0;
+    for i in 0..60 {
+        let c = format!("81.1.{}.{}", i / 200, 1 + i % 200);
+        let (remote, lb) = if i % 4 == 1 {
+            omitted += 1;
+            ("34.149.9.9".to_string(), "34.149.9.9")
+        } else {
+            (c.clone(), "34.120.5.6")
+        };
+        text.push_str(&format!(
+            "{remote} - - [01/May/2024:10:00:{:02} +0000] \"GET /{i} HTTP/1.1\" 200 5 \"-\" \
+             \"curl\" \"{c},{lb}\" 10.9.0.{} 0.001 -\n",
+            i % 60,
+            1 + i % 9
+        ));
+    }
+    std::fs::write(&log, text).unwrap();
+    let (log, conf) = (log.to_str().unwrap(), conf.to_str().unwrap());
+
+    let verdicts = |front_end: &[&str]| {
+        let check = run(&[
+            &["nginx", "check", "--output", "json", "--log", log],
+            front_end,
+            &[conf],
+        ]
+        .concat());
+        let stderr = String::from_utf8_lossy(&check.stderr).into_owned();
+        let from_check = stderr
+            .lines()
+            .find_map(|l| l.split_once(": audit: ").map(|(_, v)| v.to_string()))
+            .unwrap_or_else(|| panic!("no audit verdict on stderr: {stderr}"));
+        let scan = run(&[
+            &["scan", "--output", "json", "--nginx-conf", conf],
+            front_end,
+            &[log],
+        ]
+        .concat());
+        let v: Value = serde_json::from_str(&assert_exit(&scan, 0)).unwrap();
+        assert_eq!(v["audit"]["trust_source"], "nginx-conf");
+        let from_scan = v["audit"]["verdict"].as_str().unwrap().to_string();
+        (from_check, from_scan, stderr, v)
+    };
+
+    let (from_check, from_scan, stderr, v) = verdicts(&["--front-end", "10.9.0.0/16"]);
+    eqnice!(from_scan, from_check);
+    assert!(
+        from_scan.starts_with(&format!(
+            "{omitted} of 60 requests (25.0%) resolved to untrusted LB IP 34.149.9.9"
+        )),
+        "{from_scan}"
+    );
+    assert!(
+        stderr.contains(&format!(
+            "34.149.9.9 logged as the client on {omitted} line(s)"
+        )),
+        "{stderr}"
+    );
+    assert_eq!(v["audit"]["unresolved_lb_ips"][0]["lines"], omitted);
+    assert_eq!(v["audit"]["trusted_lb_ips"][0]["ip"], "34.120.5.6");
+
+    // Without --front-end (Google's front ends), neither names an LB IP: they still agree.
+    let (from_check, from_scan, _, v) = verdicts(&[]);
+    eqnice!(from_scan, from_check);
+    assert_eq!(
+        v["audit"]["unresolved_lb_ips"].as_array().map(Vec::len),
+        Some(0)
+    );
+}

@@ -49,6 +49,9 @@ Examples:
   # audit (run with this configuration's own trust and log_format):
   realip nginx check --log /var/log/nginx/access.log /etc/nginx/nginx.conf
 
+  # The same when your front ends are not Google's (as for realip scan --front-end):
+  realip nginx check --log access.log --front-end 10.9.0.0/16 /etc/nginx/nginx.conf
+
   # In CI, as JSON (a list of findings with id, severity, file, line, message, fix):
   realip nginx check --output json nginx.conf | jq '.[] | select(.severity == \"error\")'
 
