@@ -350,6 +350,12 @@ fn audit_config(
         note = Some(format!("checked against {}", conf.display()));
         TrustChoice::NginxConf(with_version(r))
     } else if args.trust.is_empty() {
+        if args.no_recursive || args.nginx_version.is_some() {
+            messages::warning(
+                "--no-recursive and --nginx-version describe a declared trust; without --trust \
+                 or --nginx-conf the trust, recursion included, is read from the log",
+            );
+        }
         TrustChoice::Inferred(Header::new(&args.header)?)
     } else {
         let (trusted, warnings) = TrustedSet::parse(&args.trust)?;
