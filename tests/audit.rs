@@ -1872,3 +1872,59 @@ fn issue_8_readme_audit_table_is_what_the_tool_prints() {
         "README's --check example must be what the tool prints: {line}"
     );
 }
+
+#[test]
+fn issue_8_declared_trust_that_nginx_did_not_apply_is_drift_in_plain_words_counted_once() {
+    // See: issue #8. An internal proxy 10.0.0.5 is declared but nginx did not trust it (it
+    // logged the proxy as the client): a misresolution, "you declared X, but nginx did not
+    // trust it on N lines". nginx trusts 34.120.5.6, which is not declared: information.
+    let mut log = realip_log(20, 0);
+    for i in 0..4 {
+        log.push_str(&format!(
+            "10.0.0.5 - - [01/May/2024:11:00:0{i} +0000] \"GET /p HTTP/1.1\" 200 5 \"-\" \"curl\" \
+             \"81.9.9.{i}\" 10.0.0.5 0.001 -\n"
+        ));
+    }
+    let (_dir, path) = log_file(&log);
+    let v = scan_json(&["--trust", "gcp,10.0.0.5", &path]);
+    let a = &v["audit"];
+    assert_eq!(a["trust_source"], "declared");
+    assert_eq!(a["misresolved"], 4, "{}", a["findings"]);
+    let drift: Vec<&Value> = a["findings"]
+        .as_array()
+        .expect("findings")
+        .iter()
+        .filter(|f| f["kind"] == "config_drift")
+        .collect();
+    assert_eq!(drift.len(), 2, "two separate findings: {drift:?}");
+    assert_eq!(drift[0]["direction"], "declared_not_trusted");
+    assert_eq!(drift[0]["misresolution"], true);
+    assert_eq!(drift[0]["count"], 4);
+    assert_eq!(
+        drift[0]["message"],
+        "you declared 10.0.0.5, but nginx did not trust it on 4 lines"
+    );
+    assert_eq!(drift[1]["direction"], "trusted_not_declared");
+    assert_eq!(drift[1]["misresolution"], false);
+    assert_eq!(drift[1]["count"], 20);
+    assert_eq!(
+        drift[1]["message"],
+        "nginx trusts 34.120.5.6 (20 lines), which you did not declare"
+    );
+    // The verdict names it with its count and fix; the sum of misresolution kinds is
+    // `misresolved`.
+    let verdict = a["verdict"].as_str().expect("verdict");
+    assert_eq!(
+        verdict,
+        "4 of 24 requests (16.7%) stopped at 10.0.0.5, which you declared, but nginx did not \
+         trust — add: set_real_ip_from 10.0.0.5;"
+    );
+    let sum: u64 = a["findings"]
+        .as_array()
+        .expect("findings")
+        .iter()
+        .filter(|f| f["misresolution"] == true)
+        .map(|f| f["count"].as_u64().expect("count"))
+        .sum();
+    assert_eq!(a["misresolved"], sum);
+}
