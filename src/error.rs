@@ -510,16 +510,42 @@ pub enum NginxErrorKind {
         /// More about why, or empty.
         hint: &'static str,
     },
-    /// A directive followed by `}` or the end of the file instead of `;` or `{`.
+    /// A directive that takes no block followed by `{` (nginx reports the `{`).
     #[error("directive \"{directive}\" is not terminated by \";\"")]
     MissingSemicolon {
         /// The directive's name, escaped.
         directive: String,
     },
-    /// The end of the file inside a block.
-    #[error("unexpected end of file, expecting \"}}\": the block of \"{directive}\" opened here is never closed")]
+    /// The end of the file inside a block (reported where the file ends, as nginx does).
+    #[error("unexpected end of file, expecting \"}}\": the block of \"{directive}\" opened at line {open_line}, column {open_col} is never closed")]
     UnclosedBlock {
         /// The name of the block's directive, escaped.
+        directive: String,
+        /// Where its `{` is.
+        open_line: u32,
+        /// Column of its `{`.
+        open_col: u32,
+    },
+    /// The end of the file inside a `*_by_lua_block` body.
+    #[error("unexpected end of file, expecting \"}}\": the Lua block of \"{directive}\" opened at line {open_line}, column {open_col} is never closed (braces count outside Lua strings and comments)")]
+    UnclosedLua {
+        /// The directive's name, escaped.
+        directive: String,
+        /// Where its `{` is.
+        open_line: u32,
+        /// Column of its `{`.
+        open_col: u32,
+    },
+    /// The end of the file in the middle of a directive.
+    #[error("unexpected end of file, expecting \";\" or \"}}\": directive \"{directive}\" is not terminated")]
+    EofInDirective {
+        /// The directive's name, escaped.
+        directive: String,
+    },
+    /// A `}` in the middle of a directive (nginx reports the `}`).
+    #[error("unexpected \"}}\": directive \"{directive}\" is not terminated by \";\"")]
+    BraceInDirective {
+        /// The directive's name, escaped.
         directive: String,
     },
     /// The end of the file inside a quoted string.
@@ -542,10 +568,9 @@ pub enum NginxErrorKind {
         /// The limit.
         limit: usize,
     },
-    /// A parameter with bytes that are not UTF-8 (comments may hold any bytes).
-    #[error(
-        "invalid UTF-8 (byte 0x{byte:02X}): realip reads directive names and parameters as UTF-8"
-    )]
+    /// A path in an `nginx -T` header that is not UTF-8 (configuration text itself may hold
+    /// any bytes).
+    #[error("invalid UTF-8 (byte 0x{byte:02X}) in a file path")]
     InvalidUtf8 {
         /// The first invalid byte.
         byte: u8,
@@ -644,14 +669,21 @@ impl Excerpt {
     }
 }
 
-/// A piece of a line as shown in an excerpt: tabs as four spaces, the rest escaped.
+/// A piece of a line as shown in an excerpt: as written, with tabs as four spaces and a
+/// backslash as one backslash (`"\n"` in a configuration shows as `"\n"`), everything else
+/// that is not printable escaped.
 fn shown(bytes: &[u8]) -> String {
     let mut out = String::new();
     for (i, part) in bytes.split(|&b| b == b'\t').enumerate() {
         if i > 0 {
             out.push_str("    ");
         }
-        out.push_str(&escape_bytes(part));
+        for (k, piece) in part.split(|&b| b == b'\\').enumerate() {
+            if k > 0 {
+                out.push('\\');
+            }
+            out.push_str(&escape_bytes(piece));
+        }
     }
     out
 }

@@ -9,7 +9,7 @@
 //! * `dump.txt` (real `nginx -T` output for `gcp.conf`) splits into the same tree as loading
 //!   the files.
 //! * Positions of a few directives.
-//! * crossplane parity: every sample's tree equals crossplane's (`pip install crossplane`);
+//! * crossplane parity: every sample's tree equals crossplane's (`pip install nginx-crossplane==0.5.14`);
 //!   fails under `CI=true` when crossplane is missing, says SKIPPED loudly otherwise.
 //! * Neither the lexer nor the parser panics on arbitrary bytes; quoted values round-trip.
 
@@ -638,7 +638,7 @@ fn diff(expected: &[String], got: &[String]) -> String {
 #[test]
 fn every_sample_parses_exactly_as_crossplane_does() {
     let Some(cmd) = crossplane() else {
-        let msg = "crossplane is not installed (python3 -m pip install crossplane); \
+        let msg = "crossplane is not installed (pip install nginx-crossplane==0.5.14); \
                    the crossplane parity test cannot run";
         if std::env::var("CI").is_ok_and(|v| v == "true") {
             panic!("{msg}");
@@ -797,7 +797,7 @@ fn error_positions_in_included_files_name_that_file() {
     let site: PathBuf = dir.path().join("site.conf");
     assert!(
         err.starts_with(&format!(
-            "{}:2:14: directive \"listen\" is not terminated by \";\"",
+            "{}:3:1: unexpected \"}}\": directive \"listen\" is not terminated by \";\"",
             site.display()
         )),
         "{err}"

@@ -99,6 +99,14 @@ pub enum Origin {
     Given(String),
     /// Expanded from a preset (`--trust gcp`).
     Preset(&'static str),
+    /// A `set_real_ip_from` line of an nginx configuration: its value as written and its
+    /// `file:line`.
+    Config {
+        /// The value as written.
+        text: String,
+        /// `file:line`, escaped.
+        at: String,
+    },
 }
 
 impl fmt::Display for Origin {
@@ -106,6 +114,7 @@ impl fmt::Display for Origin {
         match self {
             Origin::Given(text) => write!(f, "--trust {text}"),
             Origin::Preset(name) => write!(f, "preset {name}"),
+            Origin::Config { text, at } => write!(f, "set_real_ip_from {text} at {at}"),
         }
     }
 }

@@ -60,6 +60,9 @@ pub struct ConfFile {
     pub path: PathBuf,
     /// Its directives.
     pub directives: Vec<Directive>,
+    /// Whether it starts with a UTF-8 byte-order mark, which nginx refuses (it reads it as
+    /// part of the first directive's name); the directives are read without it.
+    pub bom: bool,
 }
 
 /// A whole configuration: the main file first, then every included file in the order nginx

@@ -54,6 +54,7 @@ pub(crate) fn parse_one(src: &[u8], path: &Path) -> Result<Config, Error> {
         files: vec![ConfFile {
             path: path.to_path_buf(),
             directives,
+            bom: lexer::has_bom(src),
         }],
     })
 }
@@ -314,6 +315,7 @@ impl Loader {
         self.config.files.push(ConfFile {
             path,
             directives: Vec::new(),
+            bom: lexer::has_bom(&src),
         });
         self.stack.push(index);
         self.expand(&mut directives, index, &src)?;

@@ -127,13 +127,16 @@ pub struct Lexer<'a> {
 impl<'a> Lexer<'a> {
     /// A lexer at the start of `src`.
     pub fn new(src: &'a [u8]) -> Self {
+        // A byte-order mark is reported by the lint (nginx makes it part of the first
+        // directive's name and refuses it); the tree is read as if it were not there.
+        let skip = if has_bom(src) { BOM.len() } else { 0 };
         Lexer {
             src,
-            pos: 0,
+            pos: skip,
             line: 1,
             line_start: 0,
-            start: 0,
-            word_at: 0,
+            start: skip,
+            word_at: skip,
             word_line: 1,
             word_col: 1,
             need_space: false,
@@ -329,22 +332,13 @@ impl<'a> Lexer<'a> {
         }
     }
 
-    /// The word whose content is `start..end`, unescaped and checked for UTF-8.
+    /// The word whose content is `start..end`, unescaped. nginx does not decode its
+    /// configuration: bytes that are not UTF-8 are kept as they are in the file (positions
+    /// and excerpts count and show them as bytes) and read as U+FFFD in the value, as
+    /// crossplane does.
     fn word(&self, end: usize) -> Result<Token, SyntaxError> {
         let raw = &self.src[self.start.min(end)..end];
         let quoted = self.start > self.word_at;
-        if let Err(e) = std::str::from_utf8(raw) {
-            let at = self.start + e.valid_up_to();
-            let (line, col) = line_col(self.src, at);
-            return Err(self.error(
-                NginxErrorKind::InvalidUtf8 {
-                    byte: self.src.get(at).copied().unwrap_or(0),
-                },
-                line,
-                col,
-            ));
-        }
-        // Unescaping removes or replaces ASCII only, so valid UTF-8 stays valid.
         let value = String::from_utf8_lossy(&unescape(raw)).into_owned();
         Ok(Token {
             kind: TokenKind::Word { value, quoted },
@@ -352,6 +346,93 @@ impl<'a> Lexer<'a> {
             col: self.word_col,
             end: end + usize::from(quoted),
         })
+    }
+
+    /// Reads the body of a `*_by_lua_block` as OpenResty does (`ngx_http_lua_conf_read_lua_token`):
+    /// from just after its `{` up to the `}` that balances it, counting braces only outside
+    /// Lua strings (`'…'`, `"…"` with backslash escapes, long brackets `[[…]]`, `[==[…]==]`)
+    /// and comments (`--` to the end of the line, `--[[…]]`). Returns the body as written
+    /// (bytes not UTF-8 read as U+FFFD) and leaves the lexer after the closing `}`.
+    /// `open` is the line and column of the `{`, for the error when the block never closes.
+    pub fn lua_block(&mut self, name: &str, open: (u32, u32)) -> Result<String, SyntaxError> {
+        let src = self.src;
+        let begin = self.pos;
+        let mut i = self.pos;
+        let mut depth = 1usize;
+        let unclosed = |this: &Self| {
+            let (line, col) = line_col(src, src.len());
+            this.error(
+                NginxErrorKind::UnclosedLua {
+                    directive: escape_bytes(name.as_bytes()).into_owned(),
+                    open_line: open.0,
+                    open_col: open.1,
+                },
+                line,
+                col,
+            )
+        };
+        while i < src.len() {
+            let ch = src[i];
+            match ch {
+                b'{' => {
+                    depth += 1;
+                    i += 1;
+                }
+                b'}' => {
+                    depth -= 1;
+                    i += 1;
+                    if depth == 0 {
+                        let body = String::from_utf8_lossy(&src[begin..i - 1]).into_owned();
+                        self.advance_to(i);
+                        return Ok(body);
+                    }
+                }
+                b'"' | b'\'' => {
+                    i += 1;
+                    while i < src.len() && src[i] != ch && src[i] != b'\n' {
+                        i += if src[i] == b'\\' { 2 } else { 1 };
+                    }
+                    i += 1;
+                }
+                b'-' if src.get(i + 1) == Some(&b'-') => {
+                    i += 2;
+                    match long_bracket(&src[i..]) {
+                        Some(level) => i = skip_long(src, i, level),
+                        None => {
+                            while i < src.len() && src[i] != b'\n' {
+                                i += 1;
+                            }
+                        }
+                    }
+                }
+                b'[' => match long_bracket(&src[i..]) {
+                    Some(level) => i = skip_long(src, i, level),
+                    None => i += 1,
+                },
+                _ => i += 1,
+            }
+        }
+        self.advance_to(src.len());
+        Err(unclosed(self))
+    }
+
+    /// Moves the read position to `at`, counting lines, in the state after a `}`.
+    fn advance_to(&mut self, at: usize) {
+        let at = at.min(self.src.len());
+        for (k, &b) in self.src[self.pos.min(at)..at].iter().enumerate() {
+            if b == b'\n' {
+                self.line += 1;
+                self.line_start = self.pos + k + 1;
+            }
+        }
+        self.pos = at;
+        self.start = at;
+        self.need_space = false;
+        self.last_space = true;
+        self.variable = false;
+        self.sharp_comment = false;
+        self.quoted = false;
+        self.pending = None;
     }
 
     fn too_long(&self) -> SyntaxError {
@@ -421,6 +502,68 @@ pub fn unescape(raw: &[u8]) -> Vec<u8> {
     out
 }
 
+/// The level of a Lua long bracket opening at the start of `s` (`[[` is 0, `[==[` is 2).
+fn long_bracket(s: &[u8]) -> Option<usize> {
+    let rest = s.strip_prefix(b"[")?;
+    let level = rest.iter().take_while(|&&b| b == b'=').count();
+    (rest.get(level) == Some(&b'[')).then_some(level)
+}
+
+/// The offset just past the long bracket of `level` that opens at `at`, or the end.
+fn skip_long(src: &[u8], at: usize, level: usize) -> usize {
+    let mut close = vec![b']'];
+    close.extend(std::iter::repeat_n(b'=', level));
+    close.push(b']');
+    let body = at + level + 2;
+    match memchr::memmem::find(src.get(body..).unwrap_or_default(), &close) {
+        Some(k) => body + k + close.len(),
+        None => src.len(),
+    }
+}
+
+/// The UTF-8 byte-order mark. nginx does not skip it: it becomes part of the first
+/// directive's name (`unknown directive "\u{FEFF}events"`).
+pub const BOM: &[u8] = b"\xEF\xBB\xBF";
+
+/// Whether a file starts with a UTF-8 byte-order mark.
+pub fn has_bom(src: &[u8]) -> bool {
+    src.starts_with(BOM)
+}
+
+/// Directives that never take a block (nginx core and the modules realip reads): a `{` after
+/// one is nginx's "directive is not terminated by \";\"" at that `{`, whatever follows.
+const NOT_BLOCKS: &[&str] = &[
+    "set_real_ip_from",
+    "real_ip_header",
+    "real_ip_recursive",
+    "server_name",
+    "listen",
+    "root",
+    "alias",
+    "return",
+    "rewrite",
+    "proxy_pass",
+    "proxy_set_header",
+    "add_header",
+    "access_log",
+    "error_log",
+    "log_format",
+    "include",
+    "index",
+    "try_files",
+    "allow",
+    "deny",
+    "set",
+    "worker_processes",
+    "user",
+    "pid",
+];
+
+/// Whether a directive's block is Lua code that OpenResty reads itself (`*_by_lua_block`).
+pub fn is_lua_block(name: &str) -> bool {
+    name.ends_with("_by_lua_block")
+}
+
 /// The 1-based line and byte column of offset `at` in `src`.
 pub fn line_col(src: &[u8], at: usize) -> (u32, u32) {
     let before = &src[..at.min(src.len())];
@@ -460,7 +603,6 @@ struct Word {
     value: String,
     quoted: bool,
     pos: Pos,
-    end: usize,
 }
 
 impl Parser<'_> {
@@ -475,13 +617,24 @@ impl Parser<'_> {
         let mut words: Vec<Word> = Vec::new();
         loop {
             let Some(token) = self.lexer.next_token()? else {
-                if !words.is_empty() {
-                    return Err(self.missing_semicolon(&words));
+                // nginx reports the end of the file where the file ends.
+                let (line, col) = line_col(self.src, self.src.len());
+                if let Some(first) = words.first() {
+                    let directive = escape_bytes(first.value.as_bytes()).into_owned();
+                    return Err(SyntaxError {
+                        kind: NginxErrorKind::EofInDirective { directive },
+                        line,
+                        col,
+                    });
                 }
-                if let Some((name, line, col)) = opener {
+                if let Some((name, open_line, open_col)) = opener {
                     let directive = escape_bytes(name.as_bytes()).into_owned();
                     return Err(SyntaxError {
-                        kind: NginxErrorKind::UnclosedBlock { directive },
+                        kind: NginxErrorKind::UnclosedBlock {
+                            directive,
+                            open_line,
+                            open_col,
+                        },
                         line,
                         col,
                     });
@@ -505,7 +658,6 @@ impl Parser<'_> {
                         line: token.line,
                         col: token.col,
                     },
-                    end: token.end,
                 }),
                 TokenKind::Semicolon => {
                     if words.is_empty() {
@@ -526,12 +678,45 @@ impl Parser<'_> {
                     }
                     let words = std::mem::take(&mut words);
                     let name = words.first().map_or("", |w| w.value.as_str());
+                    if NOT_BLOCKS.contains(&name) {
+                        // nginx: the directive takes no block, so the `{` (often inside an
+                        // unquoted argument: `server_name a{b;`) ends it without a `;`.
+                        return Err(SyntaxError {
+                            kind: NginxErrorKind::MissingSemicolon {
+                                directive: escape_bytes(name.as_bytes()).into_owned(),
+                            },
+                            line: token.line,
+                            col: token.col,
+                        });
+                    }
+                    if is_lua_block(name) {
+                        let name = name.to_string();
+                        let body = self.lexer.lua_block(&name, (token.line, token.col))?;
+                        let mut d = directive(words, None);
+                        d.args.push(Arg {
+                            value: body,
+                            quoted: true,
+                            pos: Pos {
+                                file: self.file,
+                                line: token.line,
+                                col: token.col,
+                            },
+                        });
+                        out.push(d);
+                        continue;
+                    }
                     let block = self.block(Some((name, token.line, token.col)), depth + 1)?;
                     out.push(directive(words, Some(block)));
                 }
                 TokenKind::BlockEnd => {
-                    if !words.is_empty() {
-                        return Err(self.missing_semicolon(&words));
+                    if let Some(first) = words.first() {
+                        // nginx reports the `}` itself.
+                        let directive = escape_bytes(first.value.as_bytes()).into_owned();
+                        return Err(SyntaxError {
+                            kind: NginxErrorKind::BraceInDirective { directive },
+                            line: token.line,
+                            col: token.col,
+                        });
                     }
                     if opener.is_none() {
                         return Err(unexpected("}", ": no block is open"));
@@ -539,21 +724,6 @@ impl Parser<'_> {
                     return Ok(out);
                 }
             }
-        }
-    }
-
-    /// The error for a directive not ended by `;`: at the end of its last word, where the
-    /// `;` belongs.
-    fn missing_semicolon(&self, words: &[Word]) -> SyntaxError {
-        let name = words.first().map_or("", |w| w.value.as_str());
-        let end = words.last().map_or(0, |w| w.end);
-        let (line, col) = line_col(self.src, end);
-        SyntaxError {
-            kind: NginxErrorKind::MissingSemicolon {
-                directive: escape_bytes(name.as_bytes()).into_owned(),
-            },
-            line,
-            col,
         }
     }
 }
@@ -774,25 +944,70 @@ mod tests {
     }
 
     #[test]
-    fn missing_semicolon_points_after_the_last_word() {
+    fn a_directive_cut_short_is_reported_where_nginx_reports_it() {
+        // nginx 1.22.1: `unexpected "}"` at the `}`, and at the end of the file
+        // `unexpected end of file, expecting ";" or "}"` on the line where the file ends.
         let e = err("server {\n    listen 80\n}\n");
-        assert_eq!((e.line, e.col), (2, 14));
+        assert_eq!((e.line, e.col), (3, 1));
         assert!(
-            matches!(e.kind, NginxErrorKind::MissingSemicolon { ref directive } if directive == "listen")
+            matches!(e.kind, NginxErrorKind::BraceInDirective { ref directive } if directive == "listen")
         );
         let e = err("a \"b\"");
         assert_eq!((e.line, e.col), (1, 6));
-        let e = err("a b");
-        assert_eq!((e.line, e.col), (1, 4));
+        assert!(matches!(e.kind, NginxErrorKind::EofInDirective { .. }));
+        let e = err("a b\n\n");
+        assert_eq!((e.line, e.col), (3, 1));
     }
 
     #[test]
-    fn unclosed_block_points_at_its_brace() {
-        let e = err("http {\n  server {\n  }\n");
-        assert_eq!((e.line, e.col), (1, 6));
+    fn a_brace_after_a_directive_that_takes_no_block_is_reported_at_the_brace() {
+        // nginx 1.22.1: `directive "server_name" is not terminated by ";"` on line 2.
+        let e = err("server {\n    server_name a{b;\n  }\n}\n");
+        assert_eq!((e.line, e.col), (2, 18));
         assert!(
-            matches!(e.kind, NginxErrorKind::UnclosedBlock { ref directive } if directive == "http")
+            matches!(e.kind, NginxErrorKind::MissingSemicolon { ref directive } if directive == "server_name")
         );
+    }
+
+    #[test]
+    fn an_unclosed_block_is_reported_at_the_end_of_the_file() {
+        let e = err("http {\n  server {\n  }\n");
+        assert_eq!((e.line, e.col), (4, 1));
+        assert!(matches!(
+            e.kind,
+            NginxErrorKind::UnclosedBlock { ref directive, open_line: 1, open_col: 6 } if directive == "http"
+        ));
+    }
+
+    #[test]
+    fn lua_block_bodies_are_one_opaque_argument() {
+        let src = "location / {\n  access_by_lua_block {\n    local t = { a = \"}\" } -- }\n    \
+                   local s = [==[ { ]==] --[[ } ]]\n    if x then ngx.exit(403) end\n  }\n  \
+                   set_by_lua_block $v { return '{' }\n  root /x;\n}\n";
+        let d = parse(src.as_bytes(), 0).unwrap();
+        let inner = d[0].block.as_ref().unwrap();
+        assert_eq!(inner.len(), 3, "{inner:?}");
+        assert_eq!(inner[0].name, "access_by_lua_block");
+        assert!(inner[0].block.is_none());
+        assert_eq!(inner[0].args.len(), 1);
+        assert!(inner[0].args[0].value.contains("ngx.exit(403)"));
+        assert!(inner[0].args[0].value.ends_with("end\n  "));
+        assert_eq!(inner[1].arg_values(), ["$v", " return '{' "]);
+        assert_eq!(inner[2].name, "root");
+        assert_eq!(inner[2].pos.line, 8);
+        let e = err("init_by_lua_block {\n  local a = '}'\n");
+        assert!(matches!(
+            e.kind,
+            NginxErrorKind::UnclosedLua { open_line: 1, .. }
+        ));
+        assert_eq!(e.line, 3);
+    }
+
+    #[test]
+    fn a_byte_order_mark_is_skipped_and_reported_by_has_bom() {
+        let src = b"\xEF\xBB\xBFevents {}\n";
+        assert!(has_bom(src));
+        assert_eq!(parse(src, 0).unwrap()[0].name, "events");
     }
 
     #[test]
@@ -803,10 +1018,10 @@ mod tests {
     }
 
     #[test]
-    fn invalid_utf8_in_a_parameter_is_reported_where_it_is() {
-        let e = parse(b"a b;\nc \"d\xffe\";", 0).unwrap_err();
-        assert_eq!((e.line, e.col), (2, 5));
-        assert_eq!(e.kind, NginxErrorKind::InvalidUtf8 { byte: 0xff });
+    fn bytes_that_are_not_utf8_are_accepted_as_nginx_does() {
+        let d = parse(b"a b;\nreturn 200 \"M\xfcller\";\nc;", 0).unwrap();
+        assert_eq!(d[1].arg_values(), ["200", "M\u{FFFD}ller"]);
+        assert_eq!(d[2].pos.line, 3);
     }
 
     #[test]

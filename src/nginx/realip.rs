@@ -577,7 +577,10 @@ fn settings(
         .filter_map(|f| match &f.value {
             FromValue::Net { net, .. } => Some(TrustEntry {
                 net: *net,
-                origin: Origin::Given(f.text.clone()),
+                origin: Origin::Config {
+                    text: f.text.clone(),
+                    at: at_text(cfg, f.pos),
+                },
             }),
             FromValue::Hostname | FromValue::Invalid => None,
         })

@@ -58,7 +58,7 @@ pub fn render(trusted: &TrustedSet, header: &Header, recursive: bool) -> String 
     let own: Vec<&TrustNet> = trusted
         .entries()
         .iter()
-        .filter(|e| matches!(e.origin, Origin::Given(_)))
+        .filter(|e| matches!(e.origin, Origin::Given(_) | Origin::Config { .. }))
         .map(|e| &e.net)
         .collect();
     if !own.is_empty() {
