@@ -20,6 +20,9 @@ pub struct Preset {
     pub checked: &'static str,
     /// The ranges, in CIDR notation.
     pub ranges: &'static [&'static str],
+    /// Ranges the provider published once and no longer does, still found in configurations
+    /// copied from old lists (`realip nginx check` reports them as stale).
+    pub former: &'static [&'static str],
 }
 
 /// Google Cloud external Application Load Balancer front ends (GFEs) and health checkers.
@@ -30,6 +33,7 @@ pub const GCP: Preset = Preset {
     source: "https://cloud.google.com/load-balancing/docs/https#firewall-rules",
     checked: "2026-11-22",
     ranges: &["130.211.0.0/22", "35.191.0.0/16", "2600:2d00:1:1::/64"],
+    former: &[],
 };
 
 /// Cloudflare's published edge ranges.
@@ -61,6 +65,15 @@ pub const CLOUDFLARE: Preset = Preset {
         "2405:8100::/32",
         "2a06:98c0::/29",
         "2c0f:f248::/32",
+    ],
+    // On Cloudflare's list in earlier years: 199.27.128.0/21 and the two 204.93 /24s were
+    // dropped, and 104.16.0.0/12 was replaced by 104.16.0.0/13 and 104.24.0.0/14 (so
+    // 104.28.0.0/14 is no longer published).
+    former: &[
+        "199.27.128.0/21",
+        "204.93.240.0/24",
+        "204.93.177.0/24",
+        "104.16.0.0/12",
     ],
 };
 

@@ -17,10 +17,13 @@ use clap::ValueEnum;
 use realip::audit::{Audit, AuditConfig, AuditView, TrustChoice};
 use realip::logfmt::{self, Field, Format, Plan, Record};
 use realip::nginx::ast::Config;
-use realip::nginx::lint::{self, Finding, LintOptions, Severity};
+use realip::nginx::lint::{
+    self, Context as Block, Finding, LintOptions, ProviderKind, ProviderList, Severity,
+};
 use realip::nginx::log_format::{access_logs, format_named};
 use realip::nginx::realip::{contexts, effective, RealipSettings};
 use realip::nginx::snippet;
+use realip::nginx::LoadOptions;
 use realip::report::escape::escape_str;
 use realip::scan::{self, ScanInput, ScanOptions};
 use realip::{input, Header, TrustedSet};
@@ -145,6 +148,40 @@ pub struct CheckArgs {
     #[arg(long)]
     pub serves_ipv6: bool,
 
+    /// CONF is a fragment included in this block (http, server or location): it gets
+    /// findings about what it contains, never about what its includer would have. Default:
+    /// a whole configuration when it has `events` or `http`, else inferred (server blocks:
+    /// http; location, listen or server_name: server; otherwise http).
+    #[arg(long, value_enum, value_name = "BLOCK")]
+    pub context: Option<ContextArg>,
+
+    /// The directory that stands for nginx's configuration directory (like nginx -p for a
+    /// checkout): relative includes resolve against it, and absolute includes under
+    /// /etc/nginx are read from it.
+    #[arg(long, value_name = "DIR")]
+    pub prefix: Option<PathBuf>,
+
+    /// Read absolute includes under FROM from TO instead (repeatable), e.g.
+    /// --prefix-map /etc/nginx=deploy/nginx.
+    #[arg(long, value_name = "FROM=TO")]
+    pub prefix_map: Vec<String>,
+
+    /// Report includes whose glob matches no file as errors (exit 2), not info.
+    #[arg(long)]
+    pub strict: bool,
+
+    /// A provider's published range list to compare the configuration's lists with
+    /// (repeatable): Cloudflare ips-v4/ips-v6 text or API JSON, AWS ip-ranges.json (with
+    /// --service), Fastly public-ip-list JSON. Stale and missing ranges are reported with the
+    /// lines to delete and add. The gcp and cloudflare presets are always compared.
+    #[arg(long, value_name = "FILE")]
+    pub ranges_file: Vec<PathBuf>,
+
+    /// With an AWS ip-ranges.json in --ranges-file: the service to take, e.g.
+    /// CLOUDFRONT_ORIGIN_FACING.
+    #[arg(long, value_name = "NAME", requires = "ranges_file")]
+    pub service: Option<String>,
+
     /// Output format.
     #[arg(
         long,
@@ -154,6 +191,27 @@ pub struct CheckArgs {
         default_value = "table"
     )]
     pub output: CheckOutput,
+}
+
+/// `--context` values.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum ContextArg {
+    /// Included in http { } (conf.d/*.conf).
+    Http,
+    /// Included in server { } (snippets).
+    Server,
+    /// Included in a location { }.
+    Location,
+}
+
+impl From<ContextArg> for Block {
+    fn from(c: ContextArg) -> Self {
+        match c {
+            ContextArg::Http => Block::Http,
+            ContextArg::Server => Block::Server,
+            ContextArg::Location => Block::Location,
+        }
+    }
 }
 
 /// `--output` values of `check`.
@@ -234,7 +292,32 @@ fn check(args: CheckArgs) -> anyhow::Result<ExitCode> {
         }
         None => None,
     };
-    let cfg = match realip::nginx::load(&args.conf) {
+    let mut load = LoadOptions {
+        prefix: args.prefix.clone(),
+        prefix_map: Vec::new(),
+    };
+    for m in &args.prefix_map {
+        let Some((from, to)) = m.split_once('=') else {
+            anyhow::bail!(
+                "--prefix-map {}: expected FROM=TO, e.g. /etc/nginx=deploy/nginx",
+                escape_str(m)
+            );
+        };
+        if !from.starts_with('/') || to.is_empty() {
+            anyhow::bail!(
+                "--prefix-map {}: FROM must be an absolute path and TO a directory",
+                escape_str(m)
+            );
+        }
+        load.prefix_map
+            .push((PathBuf::from(from), PathBuf::from(to)));
+    }
+    let mut providers = Vec::new();
+    let now = now_epoch();
+    for path in &args.ranges_file {
+        providers.push(provider_list(path, args.service.as_deref(), now)?);
+    }
+    let cfg = match realip::nginx::load_with(&args.conf, &load) {
         Ok(cfg) => cfg,
         Err(e) => {
             eprintln!("realip: {e}");
@@ -262,7 +345,13 @@ fn check(args: CheckArgs) -> anyhow::Result<ExitCode> {
     let opts = LintOptions {
         lb_ips,
         serves_ipv6: args.serves_ipv6.then_some(true),
+        context: args.context.map(Block::from),
+        providers,
+        strict: args.strict,
     };
+    let scope = opts
+        .context
+        .map_or_else(|| lint::scope(&cfg), lint::Scope::Fragment);
     let mut findings = lint::check(&cfg, &opts);
     if let Some(list) = &lb_list {
         findings.extend(lint::check_lb_list(
@@ -286,7 +375,10 @@ fn check(args: CheckArgs) -> anyhow::Result<ExitCode> {
     }
     let mut out = io::stdout().lock();
     match args.output {
-        CheckOutput::Table => out.write_all(table(&findings).as_bytes())?,
+        CheckOutput::Table => {
+            out.write_all(table(&findings).as_bytes())?;
+            writeln!(out, "(checked as {scope})")?;
+        }
         CheckOutput::Json => {
             let mut text = serde_json::to_string_pretty(&findings)?;
             text.push('\n');
@@ -318,6 +410,18 @@ fn table(findings: &[Finding]) -> String {
             f.id,
             escape_str(&f.message)
         ));
+        if let Some(remove) = &f.remove {
+            for (k, line) in remove.lines().enumerate() {
+                let lead = if k == 0 {
+                    "    delete: "
+                } else {
+                    "            "
+                };
+                out.push_str(lead);
+                out.push_str(&escape_str(line));
+                out.push('\n');
+            }
+        }
         if let Some(fix) = &f.fix {
             for (k, line) in fix.lines().enumerate() {
                 let lead = if k == 0 { "    fix: " } else { "         " };
@@ -343,6 +447,38 @@ fn table(findings: &[Finding]) -> String {
         ));
     }
     out
+}
+
+/// A `--ranges-file` as a provider list for the lint (Google's lists are refused: they hold
+/// every Google Cloud customer's addresses).
+fn provider_list(path: &Path, service: Option<&str>, now: i64) -> anyhow::Result<ProviderList> {
+    let shown = escape_str(&path.display().to_string()).into_owned();
+    let list = realip::ranges::load(path, service, now)?;
+    for w in &list.warnings {
+        eprintln!("realip: warning: {shown}: {}", escape_str(w));
+    }
+    list.trust_specs()
+        .with_context(|| format!("--ranges-file {shown}"))?;
+    let p = &list.provenance;
+    let (kind, name) = match p.provider {
+        realip::ranges::Provider::Aws => (
+            ProviderKind::Aws,
+            format!("AWS {}", p.service.as_deref().unwrap_or("")),
+        ),
+        realip::ranges::Provider::Fastly => (ProviderKind::Fastly, "Fastly".to_string()),
+        _ => (ProviderKind::Cloudflare, "Cloudflare".to_string()),
+    };
+    Ok(ProviderList {
+        name: name.trim().to_string(),
+        kind,
+        source: shown,
+        dated: match &p.created {
+            Some(c) => format!("created {c}"),
+            None => "undated".to_string(),
+        },
+        nets: list.nets.clone(),
+        former: Vec::new(),
+    })
 }
 
 /// An address as the user types it, or in nginx's lenient grammar.
@@ -603,6 +739,7 @@ mod tests {
             line: 1,
             message: "m".into(),
             fix: None,
+            remove: None,
         }
     }
 

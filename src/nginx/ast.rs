@@ -71,6 +71,19 @@ pub struct ConfFile {
 pub struct Config {
     /// Every file read.
     pub files: Vec<ConfFile>,
+    /// `include` globs that matched no file (nginx includes nothing for them).
+    pub unmatched: Vec<UnmatchedInclude>,
+}
+
+/// An `include` glob that matched no file.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct UnmatchedInclude {
+    /// The `include` directive.
+    pub pos: Pos,
+    /// Its argument, as written.
+    pub pattern: String,
+    /// The pattern looked for (after the prefix and any `--prefix-map`).
+    pub looked: String,
 }
 
 impl Config {

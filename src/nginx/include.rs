@@ -24,7 +24,7 @@
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
-use super::ast::{ConfFile, Config, Directive};
+use super::ast::{ConfFile, Config, Directive, UnmatchedInclude};
 use super::lexer;
 use crate::error::{Error, NginxErrorKind};
 use crate::report::escape::escape_bytes;
@@ -35,13 +35,51 @@ const DUMP_HEADER: &[u8] = b"# configuration file ";
 /// The path shown for errors in a dump given as text.
 const DUMP_NAME: &str = "<nginx -T>";
 
+/// Where `include` paths lead when the configuration is not where nginx reads it (a
+/// repository checkout): nginx's `-p`-like prefix and path rewrites.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct LoadOptions {
+    /// The directory that stands for nginx's configuration directory: relative includes
+    /// resolve against it (instead of the main file's directory), and absolute ones under
+    /// `/etc/nginx` are read from it (`--prefix`).
+    pub prefix: Option<PathBuf>,
+    /// Absolute include paths starting with the first path are read from under the second
+    /// (`--prefix-map FROM=TO`), whole path components only; the first match wins.
+    pub prefix_map: Vec<(PathBuf, PathBuf)>,
+}
+
+impl LoadOptions {
+    /// The path nginx would open for `path`, rewritten by the maps (explicit ones first,
+    /// then `/etc/nginx` to the prefix).
+    fn mapped(&self, path: PathBuf) -> PathBuf {
+        let implicit = self
+            .prefix
+            .as_ref()
+            .map(|p| (PathBuf::from(DEFAULT_CONF_DIR), p.clone()));
+        for (from, to) in self.prefix_map.iter().chain(implicit.as_ref()) {
+            if let Ok(rest) = path.strip_prefix(from) {
+                return to.join(rest);
+            }
+        }
+        path
+    }
+}
+
+/// The configuration directory of Debian's and most distributions' nginx.
+const DEFAULT_CONF_DIR: &str = "/etc/nginx";
+
 /// Loads the file at `path` with everything it includes; a dump if it looks like one.
-pub(crate) fn load(path: &Path) -> Result<Config, Error> {
+pub(crate) fn load(path: &Path, opts: &LoadOptions) -> Result<Config, Error> {
     let src = std::fs::read(path).map_err(|e| Error::io(&path.display().to_string(), &e))?;
     if is_dump(&src) {
         return parse_dump(&src, path);
     }
-    Loader::new(path, Box::new(Files)).run(path.to_path_buf(), src)
+    let mut loader = Loader::new(path, Box::new(Files));
+    if let Some(prefix) = &opts.prefix {
+        loader.prefix = prefix.clone();
+    }
+    loader.opts = opts.clone();
+    loader.run(path.to_path_buf(), src)
 }
 
 /// Parses one file's text without following its includes; a dump if it looks like one.
@@ -56,6 +94,7 @@ pub(crate) fn parse_one(src: &[u8], path: &Path) -> Result<Config, Error> {
             directives,
             bom: lexer::has_bom(src),
         }],
+        unmatched: Vec::new(),
     })
 }
 
@@ -289,6 +328,8 @@ struct Loader {
     keys: HashMap<PathBuf, usize>,
     /// The files being expanded, outermost first.
     stack: Vec<usize>,
+    /// Path rewrites (never for a dump, whose paths are the ones nginx read).
+    opts: LoadOptions,
 }
 
 impl Loader {
@@ -299,6 +340,7 @@ impl Loader {
             config: Config::default(),
             keys: HashMap::new(),
             stack: Vec::new(),
+            opts: LoadOptions::default(),
         }
     }
 
@@ -364,16 +406,24 @@ impl Loader {
         }
         let at = |kind| fail(arg.pos.line, arg.pos.col, kind);
         let pattern = escape_bytes(arg.value.as_bytes()).into_owned();
-        let full = self.prefix.join(&arg.value);
+        let full = self.opts.mapped(self.prefix.join(&arg.value));
         let full_text = full.to_string_lossy().into_owned();
         let names = if full_text.contains(['*', '?', '[']) {
-            self.source.glob(&full_text).map_err(|reason| {
+            let names = self.source.glob(&full_text).map_err(|reason| {
                 at(NginxErrorKind::IncludeRead {
                     pattern: pattern.clone(),
                     path: escape_bytes(full_text.as_bytes()).into_owned(),
                     reason,
                 })
-            })?
+            })?;
+            if names.is_empty() {
+                self.config.unmatched.push(UnmatchedInclude {
+                    pos: d.pos,
+                    pattern: arg.value.clone(),
+                    looked: full_text.clone(),
+                });
+            }
+            names
         } else {
             vec![full]
         };

@@ -21,7 +21,7 @@ use ipnet::IpNet;
 
 use super::ast::{Config, Pos};
 use super::log_format::{access_logs, format_named, log_formats, AccessLog, DEFAULT_ACCESS_LOG};
-use super::realip::{tree, Ctx, FromDirective, FromValue, Level};
+use super::realip::{tree, tree_at, Ctx, FromDirective, FromValue, Level};
 use super::snippet::quote_arg;
 use crate::audit::AuditConfig;
 use crate::logfmt::Field;
@@ -76,6 +76,9 @@ pub struct Finding {
     /// Configuration text that fixes it (one directive per line), when there is one to add or
     /// replace; `None` when the fix is to delete the line or cannot be known.
     pub fix: Option<String>,
+    /// Configuration text to delete (as written, one directive per line), when the fix is to
+    /// delete it; `None` otherwise. Every finding has `fix` or `remove` or both.
+    pub remove: Option<String>,
 }
 
 /// What the configuration cannot tell.
@@ -85,6 +88,157 @@ pub struct LintOptions {
     pub lb_ips: Vec<IpAddr>,
     /// Whether the site is served over IPv6; `None`: guessed from `listen [..]` directives.
     pub serves_ipv6: Option<bool>,
+    /// Where the checked file sits in nginx's configuration: `None` infers it ([`scope`]).
+    pub context: Option<Context>,
+    /// Published range lists to compare the configuration's lists with, besides the
+    /// built-in presets (`--ranges-file`).
+    pub providers: Vec<ProviderList>,
+    /// Report includes that match no file as errors, not info (`--strict`).
+    pub strict: bool,
+}
+
+/// The block a fragment is included in.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Context {
+    /// `http { include …; }` (like `conf.d/*.conf`).
+    Http,
+    /// `server { include …; }` (like `snippets/*.conf`).
+    Server,
+    /// `location … { include …; }`.
+    Location,
+}
+
+impl Context {
+    /// `http`, `server` or `location`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Context::Http => "http",
+            Context::Server => "server",
+            Context::Location => "location",
+        }
+    }
+}
+
+/// What was checked: a whole configuration, or a fragment that another file includes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Scope {
+    /// nginx's main file (it has `events` or `http`), or an `nginx -T` dump.
+    Whole,
+    /// A file included in the given block: it gets findings about what it contains, never
+    /// about what its includer would have (a default access log, a missing header or list
+    /// the includer may set).
+    Fragment(Context),
+}
+
+impl fmt::Display for Scope {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Scope::Whole => f.write_str("a whole configuration"),
+            Scope::Fragment(c) => write!(f, "a fragment included in {} {{ }}", c.as_str()),
+        }
+    }
+}
+
+/// Whether `cfg` is a whole configuration, and if not, the block its text belongs in:
+/// `server` blocks make it an `http` fragment; `location` blocks, `listen` or `server_name`
+/// a `server` fragment; anything else (realip lines alone) an `http` fragment, where
+/// `conf.d/*.conf` is included.
+pub fn scope(cfg: &Config) -> Scope {
+    let top = cfg.expanded();
+    let has = |name: &str| top.iter().any(|d| d.name == name);
+    if has("events") || has("http") {
+        Scope::Whole
+    } else if has("server") {
+        Scope::Fragment(Context::Http)
+    } else if has("location") || has("listen") || has("server_name") {
+        Scope::Fragment(Context::Server)
+    } else {
+        Scope::Fragment(Context::Http)
+    }
+}
+
+/// A provider's published range list, to compare configurations with.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ProviderList {
+    /// Who publishes it, for messages (`Cloudflare`, `AWS CLOUDFRONT_ORIGIN_FACING`).
+    pub name: String,
+    /// What kind of proxy it is.
+    pub kind: ProviderKind,
+    /// Where the list comes from (URL or file).
+    pub source: String,
+    /// When it was checked or created, for messages (`checked 2026-11-22`).
+    pub dated: String,
+    /// The published ranges.
+    pub nets: Vec<IpNet>,
+    /// Ranges it published once and no longer does.
+    pub former: Vec<IpNet>,
+}
+
+/// The kinds of provider realip knows the headers of.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum ProviderKind {
+    /// Google Cloud load-balancer front ends (appends client and load-balancer IP).
+    Gcp,
+    /// Cloudflare's edge (sets CF-Connecting-IP, appends to X-Forwarded-For).
+    Cloudflare,
+    /// AWS (CloudFront, load balancers: append to X-Forwarded-For).
+    Aws,
+    /// Fastly (appends to X-Forwarded-For; Fastly-Client-IP can be set by clients).
+    Fastly,
+}
+
+impl ProviderKind {
+    /// The realip lines that read this provider's header right.
+    pub fn header_fix(self) -> &'static str {
+        match self {
+            ProviderKind::Cloudflare => "real_ip_header CF-Connecting-IP;",
+            _ => "real_ip_header X-Forwarded-For;\nreal_ip_recursive on;",
+        }
+    }
+}
+
+impl ProviderList {
+    /// The list of a built-in preset.
+    pub fn preset(p: &presets::Preset, kind: ProviderKind, name: &str) -> Self {
+        let nets = |v: &[&str]| v.iter().filter_map(|r| r.parse().ok()).collect();
+        ProviderList {
+            name: name.to_string(),
+            kind,
+            source: p.source.to_string(),
+            dated: format!("checked {}", p.checked),
+            nets: nets(p.ranges),
+            former: nets(p.former),
+        }
+    }
+
+    /// Whether the published list covers `net` entirely.
+    fn covers(&self, net: IpNet) -> bool {
+        covers(&self.nets, net)
+    }
+
+    /// Whether `net` lies inside a range the provider published once and no longer does.
+    fn is_former(&self, net: IpNet) -> bool {
+        self.former.iter().any(|r| r.contains(&net))
+    }
+
+    /// Whether `net` is (or was) one of the provider's: covered by the published list, or
+    /// inside a former range.
+    fn owns(&self, net: IpNet) -> bool {
+        self.covers(net) || self.is_former(net)
+    }
+}
+
+/// The built-in presets as provider lists: Google Cloud front ends and Cloudflare.
+pub fn preset_providers() -> Vec<ProviderList> {
+    vec![
+        ProviderList::preset(
+            &presets::GCP,
+            ProviderKind::Gcp,
+            "Google Cloud load-balancer front ends",
+        ),
+        ProviderList::preset(&presets::CLOUDFLARE, ProviderKind::Cloudflare, "Cloudflare"),
+    ]
 }
 
 /// One rule: its id, its usual severity and what it checks.
@@ -106,12 +260,17 @@ pub const RULES: &[Rule] = &[
         severity: Severity::Error,
         summary: "X-Forwarded-For with real_ip_recursive off behind a Google Cloud load \
                   balancer (which appends two entries) is always wrong; a warning when the \
-                  trusted list mixes private and public ranges (a chain of proxies)",
+                  trusted peers can form a chain (a provider's ranges plus your own proxies, \
+                  or private and public ranges of which one is a CIDR), never for independent \
+                  single-hop peers",
     },
     Rule {
         id: "no-real-ip-header",
         severity: Severity::Warning,
-        summary: "set_real_ip_from without real_ip_header: nginx silently reads X-Real-IP",
+        summary: "set_real_ip_from without real_ip_header when the trusted peers are a load \
+                  balancer or CDN (GCP, Cloudflare, AWS, Fastly ranges) that passes a client's \
+                  own X-Real-IP through: nginx reads X-Real-IP, so clients choose their \
+                  address (error); silent for peers that are not known providers",
     },
     Rule {
         id: "header-case",
@@ -122,8 +281,8 @@ pub const RULES: &[Rule] = &[
     Rule {
         id: "trusts-internet",
         severity: Severity::Error,
-        summary: "0.0.0.0/0 or ::/0 trusted (error), or a huge public range (warning): anyone \
-                  can spoof their address",
+        summary: "0.0.0.0/0 or ::/0 trusted (error), or a public range far wider than any \
+                  provider publishes (warning): anyone can spoof their address",
     },
     Rule {
         id: "gcp-ranges-incomplete",
@@ -215,6 +374,38 @@ pub const RULES: &[Rule] = &[
         summary: "an access log without $realip_remote_addr or the realip header's variable: \
                   the audit (realip scan) cannot be exact",
     },
+    Rule {
+        id: "provider-list-stale",
+        severity: Severity::Warning,
+        summary: "a range in a provider's list (Cloudflare, or a --ranges-file) that the \
+                  provider no longer publishes: whoever holds it now can spoof the client \
+                  address; names the line to delete and the published ranges that replace it",
+    },
+    Rule {
+        id: "provider-list-incomplete",
+        severity: Severity::Warning,
+        summary: "a list of a provider's ranges (Cloudflare, or a --ranges-file) lacking \
+                  published ranges: requests through those edges keep the edge as the client; \
+                  names the list's check date and the lines to add",
+    },
+    Rule {
+        id: "realip-inactive",
+        severity: Severity::Warning,
+        summary: "real_ip_header or real_ip_recursive with no set_real_ip_from in effect: \
+                  realip does nothing and nginx logs the TCP peer as the client",
+    },
+    Rule {
+        id: "byte-order-mark",
+        severity: Severity::Error,
+        summary: "a file starting with a UTF-8 byte-order mark: nginx reads it as part of the \
+                  first directive's name (unknown directive \"\\u{FEFF}…\") and refuses to start",
+    },
+    Rule {
+        id: "include-unmatched",
+        severity: Severity::Info,
+        summary: "an include whose glob matches no file (error with --strict): nginx includes \
+                  nothing; in a checkout, map /etc/nginx with --prefix or --prefix-map",
+    },
 ];
 
 /// The GCP front-end ranges every GCP setup needs (IPv4), and the IPv6 one.
@@ -242,15 +433,27 @@ const HUGE_V6: u8 = 29;
 
 /// Runs every rule over the configuration. Findings are ordered by file, line and id.
 pub fn check(cfg: &Config, opts: &LintOptions) -> Vec<Finding> {
+    let scope = opts.context.map_or_else(|| scope(cfg), Scope::Fragment);
+    let ctxs = match scope {
+        Scope::Fragment(Context::Server) => tree_at(cfg, Level::Server),
+        Scope::Fragment(Context::Location) => tree_at(cfg, Level::Location),
+        Scope::Whole | Scope::Fragment(Context::Http) => tree(cfg),
+    };
+    let mut providers = preset_providers();
+    providers.extend(opts.providers.iter().cloned());
     let mut lint = Lint {
         cfg,
-        ctxs: tree(cfg),
+        ctxs,
         found: Vec::new(),
         seen: HashSet::new(),
+        fragment: scope != Scope::Whole,
+        providers,
     };
+    lint.files(opts);
     lint.directives();
     lint.lists(opts);
     lint.requests(opts);
+    lint.inactive();
     lint.logs();
     let mut found = lint.found;
     found.sort_by(|a, b| {
@@ -270,6 +473,10 @@ struct Lint<'a> {
     ctxs: Vec<Ctx>,
     found: Vec<(Pos, Finding)>,
     seen: HashSet<(&'static str, Pos, String)>,
+    /// A fragment: nothing is said about what its includer would have.
+    fragment: bool,
+    /// The presets' lists, then the `--ranges-file` ones.
+    providers: Vec<ProviderList>,
 }
 
 impl Lint<'_> {
@@ -281,6 +488,19 @@ impl Lint<'_> {
         message: String,
         fix: Option<String>,
     ) {
+        self.add_removing(id, severity, pos, message, fix, None);
+    }
+
+    /// [`Lint::add`] with configuration text to delete.
+    fn add_removing(
+        &mut self,
+        id: &'static str,
+        severity: Severity,
+        pos: Pos,
+        message: String,
+        fix: Option<String>,
+        remove: Option<String>,
+    ) {
         if !self.seen.insert((id, pos, message.clone())) {
             return;
         }
@@ -291,8 +511,71 @@ impl Lint<'_> {
             line: pos.line,
             message,
             fix,
+            remove,
         };
         self.found.push((pos, finding));
+    }
+
+    /// The provider whose published list covers `net`, if any.
+    fn provider_of(&self, net: IpNet) -> Option<&ProviderList> {
+        self.providers.iter().find(|p| p.covers(net))
+    }
+
+    /// Files nginx refuses as they are (a byte-order mark), and includes matching nothing.
+    fn files(&mut self, opts: &LintOptions) {
+        let cfg = self.cfg;
+        for (i, f) in cfg.files.iter().enumerate() {
+            if !f.bom {
+                continue;
+            }
+            let first = f.directives.first().map_or("", |d| d.name.as_str());
+            let path = f.path.display().to_string();
+            self.add_removing(
+                "byte-order-mark",
+                Severity::Error,
+                Pos {
+                    file: i,
+                    line: 1,
+                    col: 1,
+                },
+                format!(
+                    "unknown directive \"\u{FEFF}{first}\": the file starts with a UTF-8 \
+                     byte-order mark (bytes EF BB BF), which nginx reads as part of the first \
+                     directive's name, so nginx refuses to start. Save it without the mark"
+                ),
+                None,
+                Some(format!(
+                    "the 3 bytes EF BB BF at the start of the file (sed -i '1s/^\\xEF\\xBB\\xBF//' \
+                     {})",
+                    quote_arg(&path)
+                )),
+            );
+        }
+        for u in &cfg.unmatched {
+            let severity = if opts.strict {
+                Severity::Error
+            } else {
+                Severity::Info
+            };
+            let hint = if u.looked.starts_with("/etc/nginx/") {
+                "; checking a checkout? --prefix DIR (or --prefix-map /etc/nginx=DIR) reads \
+                 /etc/nginx from DIR"
+            } else {
+                ""
+            };
+            self.add_removing(
+                "include-unmatched",
+                severity,
+                u.pos,
+                format!(
+                    "include {} matches no file (looked for {}): nginx includes nothing here, \
+                     so whatever it was meant to bring in is not checked{hint}",
+                    u.pattern, u.looked
+                ),
+                None,
+                Some(format!("include {};", quote_arg(&u.pattern))),
+            );
+        }
     }
 
     /// `file:line` for messages.
@@ -317,12 +600,16 @@ impl Lint<'_> {
     fn directives(&mut self) {
         for i in 0..self.ctxs.len() {
             for p in self.ctxs[i].problems.clone() {
-                self.add(
+                let line = directive_line(p.directive, &p.args);
+                let fix = (p.directive == "real_ip_recursive" && p.args.len() == 1)
+                    .then(|| "real_ip_recursive on;".to_string());
+                self.add_removing(
                     "invalid-realip-directive",
                     Severity::Error,
                     p.pos,
                     format!("{} {}: nginx refuses to start", p.directive, p.reason),
-                    None,
+                    fix,
+                    Some(line),
                 );
             }
             for f in self.ctxs[i].own_from.clone() {
@@ -362,22 +649,24 @@ impl Lint<'_> {
                     ),
                     Some(from_lines(p.ranges.iter().copied())),
                 ),
-                None => self.add(
+                None => self.add_removing(
                     "hostname-in-trust",
                     Severity::Warning,
                     f.pos,
                     format!(
                         "set_real_ip_from {text}: a hostname is resolved once, when nginx \
                          starts; later DNS changes are not seen until a reload, and nginx fails \
-                         to start when the name does not resolve. List the addresses instead"
+                         to start when the name does not resolve. List the addresses instead \
+                         (one set_real_ip_from line each)"
                     ),
                     None,
+                    Some(from_lines([text])),
                 ),
             },
             FromValue::Invalid => {
                 let fix = (text.eq_ignore_ascii_case("unix:") || text.starts_with("unix:"))
                     .then(|| "set_real_ip_from unix:;".to_string());
-                self.add(
+                self.add_removing(
                     "invalid-trust",
                     Severity::Error,
                     f.pos,
@@ -387,6 +676,7 @@ impl Lint<'_> {
                          with \"host not found\""
                     ),
                     fix,
+                    Some(from_lines([text])),
                 );
             }
             FromValue::Net { net, masked } => {
@@ -420,7 +710,7 @@ impl Lint<'_> {
                         Some(from_lines([v4])),
                     );
                 } else if net.prefix_len() == 0 {
-                    self.add(
+                    self.add_removing(
                         "trusts-internet",
                         Severity::Error,
                         f.pos,
@@ -434,20 +724,24 @@ impl Lint<'_> {
                             }
                         ),
                         None,
+                        Some(from_lines([text])),
                     );
-                } else if is_huge_public(net) {
-                    self.add(
+                } else if is_huge_public(net) && !self.providers.iter().any(|p| p.is_former(net)) {
+                    // A wide range that is (or was) a provider's is provider-list-stale's.
+                    self.add_removing(
                         "trusts-internet",
                         Severity::Warning,
                         f.pos,
                         format!(
-                            "set_real_ip_from {text} trusts a huge public range ({} addresses \
-                             or more); whoever holds an address in it (another customer of the \
-                             same cloud) can spoof the client address. Trust only your \
-                             proxies' ranges",
+                            "set_real_ip_from {text} trusts {} addresses, far more than any \
+                             proxy provider publishes in one range (Cloudflare's widest is a \
+                             /13); whoever holds an address in it (another customer of the same \
+                             cloud) can spoof the client address. Trust only your proxies' \
+                             ranges",
                             huge_size(net)
                         ),
                         None,
+                        Some(from_lines([text])),
                     );
                 }
             }
@@ -477,7 +771,7 @@ impl Lint<'_> {
             // Duplicates and shadowed entries.
             for (k, (net, f)) in nets.iter().enumerate() {
                 if let Some((_, first)) = nets[..k].iter().find(|(n, _)| n == net) {
-                    self.add(
+                    self.add_removing(
                         "duplicate-trust",
                         Severity::Info,
                         f.pos,
@@ -489,13 +783,14 @@ impl Lint<'_> {
                             self.at(first.pos)
                         ),
                         None,
+                        Some(from_lines([&f.text])),
                     );
                 } else if let Some((wide, w)) = nets
                     .iter()
                     .filter(|(n, _)| n != net && n.contains(net))
                     .min_by_key(|(n, _)| n.prefix_len())
                 {
-                    self.add(
+                    self.add_removing(
                         "shadowed-trust",
                         Severity::Info,
                         f.pos,
@@ -512,6 +807,7 @@ impl Lint<'_> {
                             self.at(w.pos)
                         ),
                         None,
+                        Some(from_lines([&f.text])),
                     );
                 }
             }
@@ -560,7 +856,117 @@ impl Lint<'_> {
                     );
                 }
             }
+            self.provider_lists(&nets, serves_ipv6);
             self.dropped(i, &own);
+        }
+    }
+
+    /// `provider-list-stale` and `provider-list-incomplete` for one level's own list.
+    fn provider_lists(&mut self, nets: &[(IpNet, &FromDirective)], serves_ipv6: bool) {
+        let mut stale_seen: HashSet<Pos> = HashSet::new();
+        for p in self.providers.clone() {
+            let members: Vec<&(IpNet, &FromDirective)> =
+                nets.iter().filter(|(n, _)| p.owns(*n)).collect();
+            // A list is this provider's when it holds three of its ranges (current or
+            // former); one former range alone is enough to be stale.
+            let identified = members.len() >= 3;
+            let list: Vec<IpNet> = nets.iter().map(|(n, _)| *n).collect();
+            for &(net, f) in nets {
+                if p.covers(net) || stale_seen.contains(&f.pos) {
+                    continue;
+                }
+                let former = p.is_former(net);
+                let partly = !is_huge_public(net) && p.nets.iter().any(|r| net.contains(r));
+                // A public range in a provider's list that no provider publishes.
+                let stray = identified
+                    && !is_private(net)
+                    && net.prefix_len() < net.max_prefix_len()
+                    && !is_huge_public(net)
+                    && !self.providers.iter().any(|q| q.owns(net));
+                if !(former || (identified && partly) || stray) {
+                    continue;
+                }
+                stale_seen.insert(f.pos);
+                // Published ranges inside the stale one that the rest of the list lacks.
+                let rest: Vec<IpNet> = list.iter().copied().filter(|l| *l != net).collect();
+                let inside: Vec<String> = p
+                    .nets
+                    .iter()
+                    .filter(|r| net.contains(*r) && !covers(&rest, **r))
+                    .map(|r| net_text(*r))
+                    .collect();
+                let replaced = if inside.is_empty() {
+                    String::new()
+                } else {
+                    format!(
+                        "; of it, {} {} still published",
+                        inside.join(", "),
+                        if inside.len() == 1 { "is" } else { "are" }
+                    )
+                };
+                self.add_removing(
+                    "provider-list-stale",
+                    Severity::Warning,
+                    f.pos,
+                    format!(
+                        "set_real_ip_from {}: {} no longer publishes {} (its list, {}: {}){replaced}; \
+                         whoever holds those addresses now can send the header and choose the \
+                         client address",
+                        f.text,
+                        p.name,
+                        if partly { "all of this range" } else { "this range" },
+                        p.dated,
+                        p.source
+                    ),
+                    (!inside.is_empty()).then(|| from_lines(&inside)),
+                    Some(from_lines([&f.text])),
+                );
+            }
+            if !identified || p.kind == ProviderKind::Gcp {
+                continue;
+            }
+            let has_v4 = members.iter().any(|(n, _)| matches!(n, IpNet::V4(_)));
+            let has_v6 = members.iter().any(|(n, _)| matches!(n, IpNet::V6(_)));
+            let missing: Vec<String> = p
+                .nets
+                .iter()
+                .filter(|r| match r {
+                    IpNet::V4(_) => has_v4,
+                    IpNet::V6(_) => has_v6 || serves_ipv6,
+                })
+                .filter(|r| !covers(&list, **r))
+                .map(|r| net_text(*r))
+                .collect();
+            let Some((_, first)) = members.first() else {
+                continue;
+            };
+            if missing.is_empty() {
+                continue;
+            }
+            let published = p
+                .nets
+                .iter()
+                .filter(|r| match r {
+                    IpNet::V4(_) => has_v4,
+                    IpNet::V6(_) => has_v6 || serves_ipv6,
+                })
+                .count();
+            self.add(
+                "provider-list-incomplete",
+                Severity::Warning,
+                first.pos,
+                format!(
+                    "this list trusts {} in part: {} of its {published} published ranges are \
+                     missing ({}, {}): {}; requests through those edges keep the edge's address \
+                     as the client",
+                    p.name,
+                    missing.len(),
+                    p.dated,
+                    p.source,
+                    missing.join(", ")
+                ),
+                Some(from_lines(&missing)),
+            );
         }
     }
 
@@ -593,22 +999,47 @@ impl Lint<'_> {
             return;
         }
         let names: Vec<&str> = lost.iter().map(|f| f.text.as_str()).collect();
+        // The fix repeats addresses only: hostnames are what hostname-in-trust warns against.
+        let hosts: Vec<&str> = lost
+            .iter()
+            .filter(|f| f.value == FromValue::Hostname)
+            .map(|f| f.text.as_str())
+            .collect();
         let message = format!(
             "{} has its own set_real_ip_from list, which replaces the list inherited from {} \
-             (at {}) instead of adding to it: {} {} not trusted here",
+             (at {}) instead of adding to it: {} {} not trusted here{}",
             self.describe(i),
             self.describe(from_ctx),
             self.at(self.ctxs[from_ctx].pos),
             names.join(", "),
-            if names.len() == 1 { "is" } else { "are" }
+            if names.len() == 1 { "is" } else { "are" },
+            if hosts.is_empty() {
+                String::new()
+            } else {
+                format!(
+                    " (for the hostname{} {}, list the addresses)",
+                    if hosts.len() == 1 { "" } else { "s" },
+                    hosts.join(", ")
+                )
+            }
         );
-        let fix = from_lines(lost.iter().map(|f| f.text.as_str()));
+        let mut fix = from_lines(
+            lost.iter()
+                .filter(|f| f.value != FromValue::Hostname)
+                .map(|f| f.text.as_str()),
+        );
+        for h in &hosts {
+            if !fix.is_empty() {
+                fix.push('\n');
+            }
+            fix.push_str(&format!("# set_real_ip_from <each address of {h}>;"));
+        }
         self.add(
             "location-drops-trust",
             Severity::Warning,
             first.pos,
             message,
-            Some(fix),
+            (!fix.is_empty()).then_some(fix),
         );
     }
 
@@ -627,30 +1058,41 @@ impl Lint<'_> {
             any_active = true;
             let nets: Vec<IpNet> = c.from.iter().filter_map(ip_net).collect();
             let header = c.header.as_ref().map(|(n, _)| n.as_str());
-            if header.is_none() {
-                self.add(
-                    "no-real-ip-header",
-                    Severity::Warning,
-                    first.pos,
-                    "set_real_ip_from without real_ip_header: nginx reads the X-Real-IP header \
-                     (its default), not X-Forwarded-For; say which header your proxy sets"
-                        .to_string(),
-                    Some("real_ip_header X-Forwarded-For;".into()),
-                );
+            // A fragment's includer may set the header: only a whole configuration says.
+            if header.is_none() && !self.fragment {
+                let provider = nets.iter().find_map(|n| self.provider_of(*n)).cloned();
+                if let Some(p) = provider {
+                    self.add(
+                        "no-real-ip-header",
+                        Severity::Error,
+                        first.pos,
+                        format!(
+                            "set_real_ip_from without real_ip_header: nginx reads the X-Real-IP \
+                             header (its default), and the trusted peers are {}, which pass a \
+                             client's own X-Real-IP through unchanged, so every client chooses \
+                             its address",
+                            p.name
+                        ),
+                        Some(p.kind.header_fix().to_string()),
+                    );
+                }
             }
             let recursive = c.recursive.is_some_and(|(r, _)| r);
-            if header.is_some_and(|h| h.eq_ignore_ascii_case("X-Forwarded-For")) && !recursive {
+            let recursion_known = c.recursive.is_some() || !self.fragment;
+            if header.is_some_and(|h| h.eq_ignore_ascii_case("X-Forwarded-For"))
+                && !recursive
+                && recursion_known
+            {
                 let pos = c
                     .recursive
                     .map(|(_, p)| p)
                     .or(c.header.as_ref().map(|(_, p)| *p))
                     .unwrap_or(first.pos);
-                let gcp: Vec<IpNet> = presets::GCP
-                    .ranges
-                    .iter()
-                    .filter_map(|r| r.parse().ok())
-                    .collect();
-                if nets.iter().any(|n| gcp.iter().any(|g| g.contains(n))) {
+                let gcp = nets.iter().any(|n| {
+                    self.provider_of(*n)
+                        .is_some_and(|p| p.kind == ProviderKind::Gcp)
+                });
+                if gcp {
                     self.add(
                         "recursive-off-behind-proxies",
                         Severity::Error,
@@ -662,18 +1104,16 @@ impl Lint<'_> {
                             .to_string(),
                         Some("real_ip_recursive on;".into()),
                     );
-                } else if nets.iter().any(|n| is_private(*n))
-                    && nets.iter().any(|n| !is_private(*n))
-                {
+                } else if let Some(why) = self.chain(&nets) {
                     self.add(
                         "recursive-off-behind-proxies",
                         Severity::Warning,
                         pos,
-                        "X-Forwarded-For with real_ip_recursive off, but the trusted list mixes \
-                         private and public ranges, which looks like a chain of proxies: \
-                         without recursion nginx takes the rightmost entry, the proxy in front \
-                         of the last one, not the client"
-                            .to_string(),
+                        format!(
+                            "X-Forwarded-For with real_ip_recursive off, but the trusted peers \
+                             can form a chain ({why}): without recursion nginx takes the \
+                             rightmost entry, the proxy in front of the last one, not the client"
+                        ),
                         Some("real_ip_recursive on;".into()),
                     );
                 }
@@ -719,6 +1159,108 @@ impl Lint<'_> {
                 Some(from_lines(ips.iter().map(String::as_str))),
             );
         }
+    }
+
+    /// Why the trusted peers can be a chain of proxies (one appending behind another), if they
+    /// can: a provider's ranges together with other entries (the provider in front of your own
+    /// load balancer), or private and public entries of which one is a range of more than one
+    /// address. Independent single addresses are not a chain.
+    fn chain(&self, nets: &[IpNet]) -> Option<String> {
+        let provider = nets.iter().find_map(|n| self.provider_of(*n));
+        let others: Vec<IpNet> = nets
+            .iter()
+            .copied()
+            .filter(|n| self.provider_of(*n).is_none())
+            .collect();
+        if let (Some(p), Some(o)) = (provider, others.first()) {
+            return Some(format!(
+                "{}'s ranges and {}, which can sit behind or in front of them",
+                p.name,
+                net_text(*o)
+            ));
+        }
+        let wide = |n: &IpNet| n.prefix_len() < n.max_prefix_len();
+        let private_range = others.iter().find(|n| is_private(**n) && wide(n));
+        let public_range = others.iter().find(|n| !is_private(**n) && wide(n));
+        let private_any = others.iter().find(|n| is_private(**n));
+        let public_any = others.iter().find(|n| !is_private(**n));
+        let pair = match (private_range, public_any, public_range, private_any) {
+            (Some(a), Some(b), _, _) | (_, _, Some(b), Some(a)) => (a, b),
+            _ => return None,
+        };
+        Some(format!(
+            "private {} and public {}",
+            net_text(*pair.0),
+            net_text(*pair.1)
+        ))
+    }
+
+    /// `realip-inactive`: `real_ip_header` or `real_ip_recursive` where no list is in effect,
+    /// neither at that level nor in any block inside it. Whole configurations only: a
+    /// fragment's includer may hold the list.
+    fn inactive(&mut self) {
+        if self.fragment {
+            return;
+        }
+        for i in 0..self.ctxs.len() {
+            let c = &self.ctxs[i];
+            let Some(pos) = c
+                .own_header
+                .as_ref()
+                .map(|(_, p)| *p)
+                .or(c.own_recursive.map(|(_, p)| p))
+            else {
+                continue;
+            };
+            if !c.from.is_empty() || self.subtree_has_list(i) {
+                continue;
+            }
+            let header = c.own_header.as_ref().map(|(h, _)| h.as_str());
+            let what: Vec<String> =
+                c.own_header
+                    .iter()
+                    .map(|(h, _)| format!("real_ip_header {}", quote_arg(h)))
+                    .chain(c.own_recursive.map(|(r, _)| {
+                        format!("real_ip_recursive {}", if r { "on" } else { "off" })
+                    }))
+                    .collect();
+            let cloudflare = header.is_some_and(|h| h.eq_ignore_ascii_case("CF-Connecting-IP"));
+            let fix = cloudflare.then(|| from_lines(presets::CLOUDFLARE.ranges.iter().copied()));
+            let remove = (!cloudflare).then(|| {
+                what.iter()
+                    .map(|w| format!("{w};"))
+                    .collect::<Vec<_>>()
+                    .join("\n")
+            });
+            self.add_removing(
+                "realip-inactive",
+                Severity::Warning,
+                pos,
+                format!(
+                    "{} in {}, but no set_real_ip_from is in effect there or in any block \
+                     inside it: realip is inactive, nginx never reads the header and logs every \
+                     TCP peer as the client. Add set_real_ip_from lines for the proxies that set \
+                     it{}",
+                    what.join(" and "),
+                    self.describe(i),
+                    if cloudflare {
+                        " (Cloudflare's, below)"
+                    } else {
+                        ", or delete the line"
+                    }
+                ),
+                fix,
+                remove,
+            );
+        }
+    }
+
+    /// Whether a block inside context `i` has its own list.
+    fn subtree_has_list(&self, i: usize) -> bool {
+        self.ctxs[i]
+            .children
+            .iter()
+            .any(|&k| !self.ctxs[k].own_from.is_empty() || self.subtree_has_list(k))
     }
 
     /// `server-level-preempts`: location `i` reads another header (or recursion) than its
@@ -800,17 +1342,25 @@ impl Lint<'_> {
             })
             .collect();
         for log in access_logs(cfg) {
+            // A fragment's default log is its includer's; /dev/null is no log to audit.
+            if (self.fragment && log.implicit) || log.path == "/dev/null" {
+                continue;
+            }
             let Some(format) = format_named(cfg, &log.format) else {
+                if self.fragment {
+                    // Defined by the includer, most likely.
+                    continue;
+                }
                 self.add(
                     "unknown-log-format",
                     Severity::Error,
                     log.pos,
                     format!(
                         "access_log {} uses log_format {}, which is not defined; nginx refuses \
-                         to start (\"unknown log format\")",
+                         to start (\"unknown log format\"). Define it, or use combined",
                         log.path, log.format
                     ),
-                    None,
+                    Some(format!("access_log {} combined;", quote_arg(&log.path))),
                 );
                 continue;
             };
@@ -897,6 +1447,8 @@ pub fn check_lb_list(cfg: &Config, lb: &LbCheck<'_>) -> Vec<Finding> {
         ctxs: tree(cfg),
         found: Vec::new(),
         seen: HashSet::new(),
+        fragment: false,
+        providers: preset_providers(),
     };
     lint.lb_list(lb);
     let mut found = lint.found;
@@ -1171,7 +1723,7 @@ impl Lint<'_> {
                     continue;
                 }
                 match lb.google {
-                    Some(g) if g.contains(net.addr()) => self.add(
+                    Some(g) if g.contains(net.addr()) => self.add_removing(
                         "stale-lb-ip",
                         Severity::Warning,
                         f.pos,
@@ -1184,9 +1736,10 @@ impl Lint<'_> {
                             f.text, g.provenance.source
                         ),
                         None,
+                        Some(from_lines([&f.text])),
                     ),
                     Some(_) => {}
-                    None => self.add(
+                    None => self.add_removing(
                         "stale-lb-ip",
                         Severity::Info,
                         f.pos,
@@ -1199,11 +1752,23 @@ impl Lint<'_> {
                             f.text
                         ),
                         None,
+                        Some(from_lines([&f.text])),
                     ),
                 }
             }
         }
     }
+}
+
+/// A directive line as nginx would read it back: `name arg…;`.
+fn directive_line(name: &str, args: &[String]) -> String {
+    let mut out = name.to_string();
+    for a in args {
+        out.push(' ');
+        out.push_str(&quote_arg(a));
+    }
+    out.push(';');
+    out
 }
 
 /// `set_real_ip_from X;` lines.
@@ -1283,11 +1848,9 @@ fn is_huge_public(net: IpNet) -> bool {
     wide && !is_private(net)
 }
 
+/// How many addresses a range holds, as a power of two.
 fn huge_size(net: IpNet) -> String {
-    match net {
-        IpNet::V4(_) => format!("2^{}", 32 - u32::from(HUGE_V4) + 1),
-        IpNet::V6(_) => format!("2^{}", 128 - u32::from(HUGE_V6) + 1),
-    }
+    format!("2^{}", net.max_prefix_len() - net.prefix_len())
 }
 
 /// Whether any `listen` directive binds an IPv6 address (`[::]:443`).
@@ -1375,7 +1938,8 @@ mod tests {
     /// The findings, without the log rule (most test configs have no access_log, so
     /// nginx's default log in `combined` would be reported everywhere).
     fn lint(text: &str, opts: &LintOptions) -> Vec<Finding> {
-        check(&conf(text), opts)
+        // `events {}` on the first line makes it a whole configuration without moving lines.
+        check(&conf(&format!("events {{}} {text}")), opts)
             .into_iter()
             .filter(|f| f.id != "log-format-incomplete")
             .collect()
@@ -1413,6 +1977,7 @@ http {
         let opts = LintOptions {
             lb_ips: vec!["34.120.5.6".parse().unwrap()],
             serves_ipv6: Some(false),
+            ..LintOptions::default()
         };
         assert_eq!(ids(GOOD, &opts), []);
     }
@@ -1452,11 +2017,152 @@ http {
     }
 
     #[test]
-    fn a_list_without_real_ip_header_reads_x_real_ip() {
-        let f = lint("set_real_ip_from 10.0.0.0/8;", &LintOptions::default());
-        assert_eq!(f.len(), 1);
-        assert_eq!(f[0].id, "no-real-ip-header");
-        assert_eq!(f[0].fix.as_deref(), Some("real_ip_header X-Forwarded-For;"));
+    fn a_provider_list_without_real_ip_header_is_an_error_other_peers_are_silent() {
+        // Unknown peers (a docker proxy) may well set X-Real-IP themselves.
+        assert_eq!(only("set_real_ip_from 10.0.0.0/8;"), []);
+        let f = lint(
+            "set_real_ip_from 130.211.0.0/22;\nset_real_ip_from 35.191.0.0/16;",
+            &LintOptions::default(),
+        );
+        assert_eq!(f.len(), 1, "{f:?}");
+        assert_eq!(
+            (f[0].id, f[0].severity),
+            ("no-real-ip-header", Severity::Error)
+        );
+        assert_eq!(
+            f[0].fix.as_deref(),
+            Some("real_ip_header X-Forwarded-For;\nreal_ip_recursive on;")
+        );
+        let cf = from_lines(presets::CLOUDFLARE.ranges.iter().copied());
+        let f = lint(&cf, &LintOptions::default());
+        assert_eq!(f.len(), 1, "{f:?}");
+        assert_eq!(
+            f[0].fix.as_deref(),
+            Some("real_ip_header CF-Connecting-IP;")
+        );
+    }
+
+    #[test]
+    fn independent_single_hop_peers_are_not_a_chain() {
+        let text = "set_real_ip_from 127.0.0.1;\nset_real_ip_from 203.0.113.10;\n\
+                    real_ip_header X-Forwarded-For;";
+        assert_eq!(only(text), []);
+        let text = "set_real_ip_from 10.0.0.0/8;\nset_real_ip_from 203.0.113.10;\n\
+                    real_ip_header X-Forwarded-For;";
+        assert_eq!(only(text), [("recursive-off-behind-proxies", 3)]);
+    }
+
+    #[test]
+    fn a_fragment_gets_no_findings_about_its_includer() {
+        let frag = |text: &str, context| {
+            let opts = LintOptions {
+                context,
+                ..LintOptions::default()
+            };
+            check(&conf(text), &opts)
+                .into_iter()
+                .map(|f| f.id)
+                .collect::<Vec<_>>()
+        };
+        // No header, no recursion, no access_log: all the includer's business.
+        let text = "set_real_ip_from 130.211.0.0/22;\nset_real_ip_from 35.191.0.0/16;\n\
+                    real_ip_header X-Forwarded-For;";
+        assert_eq!(frag(text, None), Vec::<&str>::new());
+        assert_eq!(frag("real_ip_header X-Real-IP;", None), Vec::<&str>::new());
+        // What it says itself still counts.
+        let text = "set_real_ip_from 35.191.0.0/16;\nreal_ip_recursive off;\n\
+                    real_ip_header X-Forwarded-For;";
+        assert_eq!(
+            frag(text, Some(Context::Server)),
+            ["gcp-ranges-incomplete", "recursive-off-behind-proxies"]
+        );
+        assert_eq!(
+            scope(&conf("location / { }")),
+            Scope::Fragment(Context::Server)
+        );
+        assert_eq!(scope(&conf("server { }")), Scope::Fragment(Context::Http));
+        assert_eq!(scope(&conf("events {} http { }")), Scope::Whole);
+    }
+
+    #[test]
+    fn a_header_without_any_list_is_inactive_realip() {
+        let f = lint(
+            "server {\n real_ip_header X-Forwarded-For;\n real_ip_recursive on;\n}",
+            &LintOptions::default(),
+        );
+        assert_eq!(f.len(), 1, "{f:?}");
+        assert_eq!((f[0].id, f[0].line), ("realip-inactive", 2));
+        assert!(f[0].remove.is_some());
+        // A list further in activates it.
+        let text =
+            "real_ip_header X-Forwarded-For;\nserver { location / { set_real_ip_from 10.0.0.1; } }";
+        assert!(!only(text).iter().any(|(id, _)| *id == "realip-inactive"));
+    }
+
+    #[test]
+    fn stale_and_missing_cloudflare_ranges_are_named_with_the_lines() {
+        let mut text = String::from("real_ip_header CF-Connecting-IP;\n");
+        for r in presets::CLOUDFLARE
+            .ranges
+            .iter()
+            .filter(|r| r.contains('.'))
+        {
+            if *r != "131.0.72.0/22" && !r.starts_with("104.") {
+                text.push_str(&format!("set_real_ip_from {r};\n"));
+            }
+        }
+        text.push_str("set_real_ip_from 104.16.0.0/12;\nset_real_ip_from 199.27.128.0/21;\n");
+        let f = lint(&text, &LintOptions::default());
+        let got: Vec<_> = f.iter().map(|f| f.id).collect();
+        assert_eq!(
+            got,
+            [
+                "provider-list-incomplete",
+                "provider-list-stale",
+                "provider-list-stale"
+            ],
+            "{f:?}"
+        );
+        assert_eq!(f[0].fix.as_deref(), Some("set_real_ip_from 131.0.72.0/22;"));
+        assert!(
+            f[0].message.contains("checked 2026-11-22"),
+            "{}",
+            f[0].message
+        );
+        assert_eq!(
+            f[1].fix.as_deref(),
+            Some("set_real_ip_from 104.16.0.0/13;\nset_real_ip_from 104.24.0.0/14;")
+        );
+        assert_eq!(
+            f[1].remove.as_deref(),
+            Some("set_real_ip_from 104.16.0.0/12;")
+        );
+        assert_eq!(
+            f[2].remove.as_deref(),
+            Some("set_real_ip_from 199.27.128.0/21;")
+        );
+        // The complete list is clean.
+        let full = format!(
+            "real_ip_header CF-Connecting-IP;\n{}",
+            from_lines(presets::CLOUDFLARE.ranges.iter().copied())
+        );
+        assert_eq!(only(&full), []);
+    }
+
+    #[test]
+    fn every_finding_says_what_to_write_or_delete() {
+        let text = std::fs::read_to_string(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/testdata/nginx/bad-realip.conf"
+        ))
+        .unwrap();
+        let opts = LintOptions {
+            lb_ips: vec!["34.149.9.9".parse().unwrap()],
+            ..LintOptions::default()
+        };
+        for f in check(&conf(&text), &opts) {
+            assert!(f.fix.is_some() || f.remove.is_some(), "{f:?}");
+        }
     }
 
     #[test]
@@ -1535,6 +2241,7 @@ http {
         let opts = LintOptions {
             lb_ips: vec!["34.149.9.9".parse().unwrap(), "34.120.5.6".parse().unwrap()],
             serves_ipv6: Some(false),
+            ..LintOptions::default()
         };
         let f = lint(GOOD, &opts);
         assert_eq!(f.len(), 1, "{f:?}");
@@ -1633,6 +2340,7 @@ server {
         assert_eq!(
             f,
             [
+                ("realip-inactive", 1),
                 ("invalid-realip-directive", 1),
                 ("invalid-realip-directive", 2)
             ]

@@ -41,6 +41,8 @@ pub struct AccessLog {
     pub server: Option<String>,
     /// The `access_log` directive; for the implicit default log, the `http` block.
     pub pos: Pos,
+    /// nginx's default log, in effect because no `access_log` is configured.
+    pub implicit: bool,
 }
 
 /// Every `log_format`, nginx's predefined `combined` first.
@@ -93,6 +95,7 @@ pub fn access_logs(cfg: &Config) -> Vec<AccessLog> {
             format: "combined".to_string(),
             server: None,
             pos: http_pos.unwrap_or_default(),
+            implicit: true,
         });
     }
     out
@@ -112,12 +115,14 @@ fn collect(body: &[Directive], server: Option<&str>, out: &mut Vec<AccessLog>) {
                     format: "combined".to_string(),
                     server: server.map(str::to_string),
                     pos: d.pos,
+                    implicit: false,
                 }),
                 [path, format, ..] => out.push(AccessLog {
                     path: (*path).to_string(),
                     format: (*format).to_string(),
                     server: server.map(str::to_string),
                     pos: d.pos,
+                    implicit: false,
                 }),
             }
         }

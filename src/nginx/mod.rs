@@ -22,6 +22,8 @@ pub mod snippet;
 
 use std::path::Path;
 
+pub use include::LoadOptions;
+
 /// Loads the configuration file at `path` and every file it includes, as nginx reads them.
 ///
 /// Relative `include` arguments are relative to `path`'s directory (nginx's configuration
@@ -31,7 +33,15 @@ use std::path::Path;
 /// `nginx: …` messages) is `# configuration file PATH:` is read as `nginx -T` output
 /// ([`parse_dump`]).
 pub fn load(path: &Path) -> Result<ast::Config, crate::Error> {
-    include::load(path)
+    include::load(path, &LoadOptions::default())
+}
+
+/// [`load`] with include paths rewritten as for a repository checkout: `opts.prefix` stands
+/// for nginx's configuration directory (relative includes resolve against it, absolute ones
+/// under `/etc/nginx` are read from it), and `opts.prefix_map` rewrites other absolute
+/// prefixes. Globs that match nothing are listed in [`ast::Config::unmatched`].
+pub fn load_with(path: &Path, opts: &LoadOptions) -> Result<ast::Config, crate::Error> {
+    include::load(path, opts)
 }
 
 /// Parses one file's text, named `path` in positions and errors. Its `include`s are not

@@ -241,6 +241,8 @@ pub(crate) struct Problem {
     pub pos: Pos,
     pub directive: &'static str,
     pub reason: String,
+    /// The directive's arguments as written (for the line to delete or rewrite).
+    pub args: Vec<String>,
 }
 
 /// One context with its own and its effective realip directives.
@@ -303,6 +305,33 @@ pub(crate) fn server_names(block: &[Directive]) -> Vec<String> {
         .filter(|d| d.name == "server_name")
         .flat_map(|d| d.args.iter().map(|a| a.value.clone()))
         .collect()
+}
+
+/// Every context of a fragment whose top level is a `root` body (a file included in a
+/// `server` or `location` block); [`tree`] for `http`.
+pub(crate) fn tree_at(cfg: &Config, root: Level) -> Vec<Ctx> {
+    let start = Pos {
+        file: 0,
+        line: 1,
+        col: 1,
+    };
+    let expanded = cfg.expanded();
+    let mut out = Vec::new();
+    match root {
+        Level::Http => return tree(cfg),
+        Level::Server => {
+            let s = push(&mut out, Level::Server, start, None, &expanded);
+            out[s].server_ctx = Some(s);
+            out[s].server_names = server_names(&expanded);
+            locations(&mut out, s, &expanded);
+        }
+        Level::Location => {
+            let l = push(&mut out, Level::Location, start, None, &expanded);
+            out[l].location = Some(String::new());
+            locations(&mut out, l, &expanded);
+        }
+    }
+    out
 }
 
 /// Every context of the configuration, parents before children.
@@ -430,6 +459,7 @@ fn own_directives(body: &[Directive], c: &mut Ctx) {
             pos: d.pos,
             directive,
             reason,
+            args: d.args.iter().map(|a| a.value.clone()).collect(),
         };
         let args = d.arg_values();
         match d.name.as_str() {
