@@ -545,9 +545,9 @@ impl Lint<'_> {
                 ),
                 None,
                 Some(format!(
-                    "the 3 bytes EF BB BF at the start of the file (sed -i '1s/^\\xEF\\xBB\\xBF//' \
-                     {})",
-                    quote_arg(&path)
+                    "the 3 bytes EF BB BF at the start of the file (tail -c +4 {p} > {p}.new && \
+                     mv {p}.new {p})",
+                    p = quote_arg(&path)
                 )),
             );
         }
@@ -569,7 +569,8 @@ impl Lint<'_> {
                 u.pos,
                 format!(
                     "include {} matches no file (looked for {}): nginx includes nothing here, \
-                     so whatever it was meant to bring in is not checked{hint}",
+                     so whatever it was meant to bring in is not checked{hint}; if nothing is \
+                     meant to match, delete it",
                     u.pattern, u.looked
                 ),
                 None,
