@@ -377,7 +377,10 @@ fn check(args: CheckArgs) -> anyhow::Result<ExitCode> {
     match args.output {
         CheckOutput::Table => {
             out.write_all(table(&findings).as_bytes())?;
-            writeln!(out, "(checked as {scope})")?;
+            if scope != lint::Scope::Whole {
+                // Said, since findings about the includer are left out.
+                writeln!(out, "(checked as {scope})")?;
+            }
         }
         CheckOutput::Json => {
             let mut text = serde_json::to_string_pretty(&findings)?;
