@@ -376,9 +376,13 @@ pub fn outcome(
             .iter()
             .map(|l| escape_str(&l.name).into_owned())
             .collect();
+        let how_much = if bytes > 0 {
+            format!("at least {bytes} pending bytes")
+        } else {
+            "lines (how many is unknown)".to_string()
+        };
         text = format!(
-            "{text}; {bytes} pending bytes lost in rotation ({}: compressed or deleted before \
-             this run)",
+            "{text}; {how_much} lost in rotation ({}: not found before this run)",
             names.join(", ")
         );
         status = status.max(Status::Warning);

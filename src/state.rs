@@ -37,8 +37,17 @@
 //!   but with different bytes before the offset (truncated, then grown past the offset again):
 //!   the copy is looked up in the same directory by the fingerprint, finished from the saved
 //!   offset, and the live file is read from its start.
+//! * **Compressed before the next run** (logrotate without `delaycompress`, or a rotated
+//!   file still being finished that got compressed): when neither the inode nor the plain
+//!   bytes are found, gzip files named like the log (`access.log.1.gz`,
+//!   `access.log-20240501.gz`), newest first, are decompressed until one holds the tracked
+//!   bytes before the offset; its content after the offset is read through
+//!   [`Piece::compressed`] pieces, and the file is not tracked further (it will not grow), so
+//!   those lines are read exactly once. An unterminated last line in it is reported as lost
+//!   with its exact size.
 //! * A rotated or truncated file whose old content cannot be found is reported in
-//!   [`Incremental::skipped`]; nothing is dropped silently.
+//!   [`Incremental::skipped`] with `lost` set (the bytes pending when last seen; an unknown
+//!   number when none were); nothing is dropped silently.
 //! * A trailing line without its newline is never read: it waits for the next run.
 //! * `max_read`: when more bytes are pending for one log than allowed, the oldest are skipped,
 //!   reading starts at the first line that begins in the last `max_read` bytes, and the skipped
@@ -47,9 +56,8 @@
 //! # Assumptions under which every complete line is read exactly once
 //!
 //! 1. Each log is rotated (renamed or copy-truncated) at most once between two committed runs,
-//!    and a rotated file stays uncompressed, in the same directory and on the same filesystem,
-//!    until a run has happened after nginx reopened its logs (logrotate's `delaycompress` with
-//!    daily rotation and a cron run every few minutes gives this).
+//!    and a rotated file stays in the same directory (plain, or gzip-compressed under a name
+//!    that starts with the log's); compressing it before a run is fine, deleting it is not.
 //! 2. Lines are written whole (nginx writes each line with one `write`), so a line never
 //!    straddles a rotation or a truncation; `copytruncate` itself loses lines written between
 //!    its copy and its truncation, which no reader can see.
@@ -111,6 +119,7 @@ use std::io::{self, Read, Write};
 use std::os::unix::fs::{FileExt, MetadataExt};
 use std::path::{Path, PathBuf};
 
+use flate2::read::MultiGzDecoder;
 use serde::{Deserialize, Serialize};
 
 use crate::error::Error;
@@ -212,6 +221,9 @@ pub struct Piece {
     /// The file as opened and checked by [`begin`]: read through this handle, not the path,
     /// which may name another file by the time the scan runs (a rotation in between).
     file: File,
+    /// Whether the file is gzip: `start` and `end` are then offsets in its decompressed
+    /// content (a rotated file compressed before it could be finished).
+    pub compressed: bool,
 }
 
 impl Piece {
@@ -236,6 +248,17 @@ impl Piece {
             .file
             .try_clone()
             .map_err(|e| Error::io(&self.name, &e))?;
+        if self.compressed {
+            // Clones share the file position, which the examination moved: rewind.
+            let mut file = file;
+            io::Seek::seek(&mut file, io::SeekFrom::Start(0))
+                .map_err(|e| Error::io(&self.name, &e))?;
+            let mut decoder = MultiGzDecoder::new(io::BufReader::with_capacity(1 << 16, file));
+            decoder.seek_relative_from_start(self.start, &self.name)?;
+            return Ok(Opened::Stream(Box::new(
+                decoder.take(self.end - self.start),
+            )));
+        }
         Ok(Opened::Plain {
             file,
             start: self.start,
@@ -250,6 +273,22 @@ impl Piece {
             opened: self.opened()?,
             first_line: self.first_line,
         })
+    }
+}
+
+/// Skipping the first bytes of a decompressed stream (it cannot seek).
+trait SkipFromStart {
+    fn seek_relative_from_start(&mut self, n: u64, name: &str) -> Result<(), Error>;
+}
+
+impl<R: Read> SkipFromStart for R {
+    fn seek_relative_from_start(&mut self, n: u64, name: &str) -> Result<(), Error> {
+        let skipped = io::copy(&mut self.by_ref().take(n), &mut io::sink())
+            .map_err(|e| Error::io(name, &e))?;
+        if skipped < n {
+            return Err(Error::io(name, &shrank()));
+        }
+        Ok(())
     }
 }
 
@@ -524,6 +563,8 @@ struct Draft {
     first_line: u64,
     /// `None` for the live file; for a rotated file, whether to keep finishing it later.
     keep: Option<bool>,
+    /// A gzip file: `start`/`end` are offsets in its decompressed content.
+    compressed: bool,
 }
 
 impl Draft {
@@ -549,6 +590,7 @@ impl Draft {
             end,
             first_line,
             keep,
+            compressed: false,
         })
     }
 }
@@ -654,24 +696,35 @@ fn follow(
                 }
                 older.push(d);
             }
-            None if t.size > t.offset => run.skipped.push(Skipped {
-                name: t.path.clone(),
-                bytes: t.size - t.offset,
-                lines: None,
-                reason: format!(
-                    "rotated file of {} no longer found (compressed or deleted?): its last \
-                     {} bytes, a line without its newline when last seen, and anything \
-                     written to it since are lost",
-                    log.name,
-                    t.size - t.offset
-                ),
-                lost: true,
-            }),
-            None => run.notes.push(format!(
-                "{}: rotated file {} is gone (compressed or deleted); it had been read to its \
-                 end",
-                log.name, t.path
-            )),
+            None => match find_compressed(log, t, &mut dirs)? {
+                Some(d) => {
+                    if d.size > d.end {
+                        run.skipped.push(unterminated_tail(&d));
+                    }
+                    run.notes.push(format!(
+                        "{}: rotated file {} was compressed: reading {} from byte {} of its \
+                         content ({} new bytes)",
+                        log.name,
+                        t.path,
+                        d.name,
+                        t.offset,
+                        d.end - d.start
+                    ));
+                    older.push(d);
+                }
+                None if t.size > t.offset => run.skipped.push(lost_file(
+                    t,
+                    &format!(
+                        "rotated file of {} no longer found, plain or compressed (deleted?)",
+                        log.name
+                    ),
+                )),
+                None => run.notes.push(format!(
+                    "{}: rotated file {} is gone (deleted?) and no compressed copy holds its \
+                     content; it had been read to its end",
+                    log.name, t.path
+                )),
+            },
         }
     }
 
@@ -703,6 +756,19 @@ fn follow(
         rotated: Vec::new(),
     };
     for d in drafts {
+        if d.compressed {
+            // Finished for good: a compressed file does not grow, it is not tracked further.
+            run.pieces.push(Piece {
+                path: d.path,
+                name: d.name,
+                start: d.start,
+                end: d.end,
+                first_line: d.first_line,
+                file: d.file,
+                compressed: true,
+            });
+            continue;
+        }
         let read_lines =
             count_newlines(&d.file, d.start, d.end).map_err(|e| Error::io(&d.name, &e))?;
         let fingerprint = Fingerprint::read(&d.file, d.end)
@@ -734,6 +800,7 @@ fn follow(
                 end: d.end,
                 first_line: d.first_line,
                 file: d.file,
+                compressed: false,
             });
         }
     }
@@ -776,25 +843,166 @@ fn finish_previous(
             ));
             drafts.push(d);
         }
-        None => run.skipped.push(Skipped {
-            name: t.path.clone(),
-            bytes: t.size.saturating_sub(t.offset),
-            lines: None,
-            reason: format!(
-                "{}: {how}, but the old content (read up to byte {}) was found in {} neither \
-                 by inode nor by its bytes (compressed, moved or deleted before this run?): \
-                 lines written to it after the previous run are lost ({} bytes were pending \
-                 then); reading {} from the start",
-                log.name,
-                t.offset,
-                dirs.describe(),
-                t.size.saturating_sub(t.offset),
-                log.name
-            ),
-            lost: true,
-        }),
+        None => match find_compressed(log, t, dirs)? {
+            Some(d) => {
+                if d.size > d.end {
+                    run.skipped.push(unterminated_tail(&d));
+                }
+                run.notes.push(format!(
+                    "{}: {how}; the old file was compressed before this run: reading {} from \
+                     byte {} of its content (line {}), then {} from the start",
+                    log.name,
+                    d.name,
+                    t.offset,
+                    t.line + 1,
+                    log.name
+                ));
+                drafts.push(d);
+            }
+            None => run.skipped.push(lost_file(
+                t,
+                &format!(
+                    "{}: {how}, but the old content (read up to byte {}) was found in {} \
+                     neither by inode nor by its bytes, plain or gzip-compressed (moved or \
+                     deleted before this run?); reading {} from the start",
+                    log.name,
+                    t.offset,
+                    dirs.describe(),
+                    log.name
+                ),
+            )),
+        },
     }
     Ok(())
+}
+
+/// The last line of a compressed file that has no newline: nginx is done with the file, so
+/// it will never be completed; its exact size is reported.
+fn unterminated_tail(d: &Draft) -> Skipped {
+    Skipped {
+        name: d.name.clone(),
+        bytes: d.size - d.end,
+        lines: None,
+        reason: format!(
+            "{}: its last {} bytes are a line without a newline, which a compressed file \
+             will never complete; not read",
+            d.name,
+            d.size - d.end
+        ),
+        lost: true,
+    }
+}
+
+/// What is known to be lost with a file that cannot be found: the bytes it had beyond the
+/// offset when last seen (exact at that time), and anything written to it since.
+fn lost_file(t: &Tracked, why: &str) -> Skipped {
+    let pending = t.size.saturating_sub(t.offset);
+    let how_much = if pending > 0 {
+        format!(
+            "at least {pending} bytes are lost ({pending} were pending when last seen, plus \
+             anything written to it since)"
+        )
+    } else {
+        "lines written to it after the previous run, if any, are lost (none were pending \
+         when last seen; their number is unknown)"
+            .to_string()
+    };
+    Skipped {
+        name: t.path.clone(),
+        bytes: pending,
+        lines: None,
+        reason: format!("{why}: {how_much}"),
+        lost: true,
+    }
+}
+
+/// Looks for a tracked file that was gzip-compressed after the previous run: among the
+/// files named like the log (`access.log.1.gz`, `access.log-20240501.gz`), newest first,
+/// the one whose decompressed content holds the tracked bytes before the offset. Its
+/// pending lines are then everything after the offset up to the last newline; a trailing
+/// line without a newline is reported as lost (exact bytes). `None` when nothing matches,
+/// or when nothing had been read from the file (no bytes to recognise it by).
+fn find_compressed(
+    log: &LogPath,
+    t: &Tracked,
+    dirs: &mut DirIndex,
+) -> Result<Option<Draft>, Error> {
+    if t.offset == 0 {
+        return Ok(None);
+    }
+    let prefix = log.file_name.as_encoded_bytes();
+    let mut named: Vec<(std::time::SystemTime, PathBuf)> = dirs
+        .candidates(log)?
+        .iter()
+        .filter(|c| {
+            c.path
+                .file_name()
+                .is_some_and(|n| n.as_encoded_bytes().starts_with(prefix))
+        })
+        .filter_map(|c| {
+            let mtime = fs::metadata(&c.path).and_then(|m| m.modified()).ok()?;
+            Some((mtime, c.path.clone()))
+        })
+        .collect();
+    named.sort_by(|a, b| b.0.cmp(&a.0).then_with(|| a.1.cmp(&b.1)));
+    for (_, path) in named {
+        let Ok(file) = File::open(&path) else {
+            continue;
+        };
+        if !is_gzip(&file).unwrap_or(false) {
+            continue;
+        }
+        // A corrupt or foreign archive is not ours: try the next one.
+        if let Ok(Some((end, total))) = gz_match(&file, t) {
+            let name = path.display().to_string();
+            return Ok(Some(Draft {
+                path,
+                name,
+                file,
+                dev: 0,
+                inode: 0,
+                size: total,
+                start: t.offset,
+                end,
+                first_line: t.line,
+                keep: Some(false),
+                compressed: true,
+            }));
+        }
+    }
+    Ok(None)
+}
+
+/// Decompresses `file`: when the bytes before `t.offset` match its fingerprint, the
+/// decompressed offset just after the last newline (at least `t.offset`) and the
+/// decompressed length.
+fn gz_match(file: &File, t: &Tracked) -> io::Result<Option<(u64, u64)>> {
+    let mut r = MultiGzDecoder::new(io::BufReader::with_capacity(1 << 16, file.try_clone()?));
+    let len = t.fingerprint.len;
+    let before = t.offset - len;
+    if io::copy(&mut r.by_ref().take(before), &mut io::sink())? < before {
+        return Ok(None);
+    }
+    let mut window = vec![0u8; usize::try_from(len).unwrap_or(0)];
+    if r.read_exact(&mut window).is_err() || fnv1a64(&window) != t.fingerprint.fnv1a64 {
+        return Ok(None);
+    }
+    let mut pos = t.offset;
+    let mut end = t.offset;
+    let mut buf = vec![0u8; BLOCK];
+    loop {
+        let n = match r.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        };
+        if let Some(i) = memchr::memrchr(b'\n', &buf[..n]) {
+            end = pos + i as u64 + 1;
+        }
+        pos += n as u64;
+    }
+    Ok(Some((end, pos)))
 }
 
 /// Skips the oldest bytes of a log when more than `max` are pending.
@@ -804,12 +1012,17 @@ fn apply_max_read(
     log_name: &str,
     run: &mut Incremental,
 ) -> Result<(), Error> {
-    let pending: u64 = drafts.iter().map(|d| d.end - d.start).sum();
+    let pending: u64 = drafts
+        .iter()
+        .filter(|d| !d.compressed)
+        .map(|d| d.end - d.start)
+        .sum();
     if pending <= max {
         return Ok(());
     }
     let mut budget = max;
-    for d in drafts.iter_mut().rev() {
+    // Compressed pieces cannot be cut by byte offset; they are read whole.
+    for d in drafts.iter_mut().rev().filter(|d| !d.compressed) {
         let len = d.end - d.start;
         if len <= budget {
             budget -= len;

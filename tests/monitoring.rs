@@ -591,3 +591,178 @@ fn issue_9_mackerel_prefix_groups_and_graph_definitions() {
     ]);
     assert_exit(&out, 2);
 }
+
+// ---------------------------------------------------------------------------------------------
+// Rotated files compressed before the next run
+// ---------------------------------------------------------------------------------------------
+
+/// The sample's lines, and a function appending `range` of them to a file.
+fn sample_lines() -> Vec<String> {
+    std::fs::read_to_string(fixture("logs/sample.log"))
+        .unwrap()
+        .lines()
+        .map(|l| format!("{l}\n"))
+        .collect()
+}
+
+fn append(path: &Path, lines: &[String]) {
+    use std::io::Write;
+    let mut f = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)
+        .unwrap();
+    f.write_all(lines.concat().as_bytes()).unwrap();
+}
+
+fn gzip(path: &Path) {
+    let ok = std::process::Command::new("gzip")
+        .arg(path)
+        .status()
+        .unwrap()
+        .success();
+    assert!(ok, "gzip {}", path.display());
+}
+
+/// Runs a --state scan and returns (lines read, the JSON report).
+fn state_run(state: &Path, log: &Path) -> (u64, serde_json::Value) {
+    let out = scan(&[
+        "--output",
+        "json",
+        "--trust",
+        TRUST,
+        "--state",
+        s(state),
+        s(log),
+    ]);
+    let v: serde_json::Value = serde_json::from_str(&assert_exit(&out, 0)).unwrap();
+    (v["lines"].as_u64().unwrap(), v)
+}
+
+fn check_run(state: &Path, log: &Path) -> (i32, String) {
+    let out = scan(&["--check", "--trust", TRUST, "--state", s(state), s(log)]);
+    let code = out.status.code().unwrap();
+    (code, String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
+/// See: issue #9. logrotate without delaycompress: the rotated file is compressed before
+/// the next run; its pending lines are read from the .gz, exactly once.
+#[test]
+fn issue_9_pending_lines_of_a_rotated_file_compressed_at_once_are_read_exactly_once() {
+    let lines = sample_lines();
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("access.log");
+    let state = dir.path().join("access.state");
+    append(&log, &lines[..500]);
+    assert_eq!(state_run(&state, &log).0, 500);
+    // 300 more lines, then rotation: rename, compress at once, new file with 100 lines.
+    append(&log, &lines[500..800]);
+    let rotated = dir.path().join("access.log.1");
+    std::fs::rename(&log, &rotated).unwrap();
+    gzip(&rotated);
+    append(&log, &lines[800..900]);
+    let (code, line) = check_run(&state, &log);
+    // The check read the same 400 lines: nothing lost, no WARNING for rotation.
+    assert!(!line.contains("lost"), "{line}");
+    assert_eq!(code, 2, "CRITICAL for the sample's untrusted LB IP: {line}");
+    assert!(line.contains("checked=400"), "{line}");
+    // Nothing new since: nothing is read again from the .gz.
+    let (n, v) = state_run(&state, &log);
+    assert_eq!(n, 0, "{v}");
+    append(&log, &lines[900..950]);
+    assert_eq!(state_run(&state, &log).0, 50);
+}
+
+/// See: issue #9. A dated name (logrotate's dateext) is found, and an older archive with the
+/// same prefix is not taken for it.
+#[test]
+fn issue_9_a_dated_compressed_rotation_is_found_among_older_archives() {
+    let lines = sample_lines();
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("access.log");
+    let state = dir.path().join("access.state");
+    append(&log, &lines[..100]);
+    assert_eq!(state_run(&state, &log).0, 100);
+    append(&log, &lines[100..130]);
+    let rotated = dir.path().join("access.log-20261125");
+    std::fs::rename(&log, &rotated).unwrap();
+    gzip(&rotated);
+    // An older, unrelated archive with the same prefix must not be taken.
+    let older = dir.path().join("access.log-20261124");
+    std::fs::write(&older, lines[1000..1200].concat()).unwrap();
+    gzip(&older);
+    append(&log, &lines[130..140]);
+    let (n, v) = state_run(&state, &log);
+    assert_eq!(n, 40, "{v}");
+    let notes = v["state"]["notes"].to_string();
+    assert!(notes.contains("access.log-20261125.gz"), "{notes}");
+    assert_eq!(state_run(&state, &log).0, 0);
+}
+
+/// See: issue #9. delaycompress: the renamed file is finished by a run, nginx writes a few
+/// more lines to it before reopening, then it is compressed: those lines come from the .gz.
+#[test]
+fn issue_9_lines_written_to_a_rotated_file_before_its_compression_are_read_once() {
+    let lines = sample_lines();
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("access.log");
+    let state = dir.path().join("access.state");
+    append(&log, &lines[..200]);
+    assert_eq!(state_run(&state, &log).0, 200);
+    let rotated = dir.path().join("access.log.1");
+    std::fs::rename(&log, &rotated).unwrap();
+    append(&log, &lines[200..210]);
+    assert_eq!(state_run(&state, &log).0, 10);
+    // nginx had not reopened yet: 5 lines went to the renamed file; then it is compressed.
+    append(&rotated, &lines[210..215]);
+    gzip(&rotated);
+    append(&log, &lines[215..220]);
+    let (n, v) = state_run(&state, &log);
+    assert_eq!(n, 10, "{v}");
+    assert_eq!(state_run(&state, &log).0, 0);
+}
+
+/// See: issue #9. When the rotated file is truly gone, the lost bytes are reported (never
+/// "0 bytes") and --check answers WARNING for them; a compressed file's unterminated last
+/// line is reported with its exact size.
+#[test]
+fn issue_9_lost_rotated_lines_are_reported_and_the_check_warns() {
+    let lines = sample_lines();
+    // Only lines that resolve correctly, so the thresholds alone would say OK.
+    let good: Vec<String> = lines
+        .iter()
+        .filter(|l| !l.starts_with("34.149.9.9 "))
+        .cloned()
+        .collect();
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("access.log");
+    let state = dir.path().join("access.state");
+    append(&log, &good[..100]);
+    let (code, line) = check_run(&state, &log);
+    assert_eq!(code, 0, "{line}");
+    // Read to its end, then more lines, rotated and deleted before the next run.
+    append(&log, &good[100..120]);
+    std::fs::remove_file(&log).unwrap();
+    append(&log, &good[120..130]);
+    let (code, line) = check_run(&state, &log);
+    assert_eq!(code, 1, "{line}");
+    assert!(line.starts_with("REALIP WARNING: "), "{line}");
+    assert!(line.contains("lost in rotation"), "{line}");
+    assert!(!line.contains(" 0 pending bytes"), "{line}");
+
+    // A compressed rotation whose last line has no newline: its exact size is reported.
+    append(&log, &good[130..140]);
+    assert_eq!(check_run(&state, &log).0, 0);
+    let tail = &good[140][..40];
+    append(&log, &[tail.to_string()]);
+    let rotated = dir.path().join("access.log.1");
+    std::fs::rename(&log, &rotated).unwrap();
+    gzip(&rotated);
+    append(&log, &good[141..150]);
+    let (_, v) = state_run(&state, &log);
+    let notes = v["state"]["notes"].to_string();
+    assert!(
+        notes.contains(&format!("skipped {} bytes of", tail.len())),
+        "{notes}"
+    );
+}
