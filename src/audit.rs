@@ -940,6 +940,7 @@ impl<'c> Audit<'c> {
                         Key::Ip(ip) => declared.is_some_and(|r| r.trusted().contains_ip(*ip)),
                         _ => false,
                     },
+                    rules: Vec::new(),
                 })
                 .collect();
             v.sort_by(|a, b| {
@@ -963,6 +964,7 @@ impl<'c> Audit<'c> {
                 lines: l.lines,
                 declared: l.declared,
                 fix: vec![format!("set_real_ip_from {};", l.ip)],
+                rules: Vec::new(),
             })
             .collect();
         if let Some(t) = self.kinds.get(&Kind::UntrustedFrontEnd) {
@@ -977,6 +979,7 @@ impl<'c> Audit<'c> {
                     .iter()
                     .map(|e| format!("set_real_ip_from {};", net_text(&e.net)))
                     .collect(),
+                rules: Vec::new(),
             });
         }
         for ((d, k), t) in &self.drift.0 {
@@ -990,6 +993,7 @@ impl<'c> Audit<'c> {
                         Key::Others => Vec::new(),
                         k => vec![format!("set_real_ip_from {};", k.text())],
                     },
+                    rules: Vec::new(),
                 });
             }
         }
@@ -1189,6 +1193,9 @@ pub struct LbIpView {
     pub samples: Vec<String>,
     /// Whether the declared trust contains it (always false with inferred trust).
     pub declared: bool,
+    /// The forwarding rules whose address it is, when a `--lb-ips-from` list names it (see
+    /// [`AuditView::name_lb_rules`]).
+    pub rules: Vec<String>,
 }
 
 /// One thing that makes logged clients wrong, with its own count and fix.
@@ -1204,6 +1211,8 @@ pub struct Misresolution {
     pub declared: bool,
     /// The configuration lines that fix it.
     pub fix: Vec<String>,
+    /// The forwarding rules whose address it is, when a `--lb-ips-from` list names it.
+    pub rules: Vec<String>,
 }
 
 /// One finding as reported.
@@ -1278,6 +1287,26 @@ pub struct AuditView {
     pub unknown_peer_lines: u64,
     /// Every kind of finding that occurred.
     pub findings: Vec<FindingView>,
+}
+
+impl AuditView {
+    /// Names the load balancers behind the reported addresses: `rules(ip)` gives the
+    /// forwarding rules whose address `ip` (nginx text form) is, e.g. from a `--lb-ips-from`
+    /// list, so that a report can say "this IP is your LB `web-https-v6`".
+    pub fn name_lb_rules(&mut self, rules: impl Fn(&str) -> Vec<String>) {
+        for l in self
+            .unresolved_lb_ips
+            .iter_mut()
+            .chain(self.trusted_lb_ips.iter_mut())
+        {
+            l.rules = rules(&l.ip);
+        }
+        for m in &mut self.misresolutions {
+            if m.kind != Kind::UntrustedFrontEnd.as_str() {
+                m.rules = rules(&m.address);
+            }
+        }
+    }
 }
 
 #[cfg(test)]

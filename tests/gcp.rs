@@ -549,3 +549,198 @@ fn readme_shows_the_ci_commands_and_the_golden_output() {
         "README's output differs from the golden:\n{golden}"
     );
 }
+
+#[test]
+fn the_snippet_has_one_commented_line_per_lb_address_and_passes_the_check() {
+    let out = run(&[
+        "nginx",
+        "snippet",
+        "gcp",
+        "--lb-ips-from",
+        RULES,
+        "--trust",
+        "10.129.0.0/23,10.130.0.0/23",
+    ]);
+    let text = assert_exit(&out, 0);
+    golden("snippet-gcp.txt", &text);
+    assert!(text.contains(
+        "set_real_ip_from 34.120.5.6;  # web-http, web-https (global external Application LB)\n"
+    ));
+    assert!(text.contains(
+        "set_real_ip_from 2600:1901:0:8c3a::;  # web-https-v6 (global external Application LB)\n"
+    ));
+    assert!(
+        !text.contains("set_real_ip_from 34.111.2.3"),
+        "TCP proxy trusted:\n{text}"
+    );
+    assert!(
+        text.contains("# db-tcp-proxy, game-nlb, dns-ilb.\n"),
+        "{text}"
+    );
+
+    // The block, pasted into http { }, is what the check wants.
+    let dir = tempfile::tempdir().unwrap();
+    let conf = dir.path().join("nginx.conf");
+    fs::write(
+        &conf,
+        format!("events {{}}\nhttp {{\n{text}\naccess_log off;\nserver {{ listen 80; }}\n}}\n"),
+    )
+    .unwrap();
+    let out = run(&[
+        "nginx",
+        "check",
+        "--lb-ip",
+        "10.129.0.0/23,10.130.0.0/23",
+        "--lb-ips-from",
+        RULES,
+        conf.to_str().unwrap(),
+    ]);
+    assert_eq!(assert_exit(&out, 0), "no findings\n");
+
+    // Without `gcp`, the preset is added for the global Application LBs.
+    let text = assert_exit(&run(&["nginx", "snippet", "--lb-ips-from", RULES]), 0);
+    assert!(text.contains("set_real_ip_from 35.191.0.0/16;"), "{text}");
+}
+
+#[test]
+fn scan_names_the_forwarding_rule_of_an_untrusted_lb_ip() {
+    let out = run(&[
+        "scan",
+        "--no-summary",
+        "-o",
+        "json",
+        "--lb-ips-from",
+        RULES,
+        "--trust",
+        "10.129.0.0/23,10.130.0.0/23",
+        "testdata/gcp/access.log",
+    ]);
+    let json: Value = serde_json::from_str(&assert_exit(&out, 0)).unwrap();
+    eqnice!("", stderr(&out));
+    let a = &json["audit"];
+    assert_eq!(a["trust_source"], "declared");
+    let lb = &a["unresolved_lb_ips"];
+    assert_eq!(lb.as_array().unwrap().len(), 1, "{lb}");
+    assert_eq!(lb[0]["ip"], "2600:1901:0:8c3a::");
+    assert_eq!(lb[0]["lines"], 2);
+    assert_eq!(lb[0]["rules"], serde_json::json!(["web-https-v6"]));
+    assert_eq!(
+        a["trusted_lb_ips"][1]["rules"],
+        serde_json::json!(["web-http", "web-https"])
+    );
+    let verdict = a["verdict"].as_str().unwrap();
+    assert!(
+        verdict.contains(
+            "resolved to untrusted LB IP 2600:1901:0:8c3a::, your forwarding rule web-https-v6 \
+             (you declared it, but nginx did not trust it)"
+        ),
+        "{verdict}"
+    );
+    let trust: Vec<&str> = a["trust"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t.as_str().unwrap())
+        .collect();
+    for want in ["35.191.0.0/16", "2600:1901:0:8c3a::/128", "34.76.10.20/32"] {
+        assert!(trust.contains(&want), "{want} not in {trust:?}");
+    }
+    assert!(
+        !trust.contains(&"34.111.2.3/32"),
+        "the TCP proxy is not trusted: {trust:?}"
+    );
+
+    // The table names it too; without the proxy-only subnets, a warning asks for them.
+    let out = run(&[
+        "scan",
+        "--no-summary",
+        "-o",
+        "table",
+        "--lb-ips-from",
+        RULES,
+        "testdata/gcp/access.log",
+    ]);
+    let table = assert_exit(&out, 0);
+    assert!(table.contains("forwarding rule"), "{table}");
+    assert!(
+        stderr(&out).contains("declare it with --trust CIDR"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[test]
+fn resolve_trusts_the_listed_lb_ips_and_names_an_untrusted_one() {
+    let value = "2001:db8::7,2600:1901:0:8c3a::";
+    let out = run(&[
+        "resolve",
+        "-q",
+        "--lb-ips-from",
+        RULES,
+        "--peer",
+        "35.191.10.20",
+        "--value",
+        value,
+    ]);
+    assert_eq!(assert_exit(&out, 0), "2001:db8::7\n");
+    let out = run(&[
+        "resolve",
+        "--nginx-conf",
+        "testdata/gcp/nginx-missing-v6.conf",
+        "--lb-ips-from",
+        RULES,
+        "--peer",
+        "35.191.10.20",
+        "--value",
+        value,
+    ]);
+    assert_eq!(assert_exit(&out, 0), "2600:1901:0:8c3a::\n");
+    assert!(
+        stderr(&out).contains(
+            "2600:1901:0:8c3a:: is your load balancer (forwarding rule web-https-v6), and nginx \
+             does not trust it"
+        ),
+        "{}",
+        stderr(&out)
+    );
+}
+
+/// nginx itself accepts the snippet (the `# …` comments after each directive included).
+#[test]
+fn nginx_accepts_the_snippet() {
+    let Some(bin) = crate::util::nginx::require_nginx() else {
+        return;
+    };
+    let text = assert_exit(
+        &run(&[
+            "nginx",
+            "snippet",
+            "gcp",
+            "-q",
+            "--lb-ips-from",
+            RULES,
+            "--lb-ips-from",
+            ADDRESSES,
+        ]),
+        0,
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path().display();
+    let conf = dir.path().join("nginx.conf");
+    fs::write(
+        &conf,
+        format!(
+            "pid {d}/nginx.pid;\nerror_log {d}/error.log;\nevents {{}}\nhttp {{\n{text}\n\
+             access_log off;\nserver {{ listen 127.0.0.1:8080; }}\n}}\n"
+        ),
+    )
+    .unwrap();
+    let out = std::process::Command::new(bin)
+        .args(["-t", "-p"])
+        .arg(dir.path())
+        .arg("-c")
+        .arg(&conf)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "nginx -t: {}", stderr(&out));
+}

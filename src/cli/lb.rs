@@ -98,3 +98,67 @@ pub fn summary(list: &LbList, verbose: bool) -> String {
     }
     out
 }
+
+/// What a list adds to a declared trust (`--trust` already holds `given`): the gcp preset when
+/// global external Application LBs are listed and it is not given, then every Application LB
+/// address. Warns (stderr) when regional ALBs are listed and `given` holds no private range
+/// for their proxy-only subnet.
+pub fn trust_specs(list: &LbList, given: &[String]) -> Vec<String> {
+    let albs = list.alb_ips();
+    let mut out = Vec::new();
+    let global = albs
+        .iter()
+        .any(|a| a.rules.iter().any(|r| r.kind == LbKind::GlobalExternal));
+    if global && !given.iter().any(|g| g.trim() == realip::presets::GCP.name) {
+        out.push(realip::presets::GCP.name.to_string());
+    }
+    out.extend(albs.iter().map(|a| a.trust_text()));
+    let regional: Vec<&str> = albs
+        .iter()
+        .flat_map(|a| a.rules.iter())
+        .filter(|r| r.kind.needs_proxy_subnet())
+        .map(|r| r.name.as_str())
+        .collect();
+    let private_given = given.iter().any(|g| {
+        g.trim()
+            .parse::<ipnet::IpNet>()
+            .is_ok_and(|n| n.prefix_len() < n.max_prefix_len() && is_private(n.addr()))
+    });
+    if !regional.is_empty() && !private_given {
+        messages::warning(&format!(
+            "{} reach nginx from the VPC's proxy-only subnet, which the list does not hold: \
+             declare it with --trust CIDR (gcloud compute networks subnets list \
+             --filter=purpose=REGIONAL_MANAGED_PROXY)",
+            escape_str(&regional.join(", "))
+        ));
+    }
+    out
+}
+
+/// Private (RFC 1918, CGNAT) and ULA addresses: where proxy-only subnets live.
+fn is_private(ip: std::net::IpAddr) -> bool {
+    match ip {
+        std::net::IpAddr::V4(v4) => {
+            v4.is_private() || (v4.octets()[0] == 100 && (v4.octets()[1] & 0xc0) == 64)
+        }
+        std::net::IpAddr::V6(v6) => (v6.segments()[0] & 0xfe00) == 0xfc00,
+    }
+}
+
+/// The forwarding rules whose address `ip` (nginx text form) is; none for anything else.
+pub fn rule_names(list: &LbList, ip: &str) -> Vec<String> {
+    match ip.parse::<std::net::IpAddr>() {
+        Ok(addr) => {
+            list.rules_at(addr)
+                .iter()
+                .map(|r| r.name.clone())
+                .fold(Vec::new(), |mut v, n| {
+                    if !v.contains(&n) {
+                        v.push(n);
+                    }
+                    v
+                })
+        }
+        Err(_) => Vec::new(),
+    }
+}

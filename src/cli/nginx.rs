@@ -24,12 +24,15 @@ use realip::nginx::log_format::{access_logs, format_named};
 use realip::nginx::realip::{contexts, effective, RealipSettings};
 use realip::nginx::snippet;
 use realip::nginx::LoadOptions;
+use realip::presets;
+use realip::ranges::gcloud::LbKind;
 use realip::report::escape::escape_str;
 use realip::scan::{self, ScanInput, ScanOptions};
 use realip::{input, Header, TrustedSet};
 
 use super::exit::ExitCode;
 use super::lb::LbArgs;
+use super::messages;
 
 const CHECK_EXAMPLES: &str = "\
 Examples:
@@ -227,15 +230,24 @@ pub enum CheckOutput {
 #[derive(Debug, clap::Args)]
 #[command(after_long_help = SNIPPET_EXAMPLES, after_help = "Run with --help for examples.")]
 pub struct SnippetArgs {
+    /// Presets or other trusted proxies, as with --trust: `realip nginx snippet gcp`.
+    #[arg(value_name = "PRESET")]
+    pub presets: Vec<String>,
+
     /// Trusted proxy: an address, a CIDR, `unix:` or a preset (gcp, cloudflare); repeatable
     /// or comma-separated.
     #[arg(
         long,
         value_name = "SPEC",
         value_delimiter = ',',
-        required_unless_present = "ranges_file"
+        required_unless_present_any = ["ranges_file", "presets", "lb_ips_from"]
     )]
     pub trust: Vec<String>,
+
+    /// The load balancers' own list: one commented set_real_ip_from line per Application LB
+    /// address (the gcp preset is added when global external Application LBs are listed).
+    #[command(flatten)]
+    pub lb: LbArgs,
 
     /// A published range list to trust: Cloudflare ips-v4/ips-v6 text or API JSON, AWS
     /// ip-ranges.json (with --service), Fastly public-ip-list JSON (repeatable). Google's
@@ -685,7 +697,19 @@ fn print_snippet(args: SnippetArgs) -> anyhow::Result<ExitCode> {
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_secs() as i64)
         .unwrap_or(0);
-    let mut specs = args.trust.clone();
+    let mut specs = args.presets.clone();
+    specs.extend(args.trust.iter().cloned());
+    let lb_list = args.lb.load()?;
+    if let Some(list) = &lb_list {
+        let global = list
+            .alb_ips()
+            .iter()
+            .any(|a| a.rules.iter().any(|r| r.kind == LbKind::GlobalExternal));
+        if global && !specs.iter().any(|s| s.trim() == presets::GCP.name) {
+            messages::note("adding the gcp preset: global external Application LBs are reached through Google front ends");
+            specs.insert(0, presets::GCP.name.to_string());
+        }
+    }
     let mut provenance = String::new();
     for path in &args.ranges_file {
         let list = realip::ranges::load(path, args.service.as_deref(), now)?;
@@ -722,7 +746,10 @@ fn print_snippet(args: SnippetArgs) -> anyhow::Result<ExitCode> {
         eprintln!("realip: warning: {}", escape_str(&w.to_string()));
     }
     let header = Header::new(&args.header).context("--header")?;
-    let text = snippet::render(&trusted, &header, !args.no_recursive);
+    let text = match &lb_list {
+        Some(list) => snippet::render_with_lbs(&trusted, &header, !args.no_recursive, list),
+        None => snippet::render(&trusted, &header, !args.no_recursive),
+    };
     let mut out = io::stdout().lock();
     out.write_all(provenance.as_bytes())?;
     out.write_all(text.as_bytes())?;

@@ -6,6 +6,7 @@
 use std::io::{self, BufReader, BufWriter, Write};
 
 use anyhow::Context;
+use realip::ranges::gcloud::LbList;
 use realip::report::escape::escape_str;
 use realip::report::explain::write_explanation;
 use realip::{Addr, Header, NginxVersion, Resolver, TrustedSet};
@@ -117,6 +118,13 @@ pub struct Args {
     #[arg(long, conflicts_with_all = ["peer", "value", "explain"])]
     pub batch: bool,
 
+    /// The load balancers' own list (gcloud forwarding-rules JSON, repeatable): their
+    /// Application LB IPs (and the gcp preset, for global ones) join --trust; with
+    /// --nginx-conf they are only named: a result that is one of your LB IPs is reported with
+    /// its forwarding rule.
+    #[command(flatten)]
+    pub lb: super::lb::LbArgs,
+
     /// Longest batch line accepted, in bytes; longer lines are reported and skipped.
     #[arg(long, value_name = "BYTES", default_value_t = 16 << 20, requires = "batch")]
     pub max_line_bytes: usize,
@@ -146,7 +154,7 @@ pub fn resolver_from_conf(
 }
 
 /// Builds the resolver from the flags, printing trust warnings to stderr.
-fn resolver(args: &Args) -> anyhow::Result<Resolver> {
+fn resolver(args: &Args, lbs: Option<&LbList>) -> anyhow::Result<Resolver> {
     if let Some(conf) = &args.nginx_conf {
         let mut r = resolver_from_conf(conf, args.server.as_deref(), args.location.as_deref())?;
         if let Some(v) = &args.nginx_version {
@@ -154,7 +162,11 @@ fn resolver(args: &Args) -> anyhow::Result<Resolver> {
         }
         return Ok(r);
     }
-    let (trusted, warnings) = TrustedSet::parse(&args.trust)?;
+    let mut specs = args.trust.clone();
+    if let Some(list) = lbs {
+        specs.extend(super::lb::trust_specs(list, &args.trust));
+    }
+    let (trusted, warnings) = TrustedSet::parse(&specs)?;
     for w in &warnings {
         super::messages::warning(&escape_str(&w.to_string()));
     }
@@ -175,7 +187,8 @@ fn resolver(args: &Args) -> anyhow::Result<Resolver> {
 
 /// Runs `realip resolve`.
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
-    let resolver = resolver(&args)?;
+    let lb_list = args.lb.load()?;
+    let resolver = resolver(&args, lb_list.as_ref())?;
     let stdout = io::stdout();
     let mut out = BufWriter::with_capacity(1 << 16, stdout.lock());
 
@@ -220,6 +233,19 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     } else {
         let res = resolver.resolve(peer, values);
         writeln!(out, "{}", res.addr)?;
+        if let Some(list) = &lb_list {
+            let names = super::lb::rule_names(list, &res.addr.to_string());
+            if !names.is_empty() {
+                super::messages::warning(&format!(
+                    "{} is your load balancer (forwarding rule {}), and nginx does not trust \
+                     it: it would log the load balancer as the client; add set_real_ip_from \
+                     {};",
+                    res.addr,
+                    escape_str(&names.join(", ")),
+                    res.addr
+                ));
+            }
+        }
     }
     out.flush()?;
     Ok(ExitCode::Ok)

@@ -15,6 +15,7 @@ use realip::audit::{Audit, AuditConfig, TrustChoice};
 use realip::input::{self, Opened};
 use realip::logfmt::Field;
 use realip::logfmt::{self, Format, Plan};
+use realip::ranges::gcloud::LbList;
 use realip::report::escape::escape_str;
 use realip::report::{self, MetricsOptions, Output, ScanReport};
 use realip::scan::{self, ScanInput, ScanOptions};
@@ -186,6 +187,12 @@ pub struct Args {
     )]
     pub front_end: Vec<String>,
 
+    /// The load balancers' own list (gcloud forwarding-rules JSON, repeatable): their
+    /// Application LB IPs (and the gcp preset, for global ones) join the declared trust, and
+    /// the audit names the forwarding rule of every LB IP it reports.
+    #[command(flatten)]
+    pub lb: super::lb::LbArgs,
+
     /// Header nginx should take the client from (its real_ip_header).
     #[arg(
         long,
@@ -331,6 +338,7 @@ const PROGRESS_MIN_BYTES: u64 = 256 << 20;
 fn audit_config(
     args: &Args,
     plan: &Plan,
+    lbs: Option<&LbList>,
 ) -> anyhow::Result<(Option<Arc<AuditConfig>>, Option<String>)> {
     if args.no_audit {
         return Ok((None, None));
@@ -349,7 +357,7 @@ fn audit_config(
         let r = super::resolve::resolver_from_conf(conf, args.server.as_deref(), None)?;
         note = Some(format!("checked against {}", conf.display()));
         TrustChoice::NginxConf(with_version(r))
-    } else if args.trust.is_empty() {
+    } else if args.trust.is_empty() && lbs.is_none() {
         if args.no_recursive || args.nginx_version.is_some() {
             messages::warning(
                 "--no-recursive and --nginx-version describe a declared trust; without --trust \
@@ -358,7 +366,11 @@ fn audit_config(
         }
         TrustChoice::Inferred(Header::new(&args.header)?)
     } else {
-        let (trusted, warnings) = TrustedSet::parse(&args.trust)?;
+        let mut specs = args.trust.clone();
+        if let Some(list) = lbs {
+            specs.extend(super::lb::trust_specs(list, &args.trust));
+        }
+        let (trusted, warnings) = TrustedSet::parse(&specs)?;
         for w in &warnings {
             messages::warning(&escape_str(&w.to_string()));
         }
@@ -564,7 +576,8 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             format.name()
         ));
     }
-    let (audit_config, audit_note) = audit_config(&args, &plan)?;
+    let lb_list = args.lb.load()?;
+    let (audit_config, audit_note) = audit_config(&args, &plan, lb_list.as_ref())?;
 
     let progress = Arc::new(AtomicU64::new(0));
     let show_progress = !args.no_progress
@@ -599,7 +612,10 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         format!("{name}:{line}")
     };
     let (summary, audit) = &scanned.acc;
-    let audit_view = audit.as_ref().map(|a| a.view(locate));
+    let mut audit_view = audit.as_ref().map(|a| a.view(locate));
+    if let (Some(view), Some(list)) = (audit_view.as_mut(), &lb_list) {
+        view.name_lb_rules(|ip| super::lb::rule_names(list, ip));
+    }
     let report = ScanReport {
         inputs: scanned.names.clone(),
         format: format.name().to_string(),

@@ -13,11 +13,109 @@ use std::fmt::Write as _;
 
 use crate::net::{Origin, TrustNet, TrustedSet};
 use crate::presets;
+use crate::ranges::gcloud::LbList;
 use crate::resolve::Header;
 
 /// The realip block for `trusted`, `header` and `recursive`, ready to paste into `http { }`
 /// or `server { }`.
 pub fn render(trusted: &TrustedSet, header: &Header, recursive: bool) -> String {
+    render_inner(trusted, header, recursive, None)
+}
+
+/// [`render`] with the load balancers of a `--lb-ips-from` list after the presets: one
+/// `set_real_ip_from` line per Application-LB address, commented with the forwarding rules
+/// that use it and what they are; a reminder about the proxy-only subnet when regional or
+/// internal Application LBs are listed; the rules that are not Application LBs named in a
+/// comment (never trusted). `trusted` should hold the `gcp` preset when global external
+/// Application LBs are listed (their peers are Google front ends).
+pub fn render_with_lbs(
+    trusted: &TrustedSet,
+    header: &Header,
+    recursive: bool,
+    lbs: &LbList,
+) -> String {
+    render_inner(trusted, header, recursive, Some(lbs))
+}
+
+/// The `--lb-ips-from` part of the block.
+fn lb_section(lbs: &LbList, out: &mut String) {
+    let sources = lbs.sources.join(", ");
+    let albs = lbs.alb_ips();
+    let _ = writeln!(
+        out,
+        "\n# Your Application Load Balancers: each appends its own IP to X-Forwarded-For, so\n\
+         # each must be trusted. Forwarding rules from: {sources}"
+    );
+    if albs.is_empty() {
+        out.push_str("# (none listed)\n");
+    }
+    for ip in &albs {
+        let mut kinds: Vec<&str> = Vec::new();
+        for r in &ip.rules {
+            if !kinds.contains(&r.kind.description()) {
+                kinds.push(r.kind.description());
+            }
+        }
+        let _ = writeln!(
+            out,
+            "set_real_ip_from {};  # {} ({})",
+            ip.trust_text(),
+            ip.names(),
+            kinds.join(", ")
+        );
+    }
+    let unknown = lbs.unknown_ips();
+    if !unknown.is_empty() {
+        out.push_str(
+            "# Used by forwarding rules that no forwarding-rules list describes: uncomment the\n\
+             # ones that are Application LBs.\n",
+        );
+        for ip in &unknown {
+            let _ = writeln!(
+                out,
+                "# set_real_ip_from {};  # {}",
+                ip.trust_text(),
+                ip.names()
+            );
+        }
+    }
+    let regional: Vec<String> = albs
+        .iter()
+        .flat_map(|a| a.rules.iter())
+        .filter(|r| r.kind.needs_proxy_subnet())
+        .map(|r| match &r.region {
+            Some(region) => format!("{} ({region})", r.name),
+            None => r.name.clone(),
+        })
+        .collect();
+    if !regional.is_empty() {
+        let _ = writeln!(
+            out,
+            "# Regional and internal Application LBs reach nginx from the VPC's proxy-only\n\
+             # subnet, which the list does not hold: trust it too (find it with `gcloud compute\n\
+             # networks subnets list --filter=purpose=(REGIONAL_MANAGED_PROXY,GLOBAL_MANAGED_PROXY)`\n\
+             # and add it with --trust CIDR):\n\
+             #   {}",
+            regional.join(", ")
+        );
+    }
+    let ignored: Vec<&str> = lbs.ignored().map(|r| r.name.as_str()).collect();
+    if !ignored.is_empty() {
+        let _ = writeln!(
+            out,
+            "# Not Application LBs (their IPs never appear in X-Forwarded-For), not trusted:\n\
+             # {}.",
+            ignored.join(", ")
+        );
+    }
+}
+
+fn render_inner(
+    trusted: &TrustedSet,
+    header: &Header,
+    recursive: bool,
+    lbs: Option<&LbList>,
+) -> String {
     let mut out = String::new();
     out.push_str(
         "# realip: which proxies may tell nginx the client address (ngx_http_realip_module).\n\
@@ -55,6 +153,9 @@ pub fn render(trusted: &TrustedSet, header: &Header, recursive: bool) -> String 
             );
         }
     }
+    if let Some(lbs) = lbs {
+        lb_section(lbs, &mut out);
+    }
     let own: Vec<&TrustNet> = trusted
         .entries()
         .iter()
@@ -67,7 +168,7 @@ pub fn render(trusted: &TrustedSet, header: &Header, recursive: bool) -> String 
             let _ = writeln!(out, "set_real_ip_from {};", entry_text(net));
         }
     }
-    if trusted.is_empty() {
+    if trusted.is_empty() && lbs.is_none_or(|l| l.alb_ips().is_empty()) {
         out.push_str(
             "\n# No trusted proxies: without set_real_ip_from realip stays inactive and\n\
              # $remote_addr is always the TCP peer.\n",

@@ -65,11 +65,16 @@ fn time(t: Option<i64>) -> Value {
 fn lb_ips(list: &[crate::audit::LbIpView]) -> Vec<Value> {
     list.iter()
         .map(|l| {
-            json!({
+            let mut v = json!({
                 "ip": l.ip, "lines": l.lines, "share": l.share, "first": l.first,
                 "first_time": time(l.first_time), "last_time": time(l.last_time),
                 "samples": l.samples, "declared": l.declared,
-            })
+            });
+            // Only with --lb-ips-from: the forwarding rules whose address it is.
+            if !l.rules.is_empty() {
+                v["rules"] = json!(l.rules);
+            }
+            v
         })
         .collect()
 }
@@ -107,10 +112,14 @@ fn audit(a: &AuditView) -> Value {
         .misresolutions
         .iter()
         .map(|m| {
-            json!({
+            let mut v = json!({
                 "kind": m.kind, "address": m.address, "lines": m.lines,
                 "declared": m.declared, "fix": m.fix,
-            })
+            });
+            if !m.rules.is_empty() {
+                v["rules"] = json!(m.rules);
+            }
+            v
         })
         .collect();
     json!({

@@ -310,11 +310,24 @@ fn verdict_with(a: &AuditView, num: &dyn Fn(u64) -> String) -> String {
         } else {
             format!(" — add: {}", m.fix.join(" "))
         };
+        let yours = if m.rules.is_empty() {
+            String::new()
+        } else {
+            format!(
+                ", your forwarding rule{} {}",
+                if m.rules.len() == 1 { "" } else { "s" },
+                escape_str(&m.rules.join(", "))
+            )
+        };
         let what = match m.kind {
             "unresolved_lb_ip" if m.declared => format!(
-                "resolved to untrusted LB IP {} (you declared it, but nginx did not trust it)",
+                "resolved to untrusted LB IP {}{yours} (you declared it, but nginx did not \
+                 trust it)",
                 m.address
             ),
+            "unresolved_lb_ip" if !m.rules.is_empty() => {
+                format!("resolved to untrusted LB IP {}{yours}", m.address)
+            }
             "unresolved_lb_ip" => format!("resolved to untrusted LB IP {}", m.address),
             "untrusted_front_end" => format!("logged {} as the client", m.address),
             _ => format!(
@@ -401,9 +414,16 @@ fn write_audit(out: &mut String, a: &AuditView) {
             (&a.unresolved_lb_ips, "NOT trusted"),
             (&a.trusted_lb_ips, "trusted"),
         ];
+        // A forwarding-rule column only when --lb-ips-from named some.
+        let named = lists
+            .iter()
+            .any(|(list, _)| list.iter().any(|l| !l.rules.is_empty()));
+        if named {
+            rows[0].push("forwarding rule".into());
+        }
         for (list, word) in lists {
             for l in list {
-                rows.push(vec![
+                let mut row = vec![
                     l.ip.clone(),
                     word.to_string(),
                     thousands(l.lines),
@@ -411,7 +431,15 @@ fn write_audit(out: &mut String, a: &AuditView) {
                     escape_str(&l.first).into_owned(),
                     l.first_time.map(utc).unwrap_or_else(|| "-".into()),
                     l.last_time.map(utc).unwrap_or_else(|| "-".into()),
-                ]);
+                ];
+                if named {
+                    row.push(if l.rules.is_empty() {
+                        "-".into()
+                    } else {
+                        escape_str(&l.rules.join(", ")).into_owned()
+                    });
+                }
+                rows.push(row);
             }
         }
         out.push_str(&table(&rows));
