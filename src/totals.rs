@@ -74,6 +74,12 @@ pub struct AuditTotals {
     pub unresolved_lb_ips: BTreeMap<String, u64>,
     /// Findings by kind.
     pub findings: BTreeMap<String, u64>,
+    /// Lines nginx resolved past a load-balancer IP (it trusts it), per IP.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub trusted_lb_ips: BTreeMap<String, u64>,
+    /// `config_drift` lines by direction (`trusted_not_declared`, `declared_not_trusted`, …).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub config_drift: BTreeMap<String, u64>,
 }
 
 /// Cumulative per-group counts.
@@ -209,8 +215,14 @@ impl Totals {
             for l in &a.unresolved_lb_ips {
                 bump(&mut t.unresolved_lb_ips, &l.ip, l.lines);
             }
+            for l in &a.trusted_lb_ips {
+                bump(&mut t.trusted_lb_ips, &l.ip, l.lines);
+            }
             for f in &a.findings {
                 bump(&mut t.findings, f.kind, f.count);
+                if let Some(d) = f.direction {
+                    bump(&mut t.config_drift, d, f.count);
+                }
             }
         }
     }

@@ -1928,3 +1928,62 @@ fn issue_8_declared_trust_that_nginx_did_not_apply_is_drift_in_plain_words_count
         .sum();
     assert_eq!(a["misresolved"], sum);
 }
+
+#[test]
+fn issue_8_prometheus_counts_trusted_and_forgotten_lb_ips_and_drift_by_direction() {
+    // See: issue #8.
+    let sample = crate::util::fixture("logs/sample.log");
+    let sample = sample.to_str().expect("utf-8 path");
+    let out = scan(&["--output", "prometheus", "--no-summary", sample]);
+    let prom = assert_exit(&out, 0);
+    for want in [
+        "realip_audit_unresolved_lb_ip_lines_total{ip=\"34.149.9.9\"} 49\n",
+        "realip_audit_trusted_lb_ip_lines_total{ip=\"34.120.5.6\"} 1688\n",
+        "realip_audit_misresolved_lines_total 49\n",
+    ] {
+        assert!(prom.contains(want), "{want}: {prom}");
+    }
+    assert!(
+        !prom.contains("realip_audit_config_drift_lines_total"),
+        "{prom}"
+    );
+    let out = scan(&[
+        "--output",
+        "prometheus",
+        "--no-summary",
+        "--trust",
+        "gcp",
+        sample,
+    ]);
+    let prom = assert_exit(&out, 0);
+    assert!(
+        prom.contains(
+            "realip_audit_config_drift_lines_total{direction=\"trusted_not_declared\"} 1688\n"
+        ),
+        "{prom}"
+    );
+    // Mackerel: one metric per drift direction, never the same name twice.
+    let out = scan(&[
+        "--output",
+        "mackerel",
+        "--no-summary",
+        "--trust",
+        "gcp",
+        sample,
+    ]);
+    let mk = assert_exit(&out, 0);
+    assert!(
+        mk.lines()
+            .any(|l| l.starts_with("realip.audit.config_drift_trusted_not_declared\t1688\t")),
+        "{mk}"
+    );
+    let names: Vec<&str> = mk.lines().filter_map(|l| l.split('\t').next()).collect();
+    let mut unique = names.clone();
+    unique.sort_unstable();
+    unique.dedup();
+    assert_eq!(
+        names.len(),
+        unique.len(),
+        "duplicate Mackerel metrics: {mk}"
+    );
+}

@@ -60,9 +60,12 @@ pub enum Command {
     /// trusted addresses, `X-Forwarded-For` (that exact spelling) reads every header line
     /// last-first, any other header only its first line.
     Resolve(resolve::Args),
-    /// Read access logs in parallel and summarise latency and status.
+    /// Read access logs in parallel: audit the logged client IPs and summarise latency and status.
     ///
-    /// Combined, nginx's main, LTSV, JSON lines or any nginx log_format template; plain or
+    /// The audit needs nothing declared: the trust nginx applied is read from the log itself,
+    /// and every load-balancer IP nginx forgot is named with its own count and the
+    /// set_real_ip_from line that fixes it (--trust or --nginx-conf compare with what you
+    /// expect). Combined, nginx's main, LTSV, JSON lines or any nginx log_format template; plain or
     /// gzip files, globs, or stdin. Every line is read once by all cores; malformed lines are
     /// counted and sampled with path:line, never dropped silently.
     Scan(Box<scan::Args>),

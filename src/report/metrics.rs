@@ -267,6 +267,22 @@ pub fn prometheus(r: &ScanReport) -> String {
             "Audit findings by kind.",
             &rows("kind", &a.findings),
         );
+        if !a.trusted_lb_ips.is_empty() {
+            prom_counter(
+                &mut out,
+                "realip_audit_trusted_lb_ip_lines_total",
+                "Lines nginx resolved past a load-balancer IP it trusts.",
+                &rows("ip", &a.trusted_lb_ips),
+            );
+        }
+        if !a.config_drift.is_empty() {
+            prom_counter(
+                &mut out,
+                "realip_audit_config_drift_lines_total",
+                "Lines where nginx's trust and the declared trust differ, by direction.",
+                &rows("direction", &a.config_drift),
+            );
+        }
     }
     prom_gauge(
         &mut out,
@@ -357,7 +373,12 @@ pub fn mackerel(r: &ScanReport) -> String {
         line("audit.checked".into(), a.checked.to_string());
         line("audit.misresolved".into(), a.misresolved.to_string());
         for f in &a.findings {
-            line(format!("audit.{}", f.kind), f.count.to_string());
+            // config_drift comes once per direction: one metric each.
+            let name = match f.direction {
+                Some(d) => format!("audit.{}_{d}", f.kind),
+                None => format!("audit.{}", f.kind),
+            };
+            line(name, f.count.to_string());
         }
     }
     if let (Some(w), Some(s)) = (r.window_seconds, &r.summary) {
