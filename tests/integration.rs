@@ -39,6 +39,10 @@ mod ranges;
 /// panic on arbitrary bytes.
 mod nginx_parse;
 
+/// The real-world-shaped corpus in `testdata/nginx/corpus/`: golden findings for every
+/// configuration, crossplane parity for every file, `nginx -t` for every whole configuration.
+mod nginx_corpus;
+
 /// `realip nginx check` and `snippet` end to end on `testdata/nginx/` (every lint rule at its
 /// line, JSON keys, exit codes, `--log` finding the untrusted LB IP, golden outputs in
 /// `testdata/nginx/expected/`), and the realip settings extracted from configuration text

@@ -429,7 +429,7 @@ fn a_missing_main_file_is_an_input_error() {
 // ---- crossplane parity -----------------------------------------------------------------
 
 /// How to run crossplane here, if it is installed.
-fn crossplane() -> Option<Vec<String>> {
+pub(crate) fn crossplane() -> Option<Vec<String>> {
     let works = |cmd: &[&str]| {
         Command::new(cmd[0])
             .args(&cmd[1..])
@@ -470,7 +470,7 @@ fn render(
 
 /// Our tree, rendered per file with the normalisations crossplane applies: `if`'s
 /// parentheses stripped from its first and last arguments.
-fn render_ours(config: &Config, base: &Path) -> BTreeMap<String, Vec<String>> {
+pub(crate) fn render_ours(config: &Config, base: &Path) -> BTreeMap<String, Vec<String>> {
     fn walk(config: &Config, base: &Path, ds: &[Directive], depth: usize, out: &mut Vec<String>) {
         for d in ds {
             let mut args: Vec<String> = d.args.iter().map(|a| a.value.clone()).collect();
@@ -531,7 +531,10 @@ fn rel(path: &Path, base: &Path) -> String {
 /// crossplane's tree, rendered the same way. Its arguments keep nginx's escapes, so they
 /// go through nginx's unescaping first; comment entries (which crossplane emits for
 /// comments between arguments even without `--include-comments`) are dropped.
-fn render_crossplane(json: &serde_json::Value, base: &Path) -> BTreeMap<String, Vec<String>> {
+pub(crate) fn render_crossplane(
+    json: &serde_json::Value,
+    base: &Path,
+) -> BTreeMap<String, Vec<String>> {
     use serde_json::Value;
     let configs = json["config"].as_array().expect("config list");
     let paths: Vec<String> = configs
@@ -549,8 +552,12 @@ fn render_crossplane(json: &serde_json::Value, base: &Path) -> BTreeMap<String, 
                 .unwrap()
                 .iter()
                 .map(|a| {
-                    let raw = a.as_str().unwrap().as_bytes();
-                    String::from_utf8(lexer::unescape(raw)).unwrap()
+                    let raw = a.as_str().unwrap();
+                    // A Lua body is OpenResty's, read as written (no nginx unescaping).
+                    if lexer::is_lua_block(name) {
+                        return raw.to_string();
+                    }
+                    String::from_utf8_lossy(&lexer::unescape(raw.as_bytes())).into_owned()
                 })
                 .collect();
             let includes: Vec<String> = d
@@ -589,7 +596,7 @@ fn render_crossplane(json: &serde_json::Value, base: &Path) -> BTreeMap<String, 
 }
 
 /// A line diff (longest common subsequence): ` ` common, `-` crossplane only, `+` ours only.
-fn diff(expected: &[String], got: &[String]) -> String {
+pub(crate) fn diff(expected: &[String], got: &[String]) -> String {
     let (n, m) = (expected.len(), got.len());
     let mut lcs = vec![vec![0usize; m + 1]; n + 1];
     for i in (0..n).rev() {

@@ -229,6 +229,25 @@ impl ProviderList {
     }
 }
 
+/// The lists to compare with: a `--ranges-file` of a provider replaces that provider's
+/// preset (keeping the preset's former ranges), the others are added.
+fn providers(opts: &LintOptions) -> Vec<ProviderList> {
+    let mut out: Vec<ProviderList> = Vec::new();
+    for p in preset_providers() {
+        if !opts.providers.iter().any(|f| f.kind == p.kind) {
+            out.push(p);
+        }
+    }
+    for f in &opts.providers {
+        let mut f = f.clone();
+        for p in preset_providers().into_iter().filter(|p| p.kind == f.kind) {
+            f.former.extend(p.former);
+        }
+        out.push(f);
+    }
+    out
+}
+
 /// The built-in presets as provider lists: Google Cloud front ends and Cloudflare.
 pub fn preset_providers() -> Vec<ProviderList> {
     vec![
@@ -439,8 +458,7 @@ pub fn check(cfg: &Config, opts: &LintOptions) -> Vec<Finding> {
         Scope::Fragment(Context::Location) => tree_at(cfg, Level::Location),
         Scope::Whole | Scope::Fragment(Context::Http) => tree(cfg),
     };
-    let mut providers = preset_providers();
-    providers.extend(opts.providers.iter().cloned());
+    let providers = providers(opts);
     let mut lint = Lint {
         cfg,
         ctxs,
@@ -957,11 +975,12 @@ impl Lint<'_> {
                 Severity::Warning,
                 first.pos,
                 format!(
-                    "this list trusts {} in part: {} of its {published} published ranges are \
+                    "this list trusts {} in part: {} of its {published} published ranges {} \
                      missing ({}, {}): {}; requests through those edges keep the edge's address \
                      as the client",
                     p.name,
                     missing.len(),
+                    if missing.len() == 1 { "is" } else { "are" },
                     p.dated,
                     p.source,
                     missing.join(", ")
