@@ -57,3 +57,6 @@ mod gcp;
 /// non-seekable inputs, the default output, Prometheus counters across `--state` runs,
 /// histograms (checked with promtool), Mackerel, compressed rotated files.
 mod monitoring;
+
+/// One test per issue, named `issue_<N>_<what>`, each with a "See: issue #N" line.
+mod regression;

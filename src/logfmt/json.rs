@@ -252,7 +252,7 @@ mod tests {
         assert_eq!(err(b"{\"a\":[1}").kind, LineErrorKind::BadJson);
         assert_eq!(err(b"{\"status\":nul}").kind, LineErrorKind::BadJson);
         let deep = [
-            &b"{\"status\":1,\"a\":"[..],
+            &b"{\"status\":200,\"a\":"[..],
             &[b'['; 129],
             &[b']'; 129],
             b"}",
@@ -260,7 +260,7 @@ mod tests {
         .concat();
         assert_eq!(err(&deep).kind, LineErrorKind::BadJson);
         let ok = [
-            &b"{\"status\":1,\"a\":"[..],
+            &b"{\"status\":200,\"a\":"[..],
             &[b'['; 128],
             &[b']'; 128],
             b"}",

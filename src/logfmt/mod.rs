@@ -220,11 +220,34 @@ impl Plan {
             Kind::Ltsv => ltsv::parse(line, rec),
             Kind::Json => json::parse(line, rec),
         };
+        let parsed = parsed.and_then(|()| check_values(line, rec));
         if parsed.is_err() {
             rec.clear();
         }
         parsed
     }
+}
+
+/// Refuses values nginx cannot write (issue #10): a `$status` that is not three digits
+/// (nginx prints it with `%03ui`, so `000` and `009` are real) and a `$request_time` that is
+/// not seconds with decimals. Such a line is malformed, not a request without a status.
+/// Shared by the fast and the reference parser, which call it after a successful parse.
+#[inline]
+pub(crate) fn check_values(line: &[u8], rec: &Record<'_>) -> Result<(), LineError> {
+    let offset = |v: &[u8]| (v.as_ptr() as usize).wrapping_sub(line.as_ptr() as usize);
+    if let Some(v) = rec.get(Field::Status) {
+        if !matches!(v, [a, b, c] if [a, b, c].iter().all(|d| d.is_ascii_digit())) {
+            return Err(LineError::new(LineErrorKind::BadValue, offset(v)).with_field("status"));
+        }
+    }
+    if let Some(v) = rec.get(Field::RequestTime) {
+        if record::parse_seconds_us(v).is_none() {
+            return Err(
+                LineError::new(LineErrorKind::BadValue, offset(v)).with_field("request_time")
+            );
+        }
+    }
+    Ok(())
 }
 
 /// The line without one trailing `\r`.
@@ -256,6 +279,9 @@ pub enum LineErrorKind {
     NotJsonObject,
     /// A JSON line that breaks the grammar after its `{`.
     BadJson,
+    /// A value nginx cannot write: a `$status` that is not three digits, a `$request_time`
+    /// that is not a number of seconds.
+    BadValue,
 }
 
 impl fmt::Display for LineErrorKind {
@@ -269,6 +295,7 @@ impl fmt::Display for LineErrorKind {
             LineErrorKind::NoFields => "no known field",
             LineErrorKind::NotJsonObject => "not a JSON object",
             LineErrorKind::BadJson => "invalid JSON",
+            LineErrorKind::BadValue => "invalid value",
         })
     }
 }
@@ -349,6 +376,9 @@ impl fmt::Display for LineError {
             ),
             (LineErrorKind::NotJsonObject, _) => {
                 write!(f, "not a JSON object: expected '{{' at byte {at}")
+            }
+            (LineErrorKind::BadValue, Some(var)) => {
+                write!(f, "invalid ${var} value at byte {at} (nginx cannot log it)")
             }
             (LineErrorKind::BadJson, Some(what)) => {
                 write!(f, "invalid JSON at byte {at}: expected {what}")

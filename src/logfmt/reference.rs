@@ -37,6 +37,7 @@ pub fn parse<'a>(plan: &Plan, line: &'a [u8], rec: &mut Record<'a>) -> Result<()
         (None, Format::Json) => json(line, rec),
         (None, _) => ltsv(line, rec),
     };
+    let parsed = parsed.and_then(|()| super::check_values(line, rec));
     if parsed.is_err() {
         rec.clear();
     }

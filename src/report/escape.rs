@@ -30,6 +30,24 @@ pub fn escape_str(s: &str) -> Cow<'_, str> {
     Cow::Owned(out)
 }
 
+/// Escapes control, bidi and zero-width characters like [`escape_str`] but leaves backslashes
+/// alone: for formats with quoting rules of their own that apply afterwards (Prometheus label
+/// values, TSV cells), where a doubled backslash would change the value. Borrows when clean.
+pub fn escape_invisible(s: &str) -> Cow<'_, str> {
+    if !s.chars().any(|c| c != '\\' && needs_escape(c)) {
+        return Cow::Borrowed(s);
+    }
+    let mut out = String::with_capacity(s.len() + 8);
+    for c in s.chars() {
+        if c == '\\' {
+            out.push(c);
+        } else {
+            push_char(&mut out, c);
+        }
+    }
+    Cow::Owned(out)
+}
+
 fn escape_invalid(mut bytes: &[u8]) -> String {
     let mut out = String::with_capacity(bytes.len() + 8);
     loop {
@@ -98,6 +116,16 @@ mod tests {
         assert_eq!(escape_str("\u{85}"), "\\u{0085}");
         assert_eq!(escape_str("a\tb\r\n"), "a\\tb\\r\\n");
         assert_eq!(escape_str("a\\b"), "a\\\\b");
+    }
+
+    #[test]
+    fn invisible_characters_are_escaped_and_backslashes_kept() {
+        assert_eq!(escape_invisible("a\\x22b"), "a\\x22b");
+        assert!(matches!(escape_invisible("a\\b"), Cow::Borrowed(_)));
+        assert_eq!(
+            escape_invisible("\x1b\r\x07\0\u{9B}\u{202E}\u{200B}"),
+            "\\u{001B}\\r\\u{0007}\\u{0000}\\u{009B}\\u{202E}\\u{200B}"
+        );
     }
 
     #[test]

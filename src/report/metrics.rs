@@ -6,6 +6,7 @@
 
 use std::fmt::Write;
 
+use super::escape::escape_invisible;
 use super::model::ScanReport;
 use crate::summary::LatencyView;
 use crate::totals::{Histogram, Totals};
@@ -15,11 +16,10 @@ fn num(v: Option<f64>) -> String {
         .unwrap_or_else(|| "NaN".to_string())
 }
 
-/// Keeps TSV cells on one line and in one column.
+/// Keeps TSV cells on one line and in one column, with control, bidi and zero-width
+/// characters escaped (`\t`, `\u{202E}`).
 fn cell(s: &str) -> String {
-    s.chars()
-        .map(|c| if c.is_control() { ' ' } else { c })
-        .collect()
+    escape_invisible(s).into_owned()
 }
 
 /// TSV: one row for the total, then one per group; header row first.
@@ -65,8 +65,10 @@ pub fn tsv(r: &ScanReport) -> String {
     out
 }
 
-/// A Prometheus label value: backslash, double quote and newline escaped.
+/// A Prometheus label value: control, bidi and zero-width characters escaped as text
+/// (`\u{001B}`), then backslash, double quote and newline escaped by the exposition rules.
 fn label(v: &str) -> String {
+    let v = escape_invisible(v);
     let mut out = String::with_capacity(v.len());
     for c in v.chars() {
         match c {
@@ -510,7 +512,21 @@ mod tests {
 
     #[test]
     fn labels_and_segments_are_escaped() {
-        assert_eq!(label("a\"b\\c\nd"), "a\\\"b\\\\c\\nd");
+        assert_eq!(label("a\"b\\c\nd"), "a\\\"b\\\\c\\\\nd");
         assert_eq!(segment("/users/{id}"), "_users__id_");
+    }
+
+    #[test]
+    fn issue_10_prometheus_labels_and_tsv_cells_escape_controls_bidi_and_zero_width() {
+        // See: issue #10.
+        let hostile = "a\x1b[2J\r\x07\0\u{85}\u{9B}\u{202E}\u{200B}\u{2066}b";
+        for out in [label(hostile), cell(hostile)] {
+            assert!(
+                !out.chars().any(|c| c.is_control()
+                    || matches!(c, '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2066}')),
+                "{out:?}"
+            );
+        }
+        assert_eq!(cell("a\tb\\x22"), "a\\tb\\x22");
     }
 }

@@ -63,11 +63,16 @@ fn table(rows: &[Vec<String>]) -> String {
     for r in rows {
         let mut line = String::new();
         for (c, cell) in r.iter().enumerate() {
-            let w = widths[c];
+            // Padding by hand: `{:<w$}` panics when `w` exceeds u16::MAX, and a cell is
+            // untrusted text of any length (issue #10).
+            let pad = widths[c].saturating_sub(cell.chars().count());
+            line.push_str("  ");
             if c == 0 {
-                let _ = write!(line, "  {cell:<w$}");
+                line.push_str(cell);
+                line.extend(std::iter::repeat_n(' ', pad));
             } else {
-                let _ = write!(line, "  {cell:>w$}");
+                line.extend(std::iter::repeat_n(' ', pad));
+                line.push_str(cell);
             }
         }
         out.push_str(line.trim_end());
@@ -546,6 +551,19 @@ mod tests {
         assert_eq!(utc(0), "1970-01-01T00:00:00Z");
         assert_eq!(utc(971_211_336), "2000-10-10T20:55:36Z");
         assert_eq!(utc(1_795_000_000), "2026-11-18T11:06:40Z");
+    }
+
+    #[test]
+    fn issue_10_table_cells_of_65536_chars_or_more_do_not_panic() {
+        // See: issue #10. `{:<w$}` panicked ("Formatting argument out of range").
+        let long = "x".repeat(70_000);
+        let out = table(&[
+            vec!["key".into(), "n".into()],
+            vec![long.clone(), "1".into()],
+        ]);
+        let first = out.lines().next().unwrap();
+        assert_eq!(first.len(), 2 + 70_000 + 2 + 1);
+        assert!(out.lines().nth(1).unwrap().ends_with(&format!("{long}  1")));
     }
 
     #[test]
