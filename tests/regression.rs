@@ -43,3 +43,55 @@ fn issue_10_unloggable_status_and_request_time_make_a_line_malformed() {
     let reason = v["malformed"]["samples"][0]["reason"].as_str().unwrap();
     assert!(reason.contains("invalid $request_time value"), "{reason}");
 }
+
+#[test]
+fn issue_10_include_of_a_device_fifo_or_directory_is_refused_before_opening() {
+    // See: issue #10. `include /dev/zero;` read until memory ran out; a FIFO blocked forever.
+    let dir = tempfile::tempdir().unwrap();
+    let fifo = dir.path().join("fifo.conf");
+    let made = std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .unwrap();
+    assert!(made.success());
+    std::fs::create_dir(dir.path().join("conf.d")).unwrap();
+    std::fs::create_dir(dir.path().join("globbed")).unwrap();
+    std::fs::create_dir(dir.path().join("globbed/x.conf")).unwrap();
+    let cases = [
+        ("include /dev/zero;", "/dev/zero: a character device; only regular files"),
+        ("include fifo.conf;", "fifo.conf: a FIFO; only regular files"),
+        ("include conf.d;", "conf.d: a directory; only regular files"),
+        ("include globbed/*.conf;", "x.conf: a directory; only regular files"),
+    ];
+    for (directive, want) in cases {
+        let main = dir.path().join("nginx.conf");
+        std::fs::write(&main, format!("events {{}}\nhttp {{\n    {directive}\n}}\n")).unwrap();
+        let start = std::time::Instant::now();
+        let out = realip().args(["nginx", "check"]).arg(&main).output().unwrap();
+        assert_exit(&out, 2);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(stderr.contains("nginx.conf:3:13: include"), "{stderr}");
+        assert!(stderr.contains(want), "{directive}: {stderr}");
+        assert!(start.elapsed().as_secs() < 30, "{directive} took too long");
+    }
+}
+
+#[test]
+fn issue_10_config_files_over_16_mib_are_refused_with_their_name() {
+    // See: issue #10.
+    let dir = tempfile::tempdir().unwrap();
+    let big = dir.path().join("big.conf");
+    let f = std::fs::File::create(&big).unwrap();
+    f.set_len((16 << 20) + 1).unwrap();
+    let main = dir.path().join("nginx.conf");
+    std::fs::write(&main, "events {}\ninclude big.conf;\n").unwrap();
+    let out = realip().args(["nginx", "check"]).arg(&main).output().unwrap();
+    assert_exit(&out, 2);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("big.conf: 16777217 bytes, larger than 16 MiB"), "{stderr}");
+    // The main file itself, even as a character device, is read up to the cap only.
+    let out = realip().args(["nginx", "check", "/dev/zero"]).output().unwrap();
+    assert_exit(&out, 2);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("/dev/zero: larger than 16 MiB"), "{stderr}");
+}

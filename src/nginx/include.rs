@@ -70,7 +70,14 @@ const DEFAULT_CONF_DIR: &str = "/etc/nginx";
 
 /// Loads the file at `path` with everything it includes; a dump if it looks like one.
 pub(crate) fn load(path: &Path, opts: &LoadOptions) -> Result<Config, Error> {
-    let src = std::fs::read(path).map_err(|e| Error::io(&path.display().to_string(), &e))?;
+    let io = |e: std::io::Error| Error::io(&path.display().to_string(), &e);
+    // The main file may be a pipe (`realip nginx check <(nginx -T)`), but not a directory,
+    // and is read up to the same cap as an included file.
+    if std::fs::metadata(path).map_err(io)?.is_dir() {
+        return Err(io(std::io::Error::other("is a directory, not a file")));
+    }
+    let file = std::fs::File::open(path).map_err(io)?;
+    let src = read_capped(file).map_err(io)?;
     if is_dump(&src) {
         return parse_dump(&src, path);
     }
@@ -232,9 +239,65 @@ trait Source {
 /// The filesystem.
 struct Files;
 
+/// The most bytes read from one configuration file: `include /dev/zero;` must fail, not
+/// fill the memory (issue #10).
+pub const MAX_FILE_BYTES: u64 = 16 << 20;
+
+/// Reads at most [`MAX_FILE_BYTES`]; more is an error.
+fn read_capped(file: std::fs::File) -> std::io::Result<Vec<u8>> {
+    use std::io::Read;
+    let mut out = Vec::new();
+    file.take(MAX_FILE_BYTES + 1).read_to_end(&mut out)?;
+    if out.len() as u64 > MAX_FILE_BYTES {
+        return Err(std::io::Error::other(format!(
+            "larger than {} MiB, the most realip reads from one configuration file",
+            MAX_FILE_BYTES >> 20
+        )));
+    }
+    Ok(out)
+}
+
+/// What a path that is not a regular file is, for the error.
+fn file_type_name(t: std::fs::FileType) -> &'static str {
+    use std::os::unix::fs::FileTypeExt;
+    if t.is_dir() {
+        "a directory"
+    } else if t.is_fifo() {
+        "a FIFO"
+    } else if t.is_char_device() {
+        "a character device"
+    } else if t.is_block_device() {
+        "a block device"
+    } else if t.is_socket() {
+        "a socket"
+    } else {
+        "not a regular file"
+    }
+}
+
 impl Source for Files {
+    /// Only regular files (symbolic links followed), checked before opening: a FIFO would
+    /// block and a device never end. At most [`MAX_FILE_BYTES`].
     fn read(&mut self, path: &Path) -> Result<Option<Vec<u8>>, String> {
-        match std::fs::read(path) {
+        let meta = match std::fs::metadata(path) {
+            Ok(m) => m,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(e.to_string()),
+        };
+        if !meta.is_file() {
+            return Err(format!(
+                "{}; only regular files can be included",
+                file_type_name(meta.file_type())
+            ));
+        }
+        if meta.len() > MAX_FILE_BYTES {
+            return Err(format!(
+                "{} bytes, larger than {} MiB, the most realip reads from one configuration file",
+                meta.len(),
+                MAX_FILE_BYTES >> 20
+            ));
+        }
+        match std::fs::File::open(path).and_then(read_capped) {
             Ok(b) => Ok(Some(b)),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
             Err(e) => Err(e.to_string()),
