@@ -9,6 +9,7 @@
 //! length instead of being buffered.
 //! Does not own: what a line means (fields, headers), or reporting (callers count and sample).
 
+use std::ffi::OsStr;
 use std::fs::File;
 use std::io::{self, BufRead, BufReader, Read};
 use std::ops::ControlFlow;
@@ -40,30 +41,32 @@ impl Source {
 }
 
 /// Expands command-line inputs: `-` is stdin, a name with `*`, `?` or `[` that is not an
-/// existing file is a glob (sorted matches; none is an error). No inputs means stdin.
-pub fn expand_inputs(args: &[String]) -> Result<Vec<Source>, Error> {
+/// existing file is a glob (sorted matches; none is an error). No inputs means stdin. Names
+/// need not be UTF-8 (a name that is not is never a glob).
+pub fn expand_inputs<S: AsRef<OsStr>>(args: &[S]) -> Result<Vec<Source>, Error> {
     if args.is_empty() {
         return Ok(vec![Source::Stdin]);
     }
     let mut out = Vec::new();
     for arg in args {
+        let arg = arg.as_ref();
         if arg == "-" {
             out.push(Source::Stdin);
             continue;
         }
         let path = Path::new(arg);
-        let is_glob = arg.contains(['*', '?', '[']);
-        if !is_glob || path.exists() {
+        let pattern = arg.to_str().filter(|a| a.contains(['*', '?', '[']));
+        let Some(pattern) = pattern.filter(|_| !path.exists()) else {
             out.push(Source::Path(path.to_path_buf()));
             continue;
-        }
-        let paths = glob::glob(arg).map_err(|e| Error::input(arg, e.msg))?;
+        };
+        let paths = glob::glob(pattern).map_err(|e| Error::input(pattern, e.msg))?;
         let mut matched: Vec<PathBuf> = paths
             .filter_map(Result::ok)
             .filter(|p| p.is_file())
             .collect();
         if matched.is_empty() {
-            return Err(Error::input(arg, "no file matches this pattern"));
+            return Err(Error::input(pattern, "no file matches this pattern"));
         }
         matched.sort();
         out.extend(matched.into_iter().map(Source::Path));

@@ -16,7 +16,8 @@ use std::fs;
 use proptest::prelude::*;
 use proptest::sample::{select, Index};
 use realip::logfmt::{
-    detect, detect_detailed, record, reference, Field, Format, LineError, LineErrorKind, Plan, Record,
+    detect, detect_detailed, record, reference, Field, Format, LineError, LineErrorKind, Plan,
+    Record,
 };
 
 use crate::eqnice;
@@ -542,9 +543,7 @@ fn json_raw(v: &serde_json::Value) -> Option<Vec<u8>> {
     (!raw.is_empty() && raw != "-").then(|| raw.into_bytes())
 }
 
-fn json_expected(
-    members: &BTreeMap<usize, serde_json::Value>,
-) -> BTreeMap<Field, Option<Vec<u8>>> {
+fn json_expected(members: &BTreeMap<usize, serde_json::Value>) -> BTreeMap<Field, Option<Vec<u8>>> {
     members
         .iter()
         .filter_map(|(&k, v)| Some((JSON_KEYS[k].1?, json_raw(v))))

@@ -810,13 +810,13 @@ impl Request {
     }
 
     /// The values of every line of `header` (names compared case-insensitively), in arrival
-    /// order, as nginx's HTTP/1 parser stores them: leading and trailing spaces (only 0x20)
-    /// stripped.
+    /// order, exactly as sent: with the spaces around them, which nginx's HTTP/1 parser strips
+    /// and the resolver must ignore too (issue #10).
     fn lines_of(&self, header: &str) -> Vec<&[u8]> {
         self.headers
             .iter()
             .filter(|(name, _)| name.eq_ignore_ascii_case(header.as_bytes()))
-            .map(|(_, value)| trim_spaces(value))
+            .map(|(_, value)| value.as_slice())
             .collect()
     }
 
@@ -832,16 +832,6 @@ impl Request {
         }
         out
     }
-}
-
-fn trim_spaces(mut v: &[u8]) -> &[u8] {
-    while let [b' ', rest @ ..] = v {
-        v = rest;
-    }
-    while let [rest @ .., b' '] = v {
-        v = rest;
-    }
-    v
 }
 
 /// Printable ASCII as is; everything else as `\t` or `\xNN`.

@@ -14,7 +14,8 @@ fn scan_stdin(input: &[u8], args: &[&str]) -> Value {
     serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("{e}: {stdout}"))
 }
 
-const GOOD: &str = "203.0.113.7 - - [01/May/2024:10:00:00 +0000] \"GET / HTTP/1.1\" 200 5 \"-\" \"ua\"";
+const GOOD: &str =
+    "203.0.113.7 - - [01/May/2024:10:00:00 +0000] \"GET / HTTP/1.1\" 200 5 \"-\" \"ua\"";
 
 #[test]
 fn issue_10_unloggable_status_and_request_time_make_a_line_malformed() {
@@ -32,7 +33,10 @@ fn issue_10_unloggable_status_and_request_time_make_a_line_malformed() {
     assert_eq!(v["parsed"], 1, "{v}");
     assert_eq!(v["malformed"]["count"], 4);
     let reason = v["malformed"]["samples"][0]["reason"].as_str().unwrap();
-    assert!(reason.contains("invalid $status value at byte 62"), "{reason}");
+    assert!(
+        reason.contains("invalid $status value at byte 62"),
+        "{reason}"
+    );
 
     let fmt = "$remote_addr [$time_local] $status $request_time";
     let lines = "10.0.0.1 [01/May/2024:10:00:00 +0000] 200 0.005\n\
@@ -58,16 +62,33 @@ fn issue_10_include_of_a_device_fifo_or_directory_is_refused_before_opening() {
     std::fs::create_dir(dir.path().join("globbed")).unwrap();
     std::fs::create_dir(dir.path().join("globbed/x.conf")).unwrap();
     let cases = [
-        ("include /dev/zero;", "/dev/zero: a character device; only regular files"),
-        ("include fifo.conf;", "fifo.conf: a FIFO; only regular files"),
+        (
+            "include /dev/zero;",
+            "/dev/zero: a character device; only regular files",
+        ),
+        (
+            "include fifo.conf;",
+            "fifo.conf: a FIFO; only regular files",
+        ),
         ("include conf.d;", "conf.d: a directory; only regular files"),
-        ("include globbed/*.conf;", "x.conf: a directory; only regular files"),
+        (
+            "include globbed/*.conf;",
+            "x.conf: a directory; only regular files",
+        ),
     ];
     for (directive, want) in cases {
         let main = dir.path().join("nginx.conf");
-        std::fs::write(&main, format!("events {{}}\nhttp {{\n    {directive}\n}}\n")).unwrap();
+        std::fs::write(
+            &main,
+            format!("events {{}}\nhttp {{\n    {directive}\n}}\n"),
+        )
+        .unwrap();
         let start = std::time::Instant::now();
-        let out = realip().args(["nginx", "check"]).arg(&main).output().unwrap();
+        let out = realip()
+            .args(["nginx", "check"])
+            .arg(&main)
+            .output()
+            .unwrap();
         assert_exit(&out, 2);
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert!(stderr.contains("nginx.conf:3:13: include"), "{stderr}");
@@ -85,13 +106,149 @@ fn issue_10_config_files_over_16_mib_are_refused_with_their_name() {
     f.set_len((16 << 20) + 1).unwrap();
     let main = dir.path().join("nginx.conf");
     std::fs::write(&main, "events {}\ninclude big.conf;\n").unwrap();
-    let out = realip().args(["nginx", "check"]).arg(&main).output().unwrap();
+    let out = realip()
+        .args(["nginx", "check"])
+        .arg(&main)
+        .output()
+        .unwrap();
     assert_exit(&out, 2);
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(stderr.contains("big.conf: 16777217 bytes, larger than 16 MiB"), "{stderr}");
+    assert!(
+        stderr.contains("big.conf: 16777217 bytes, larger than 16 MiB"),
+        "{stderr}"
+    );
     // The main file itself, even as a character device, is read up to the cap only.
-    let out = realip().args(["nginx", "check", "/dev/zero"]).output().unwrap();
+    let out = realip()
+        .args(["nginx", "check", "/dev/zero"])
+        .output()
+        .unwrap();
     assert_exit(&out, 2);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("/dev/zero: larger than 16 MiB"), "{stderr}");
+}
+
+#[test]
+fn issue_10_spaces_around_header_values_are_ignored_like_nginx_strips_them() {
+    // See: issue #10. nginx's HTTP/1 parser strips spaces (not tabs) around a header value
+    // before realip reads it; the nginx oracle (tests/nginx_oracle.rs) now sends values with
+    // those spaces and compares. By hand and in batches, the same.
+    let resolve = |extra: &[&str], value: &str| {
+        let out = realip()
+            .args(["resolve", "--trust", "10.0.0.0/8", "--peer", "10.0.0.1"])
+            .args(extra)
+            .args(["--value", value])
+            .output()
+            .unwrap();
+        assert_exit(&out, 0).trim_end().to_string()
+    };
+    assert_eq!(resolve(&[], " 203.0.113.7, 10.0.0.1"), "203.0.113.7");
+    assert_eq!(
+        resolve(&["--no-recursive"], "  203.0.113.7  "),
+        "203.0.113.7"
+    );
+    assert_eq!(
+        resolve(&["--header", "X-Real-IP"], " 203.0.113.7"),
+        "203.0.113.7"
+    );
+    assert_eq!(
+        resolve(&["--header", "X-Real-IP"], "\t203.0.113.7"),
+        "10.0.0.1"
+    );
+    let out = run_with_stdin(
+        realip().args(["resolve", "--trust", "10.0.0.0/8", "--batch"]),
+        b"10.0.0.1\t 203.0.113.7, 10.0.0.1\n10.0.0.1\t 198.51.100.1 \t 10.0.0.2 \n",
+    );
+    assert_eq!(assert_exit(&out, 0), "203.0.113.7\n198.51.100.1\n");
+}
+
+#[test]
+fn issue_10_a_peer_with_a_zone_id_is_refused_with_that_reason() {
+    // See: issue #10.
+    let out = realip()
+        .args(["resolve", "--trust", "fe80::/10", "--peer", "fe80::1%eth0"])
+        .output()
+        .unwrap();
+    assert_exit(&out, 2);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("zone ids are not supported"), "{stderr}");
+    let out = run_with_stdin(
+        realip().args(["resolve", "--trust", "fe80::/10", "--batch"]),
+        b"fe80::1%eth0\t203.0.113.7\n",
+    );
+    assert_eq!(assert_exit(&out, 2), "\n");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("line 1") && stderr.contains("zone ids are not supported"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn issue_10_nginx_version_is_parsed_the_same_way_by_every_subcommand() {
+    // See: issue #10. `1.22` means 1.22.0 everywhere; a bad version is refused by the
+    // argument parser with one message, whether or not the value would be used.
+    let log = crate::util::fixture("logs/combined.log");
+    let log = log.to_str().unwrap();
+    let runs: [&[&str]; 3] = [
+        &["resolve", "--peer", "10.0.0.1"],
+        &["scan", "--output", "json", log],
+        &["scan", "--output", "json", "--no-audit", log],
+    ];
+    for args in runs {
+        let out = realip()
+            .args(args)
+            .args(["--nginx-version", "1.22"])
+            .output()
+            .unwrap();
+        assert_exit(&out, 0);
+        for (bad, why) in [
+            ("1.x", "expected MAJOR.MINOR.PATCH"),
+            ("1.2", "before nginx 1.11.5"),
+        ] {
+            let out = realip()
+                .args(args)
+                .args(["--nginx-version", bad])
+                .output()
+                .unwrap();
+            assert_exit(&out, 2);
+            let stderr = String::from_utf8_lossy(&out.stderr);
+            let want = format!("invalid value '{bad}' for '--nginx-version <V>': unsupported nginx version \"{bad}\": ");
+            assert!(
+                stderr.contains(&want) && stderr.contains(why),
+                "{args:?} {bad}: {stderr}"
+            );
+        }
+    }
+}
+
+#[test]
+fn issue_10_file_names_that_are_not_utf8_are_accepted() {
+    // See: issue #10. The argument parser refused them.
+    use std::os::unix::ffi::OsStrExt;
+    let dir = tempfile::tempdir().unwrap();
+    let name = std::ffi::OsStr::from_bytes(b"access-\xff.log");
+    let path = dir.path().join(name);
+    std::fs::write(&path, format!("{GOOD}\n")).unwrap();
+    let out = realip()
+        .args(["scan", "--output", "json", "--log-format", "combined"])
+        .arg(&path)
+        .output()
+        .unwrap();
+    let v: Value = serde_json::from_str(&assert_exit(&out, 0)).unwrap();
+    assert_eq!(v["parsed"], 1);
+    let conf = dir.path().join("nginx.conf");
+    std::fs::write(
+        &conf,
+        "events {}\nhttp { set_real_ip_from 10.0.0.0/8; real_ip_header X-Forwarded-For; }\n",
+    )
+    .unwrap();
+    let out = realip()
+        .args(["nginx", "check", "--log"])
+        .arg(&path)
+        .arg(&conf)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!stderr.contains("invalid UTF-8"), "{stderr}");
+    assert!(out.status.code().is_some_and(|c| c < 2), "{stderr}");
 }

@@ -132,7 +132,7 @@ pub struct CheckArgs {
     /// An access log to audit (repeatable; plain or gzip): load-balancer IPs that nginx
     /// logged as the client are reported as missing set_real_ip_from lines.
     #[arg(long, value_name = "FILE")]
-    pub log: Vec<String>,
+    pub log: Vec<std::ffi::OsString>,
 
     /// With --log: front ends that append `<client>,<lb-ip>` to X-Forwarded-For, so that the
     /// rightmost entry is a load-balancer IP (repeatable), as for `realip scan`. Default: the
@@ -529,12 +529,12 @@ fn now_epoch() -> i64 {
 /// logged as clients; `None` (after saying why on stderr) when the log cannot be audited.
 fn lb_ips_from_log(
     cfg: &Config,
-    log: &str,
+    log: &std::ffi::OsStr,
     format_arg: Option<&str>,
     front_ends: Option<&TrustedSet>,
 ) -> anyhow::Result<Option<Vec<IpAddr>>> {
-    let name = escape_str(log).into_owned();
-    let sources = input::expand_inputs(&[log.to_string()])?;
+    let name = realip::report::escape::escape_bytes(log.as_encoded_bytes()).into_owned();
+    let sources = input::expand_inputs(&[log])?;
     let mut inputs = Vec::new();
     let mut head = Vec::new();
     for (k, src) in sources.iter().enumerate() {

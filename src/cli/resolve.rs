@@ -81,8 +81,8 @@ pub struct Args {
 
     /// Reproduce this nginx version's rules (only `[addr]` without a port changed, in
     /// 1.27.3). Default: current nginx.
-    #[arg(long, value_name = "V")]
-    pub nginx_version: Option<String>,
+    #[arg(long, value_name = "V", value_parser = NginxVersion::parse)]
+    pub nginx_version: Option<NginxVersion>,
 
     /// The TCP peer nginx sees (its `$realip_remote_addr`), e.g. a Google front end.
     #[arg(long, value_name = "ADDR")]
@@ -158,7 +158,7 @@ fn resolver(args: &Args, lbs: Option<&LbList>) -> anyhow::Result<Resolver> {
     if let Some(conf) = &args.nginx_conf {
         let mut r = resolver_from_conf(conf, args.server.as_deref(), args.location.as_deref())?;
         if let Some(v) = &args.nginx_version {
-            r = r.with_nginx_version(NginxVersion::parse(v)?);
+            r = r.with_nginx_version(*v);
         }
         return Ok(r);
     }
@@ -180,7 +180,7 @@ fn resolver(args: &Args, lbs: Option<&LbList>) -> anyhow::Result<Resolver> {
     let recursive = !args.no_recursive;
     let mut resolver = Resolver::new(trusted, header, recursive);
     if let Some(v) = &args.nginx_version {
-        resolver = resolver.with_nginx_version(NginxVersion::parse(v)?);
+        resolver = resolver.with_nginx_version(*v);
     }
     Ok(resolver)
 }

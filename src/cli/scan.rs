@@ -88,7 +88,7 @@ nonsensical thresholds).";
 pub struct Args {
     /// Log files (plain or gzip), globs, or - for stdin. None: stdin.
     #[arg(value_name = "FILE")]
-    pub files: Vec<String>,
+    pub files: Vec<std::ffi::OsString>,
 
     /// auto, combined, main, realip, ltsv, json, or an nginx log_format template
     /// ('$remote_addr …').
@@ -207,8 +207,8 @@ pub struct Args {
     pub no_recursive: bool,
 
     /// Reproduce this nginx version's rules in the audit (default: current nginx).
-    #[arg(long, value_name = "V", help_heading = "Audit")]
-    pub nginx_version: Option<String>,
+    #[arg(long, value_name = "V", help_heading = "Audit", value_parser = NginxVersion::parse)]
+    pub nginx_version: Option<NginxVersion>,
 
     /// Skip the audit.
     #[arg(long, help_heading = "Audit")]
@@ -343,11 +343,7 @@ fn audit_config(
     if args.no_audit {
         return Ok((None, None));
     }
-    let version = args
-        .nginx_version
-        .as_deref()
-        .map(NginxVersion::parse)
-        .transpose()?;
+    let version = args.nginx_version;
     let with_version = |r: Resolver| match version {
         Some(v) => r.with_nginx_version(v),
         None => r,

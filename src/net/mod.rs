@@ -44,9 +44,20 @@ impl Addr {
         if text.is_empty() {
             return Err(Error::address(text, "empty address"));
         }
-        inet::parse_ip(text)
-            .map(Addr::Ip)
-            .ok_or_else(|| Error::address(text, "not an IPv4 or IPv6 address (or unix:)"))
+        if let Some(ip) = inet::parse_ip(text) {
+            return Ok(Addr::Ip(ip));
+        }
+        let zoned =
+            memchr::memchr(b'%', text).is_some_and(|at| inet::parse_ip(&text[..at]).is_some());
+        Err(Error::address(
+            text,
+            if zoned {
+                "zone ids are not supported: nginx's $remote_addr never has one; give the \
+                 address without its %zone"
+            } else {
+                "not an IPv4 or IPv6 address (or unix:)"
+            },
+        ))
     }
 
     /// The IP address, if this is not a UNIX-socket peer.
