@@ -13,6 +13,7 @@ use std::ops::ControlFlow;
 use crate::error::Error;
 use crate::input::{self, Block};
 use crate::net::Addr;
+use crate::resolve::header::http1_value;
 use crate::resolve::Resolver;
 
 /// A malformed batch line.
@@ -109,7 +110,9 @@ pub fn run<R: Read, W: Write>(
         };
         let res = match values {
             None => resolver.resolve(peer, std::iter::empty()),
-            Some(v) => resolver.resolve(peer, v.split(|&b| b == b'\t')),
+            // Fields are header lines as sent over HTTP/1: spaces around them are dropped, as
+            // nginx's parser does.
+            Some(v) => resolver.resolve(peer, v.split(|&b| b == b'\t').map(http1_value)),
         };
         stats.resolved += 1;
         writeln!(out, "{}", res.addr)

@@ -19,6 +19,7 @@ use std::fmt::Write as _;
 use std::net::Ipv4Addr;
 use std::time::Instant;
 
+use realip::resolve::header::http1_value;
 use realip::{Addr, Header, NginxVersion, Resolver, Stop, TrustedSet};
 
 use crate::util::nginx::{nginx_version, Client, Nginx};
@@ -810,13 +811,13 @@ impl Request {
     }
 
     /// The values of every line of `header` (names compared case-insensitively), in arrival
-    /// order, exactly as sent: with the spaces around them, which nginx's HTTP/1 parser strips
-    /// and the resolver must ignore too (issue #10).
+    /// order, as nginx's HTTP/1 parser stores them: the library's `http1_value`, checked here
+    /// against nginx (issue #10).
     fn lines_of(&self, header: &str) -> Vec<&[u8]> {
         self.headers
             .iter()
             .filter(|(name, _)| name.eq_ignore_ascii_case(header.as_bytes()))
-            .map(|(_, value)| value.as_slice())
+            .map(|(_, value)| http1_value(value))
             .collect()
     }
 

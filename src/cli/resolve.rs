@@ -9,6 +9,7 @@ use anyhow::Context;
 use realip::ranges::gcloud::LbList;
 use realip::report::escape::escape_str;
 use realip::report::explain::write_explanation;
+use realip::resolve::header::http1_value;
 use realip::{Addr, Header, NginxVersion, Resolver, TrustedSet};
 
 use super::exit::ExitCode;
@@ -102,7 +103,8 @@ pub struct Args {
     pub location: Option<String>,
 
     /// One line of the header, in arrival order; repeat for several lines. None: the
-    /// header is absent.
+    /// header is absent. Taken as sent over HTTP/1: spaces around it are dropped, as nginx
+    /// does.
     #[arg(long, value_name = "V", requires = "peer")]
     pub value: Vec<String>,
 
@@ -224,7 +226,8 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         anyhow::bail!("give --peer ADDR or --batch");
     };
     let peer = Addr::parse(peer_text.as_bytes()).context("--peer")?;
-    let values = args.value.iter().map(|v| v.as_bytes());
+    // Header lines as sent over HTTP/1: nginx's parser drops the spaces around them.
+    let values = args.value.iter().map(|v| http1_value(v.as_bytes()));
     if args.explain {
         let ex = resolver.explain(peer, values);
         let mut text = String::new();

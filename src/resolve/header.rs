@@ -39,6 +39,21 @@ impl fmt::Display for TokenError {
     }
 }
 
+/// A header line's value as nginx's HTTP/1 parser stores it: without the spaces (0x20 only;
+/// tabs stay) around it. Values given by hand or in a batch are taken as sent over HTTP/1
+/// and go through this first (HTTP/2 keeps them, which the [`Resolver`](super::Resolver)
+/// reproduces when given the stored value).
+#[inline]
+pub fn http1_value(mut value: &[u8]) -> &[u8] {
+    while let [b' ', rest @ ..] = value {
+        value = rest;
+    }
+    while let [rest @ .., b' '] = value {
+        value = rest;
+    }
+    value
+}
+
 #[inline]
 fn is_sep(b: u8) -> bool {
     b == b' ' || b == b','

@@ -86,18 +86,6 @@ impl Default for Header {
     }
 }
 
-/// `value` without the spaces (0x20 only) at either end.
-#[inline]
-fn trim_spaces(mut value: &[u8]) -> &[u8] {
-    while let [b' ', rest @ ..] = value {
-        value = rest;
-    }
-    while let [rest @ .., b' '] = value {
-        value = rest;
-    }
-    value
-}
-
 /// An nginx version, for the one realip behaviour that changed: `[addr]` without a port is a
 /// valid token from 1.27.3.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -318,8 +306,8 @@ impl Resolver {
     }
 
     /// Resolves one request. `lines` are the values of every line of the configured header, in
-    /// arrival order (empty when the header is absent), as received or as nginx stores them:
-    /// spaces around a value are ignored, as nginx's HTTP/1 parser strips them.
+    /// arrival order (empty when the header is absent), as nginx stores them (HTTP/1 strips
+    /// leading and trailing spaces: see [`header::http1_value`]; HTTP/2 does not).
     #[inline]
     pub fn resolve<'a, I>(&self, peer: Addr, lines: I) -> Resolution
     where
@@ -453,9 +441,6 @@ impl Resolver {
         taken: &mut u32,
         trace: &mut T,
     ) -> LineResult {
-        // nginx's HTTP/1 parser drops the spaces (0x20 only; tabs stay) around a header value
-        // before realip reads it; values given by hand or in a batch may still carry them.
-        let value = trim_spaces(value);
         let mut found = false;
         let mut len = value.len();
         loop {
