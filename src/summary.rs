@@ -6,6 +6,15 @@
 //! and [`SummaryView`], the plain data the reports render (serde `Serialize`).
 //! Does not own: parsing lines (`logfmt`), parallelism (`scan`), rendering (`report`).
 //!
+//! Group-by beyond `max_groups` distinct keys is deterministic and split-invariant: the keys
+//! kept are the `max_groups` keys with the smallest [`key_hash`] (a fixed hash, the same on
+//! every worker and host), each with exact counts; every other request goes to "others".
+//! Whichever way the input is split, every worker keeps each finally kept key (a key among
+//! the smallest hashes of all keys is among the smallest of any subset), so the merged result
+//! is the same. The view then says `groups_approximate` (the listed keys are the top of that
+//! sample, not necessarily of all keys) and `max_error`, the requests of keys outside the
+//! sample: no unlisted key has more requests than that.
+//!
 //! Latencies are recorded in microseconds in HDR histograms with 3 significant digits (1 µs
 //! to 1 hour; longer values are clamped to 1 hour and counted in `clamped`); groups use 2
 //! significant digits to keep memory bounded. Percentile `pN` is the smallest recorded value
@@ -362,9 +371,29 @@ pub struct Summary {
     upstream_time: Latency,
     upstream_tries: u64,
     groups: HashMap<Box<[u8]>, Group>,
+    /// Requests of keys outside the kept sample (see the module docs).
     others: Group,
     others_keys_seen: bool,
+    /// The kept key with the largest `(key_hash, key)` while the groups are full; `None`
+    /// when not computed since the groups last changed.
+    cutoff: Option<(u64, Box<[u8]>)>,
     scratch: Vec<u8>,
+}
+
+/// The fixed 64-bit hash that decides which group keys are kept beyond `max_groups`: FNV-1a
+/// with a final avalanche (splitmix64), so that it is the same in every process, worker and
+/// version, and spreads similar keys (`/item/1`, `/item/2`).
+pub fn key_hash(key: &[u8]) -> u64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for &b in key {
+        h ^= u64::from(b);
+        h = h.wrapping_mul(0x0100_0000_01b3);
+    }
+    h ^= h >> 30;
+    h = h.wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    h ^= h >> 27;
+    h = h.wrapping_mul(0x94d0_49bb_1331_11eb);
+    h ^ (h >> 31)
 }
 
 impl Summary {
@@ -386,6 +415,7 @@ impl Summary {
             groups: HashMap::new(),
             others,
             others_keys_seen: false,
+            cutoff: None,
             scratch: Vec::new(),
         }
     }
@@ -474,6 +504,7 @@ impl Summary {
         if let Some(g) = self.groups.get_mut(key) {
             bump(g);
         } else if self.groups.len() < max_groups {
+            self.cutoff = None;
             let bounds = &self.config.buckets_us;
             bump(
                 self.groups
@@ -482,9 +513,68 @@ impl Summary {
             );
         } else {
             self.others_keys_seen = true;
-            bump(&mut self.others);
+            let h = key_hash(key);
+            let below = self
+                .cutoff()
+                .is_some_and(|(ch, ck)| (h, key) < (*ch, &**ck));
+            if below {
+                // The new key belongs to the sample: the largest kept one leaves it.
+                self.evict_cutoff();
+                let bounds = &self.config.buckets_us;
+                bump(
+                    self.groups
+                        .entry(Box::from(key))
+                        .or_insert_with(|| Group::new(bounds)),
+                );
+            } else {
+                bump(&mut self.others);
+            }
         }
         self.scratch = scratch;
+    }
+
+    /// The kept key with the largest `(key_hash, key)`, computed once per change.
+    fn cutoff(&mut self) -> Option<&(u64, Box<[u8]>)> {
+        if self.cutoff.is_none() {
+            self.cutoff = self
+                .groups
+                .keys()
+                .map(|k| (key_hash(k), k))
+                .max()
+                .map(|(h, k)| (h, k.clone()));
+        }
+        self.cutoff.as_ref()
+    }
+
+    /// Moves the cutoff key's group into "others".
+    fn evict_cutoff(&mut self) {
+        if let Some((_, k)) = self.cutoff.take() {
+            if let Some(g) = self.groups.remove(&k) {
+                self.others.merge(&g);
+            }
+        }
+    }
+
+    /// Keeps the `max_groups` keys with the smallest `(key_hash, key)`; the rest go to
+    /// "others".
+    fn trim_groups(&mut self) {
+        let max = self.config.max_groups;
+        if self.groups.len() <= max {
+            return;
+        }
+        self.others_keys_seen = true;
+        self.cutoff = None;
+        let mut keys: Vec<(u64, Box<[u8]>)> = self
+            .groups
+            .keys()
+            .map(|k| (key_hash(k), k.clone()))
+            .collect();
+        keys.sort_unstable();
+        for (_, k) in keys.drain(max..) {
+            if let Some(g) = self.groups.remove(&k) {
+                self.others.merge(&g);
+            }
+        }
     }
 
     /// The plain-data view: chosen percentiles, top `top` groups ordered by `sort` (the rest
@@ -508,6 +598,7 @@ impl Summary {
             SortBy::P99 => g.request_time.percentile_us(99.0).unwrap_or(0),
         };
         groups.sort_by(|a, b| key(b.1).cmp(&key(a.1)).then_with(|| a.0.cmp(b.0)));
+        let max_error = self.others.requests;
         let mut others = self.others.clone();
         let mut others_groups = u64::from(self.others_keys_seen);
         if groups.len() > top {
@@ -541,6 +632,8 @@ impl Summary {
             group_by: self.config.group_by.map(GroupBy::name),
             groups: group_views,
             groups_in_others: others_groups,
+            groups_approximate: self.others_keys_seen,
+            max_error,
             percentile_definition: PERCENTILE_DEFINITION,
         }
     }
@@ -566,13 +659,12 @@ impl AddAssign<&Summary> for Summary {
         for (k, g) in &other.groups {
             if let Some(mine) = self.groups.get_mut(k) {
                 mine.merge(g);
-            } else if self.groups.len() < self.config.max_groups {
-                self.groups.insert(k.clone(), g.clone());
             } else {
-                self.others.merge(g);
-                self.others_keys_seen = true;
+                self.cutoff = None;
+                self.groups.insert(k.clone(), g.clone());
             }
         }
+        self.trim_groups();
         self.others.merge(&other.others);
         self.others_keys_seen |= other.others_keys_seen;
     }
@@ -729,8 +821,15 @@ pub struct SummaryView {
     pub group_by: Option<&'static str>,
     /// Top groups, then `others`.
     pub groups: Vec<GroupView>,
-    /// How many distinct keys were merged into `others`.
+    /// How many distinct keys were merged into `others` (at least; exact unless
+    /// `groups_approximate`, which counts the keys outside the sample as one).
     pub groups_in_others: u64,
+    /// Whether there were more distinct keys than `max_groups`: the groups listed are then
+    /// the top of a deterministic sample of keys (exact counts, the same for any split).
+    pub groups_approximate: bool,
+    /// Requests of keys outside that sample (0 when not approximate): no key that is not
+    /// listed has more requests than this.
+    pub max_error: u64,
     /// How percentiles are defined.
     pub percentile_definition: &'static str,
 }
@@ -847,25 +946,87 @@ mod tests {
     }
 
     #[test]
-    fn groups_beyond_the_cap_go_to_others() {
+    fn groups_beyond_the_cap_keep_the_smallest_key_hashes_and_send_the_rest_to_others() {
+        let paths = ["/a", "/b", "/c", "/a", "/d"];
+        let mut by_hash: Vec<&str> = vec!["/a", "/b", "/c", "/d"];
+        by_hash.sort_by_key(|k| key_hash(k.as_bytes()));
+        let kept = &by_hash[..2];
         let mut s = Summary::new(cfg(Some(GroupBy::Route), 2));
-        for p in ["/a", "/b", "/c", "/a", "/d"] {
+        for p in paths {
             s.record(&rec("200", "0.1", p));
         }
         let v = s.view(DEFAULT_PERCENTILES, 10, SortBy::Count);
-        let keys: Vec<(&str, u64)> = v
+        let count = |k: &str| paths.iter().filter(|p| **p == k).count() as u64;
+        let mut want: Vec<(String, u64)> = kept.iter().map(|k| (k.to_string(), count(k))).collect();
+        want.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+        let others = 5 - want.iter().map(|w| w.1).sum::<u64>();
+        want.push(("others".into(), others));
+        let got: Vec<(String, u64)> = v
             .groups
             .iter()
-            .map(|g| (g.key.as_str(), g.requests))
+            .map(|g| (g.key.clone(), g.requests))
             .collect();
-        assert_eq!(keys, [("/a", 2), ("/b", 1), ("others", 2)]);
+        assert_eq!(got, want);
+        assert!(v.groups_approximate);
+        assert_eq!(v.max_error, others);
         let v = s.view(DEFAULT_PERCENTILES, 1, SortBy::Count);
-        let keys: Vec<(&str, u64)> = v
-            .groups
-            .iter()
-            .map(|g| (g.key.as_str(), g.requests))
+        assert_eq!(v.groups.len(), 2);
+        assert_eq!(v.groups[1].key, "others");
+        assert_eq!(v.groups[0].requests + v.groups[1].requests, 5);
+    }
+
+    #[test]
+    fn issue_10_group_by_over_max_groups_is_the_same_for_every_split() {
+        // See: issue #10. Counts differed between -j1 and -j2 once keys exceeded the cap.
+        let recs: Vec<(String, String, String)> = (0..3000u64)
+            .map(|i| {
+                // Skewed: route k gets about 3000/(k+1) requests.
+                let k = (i * 7919 % 3000) % (1 + i % 97);
+                (
+                    ["200", "404", "503"][(i % 3) as usize].to_string(),
+                    format!("0.{:03}", i % 1000),
+                    format!("/r{k}"),
+                )
+            })
             .collect();
-        assert_eq!(keys, [("/a", 2), ("others", 3)]);
+        let c = cfg(Some(GroupBy::Route), 20);
+        let view = |s: &Summary| s.view(DEFAULT_PERCENTILES, 10, SortBy::Count);
+        let mut whole = Summary::new(c.clone());
+        for (st, rt, p) in &recs {
+            whole.record(&rec(st, rt, p));
+        }
+        let want = view(&whole);
+        assert!(want.groups_approximate);
+        assert!(want.max_error > 0);
+        assert_eq!(want.groups.iter().map(|g| g.requests).sum::<u64>(), 3000);
+        for parts in [2usize, 3, 7, 64] {
+            for interleaved in [false, true] {
+                let mut split: Vec<Summary> = (0..parts).map(|_| Summary::new(c.clone())).collect();
+                for (i, (st, rt, p)) in recs.iter().enumerate() {
+                    let at = if interleaved {
+                        i % parts
+                    } else {
+                        i * parts / recs.len()
+                    };
+                    split[at].record(&rec(st, rt, p));
+                }
+                // Merge in an uneven tree: right to left, then pairwise.
+                let mut merged = split.pop().unwrap();
+                while let Some(mut s) = split.pop() {
+                    if split.len().is_multiple_of(2) {
+                        s += &merged;
+                        merged = s;
+                    } else {
+                        merged += &s;
+                    }
+                }
+                assert_eq!(
+                    view(&merged),
+                    want,
+                    "{parts} parts, interleaved {interleaved}"
+                );
+            }
+        }
     }
 
     #[test]

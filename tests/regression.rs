@@ -252,3 +252,67 @@ fn issue_10_file_names_that_are_not_utf8_are_accepted() {
     assert!(!stderr.contains("invalid UTF-8"), "{stderr}");
     assert!(out.status.code().is_some_and(|c| c < 2), "{stderr}");
 }
+
+#[test]
+fn issue_10_group_by_over_max_groups_gives_byte_identical_json_for_every_split() {
+    // See: issue #10. Beyond --max-groups, group counts depended on the thread count.
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("access.log");
+    let mut text = String::new();
+    for i in 0..4000u64 {
+        // 400 routes, skewed: route k gets about 4000/(k+1) requests.
+        let k = (i * 7919) % 400 % (1 + i % 150);
+        text.push_str(&format!(
+            "10.0.{}.{} - - [01/May/2024:10:00:00 +0000] \"GET /r/x{k}/a HTTP/1.1\" 200 5 \"-\" \"ua\"\n",
+            i % 7,
+            k % 250
+        ));
+    }
+    std::fs::write(&path, &text).unwrap();
+    let run = |extra: &[&str]| {
+        let out = realip()
+            .args([
+                "scan",
+                "--output",
+                "json",
+                "--log-format",
+                "combined",
+                "--no-audit",
+            ])
+            .args(["--group-by", "route", "--max-groups", "40", "--top", "15"])
+            .args(extra)
+            .arg(&path)
+            .output()
+            .unwrap();
+        assert_exit(&out, 0)
+    };
+    let want = run(&["-j1"]);
+    let v: Value = serde_json::from_str(&want).unwrap();
+    assert_eq!(v["summary"]["groups_approximate"], true);
+    assert!(v["summary"]["max_error"].as_u64().unwrap() > 0);
+    for extra in [
+        &["-j2"][..],
+        &["-j2", "--chunk-bytes", "4096", "--block-bytes", "512"],
+        &["-j1", "--chunk-bytes", "1000", "--block-bytes", "300"],
+        &["-j3", "--chunk-bytes", "70000", "--block-bytes", "9000"],
+    ] {
+        crate::eqnice!(want, run(extra));
+    }
+    // Under the cap, the same log is exact.
+    let out = realip()
+        .args([
+            "scan",
+            "--output",
+            "json",
+            "--log-format",
+            "combined",
+            "--no-audit",
+        ])
+        .args(["--group-by", "route", "--max-groups", "1000"])
+        .arg(&path)
+        .output()
+        .unwrap();
+    let v: Value = serde_json::from_str(&assert_exit(&out, 0)).unwrap();
+    assert_eq!(v["summary"]["groups_approximate"], false);
+    assert_eq!(v["summary"]["max_error"], 0);
+}

@@ -127,7 +127,9 @@ pub struct Args {
     #[arg(long, value_enum, default_value = "count")]
     pub sort: SortArg,
 
-    /// Distinct group keys tracked; further keys are counted in "others" (bounds memory).
+    /// Distinct group keys tracked (bounds memory). Beyond it, the keys kept are a fixed
+    /// sample (smallest key hashes) with exact counts, the rest go to "others", and the
+    /// report says so (`groups_approximate`, `max_error`); any split gives the same result.
     #[arg(long, value_name = "N", default_value_t = 1000)]
     pub max_groups: usize,
 

@@ -54,6 +54,8 @@ fn summary(s: &SummaryView) -> Value {
         "group_by": s.group_by,
         "groups": groups,
         "groups_in_others": s.groups_in_others,
+        "groups_approximate": s.groups_approximate,
+        "max_error": s.max_error,
         "percentile_definition": s.percentile_definition,
     })
 }

@@ -170,7 +170,15 @@ fn write_summary(out: &mut String, s: &SummaryView) {
             rows.push(row);
         }
         out.push_str(&table(&rows));
-        if s.groups_in_others > 0 {
+        if s.groups_approximate {
+            let _ = writeln!(
+                out,
+                "  (more distinct keys than --max-groups: listed keys are the top of a \
+                 fixed sample with exact counts; keys outside it ({} requests in all) may rank \
+                 higher)",
+                thousands(s.max_error)
+            );
+        } else if s.groups_in_others > 0 {
             let _ = writeln!(
                 out,
                 "  (others: {} more keys)",
