@@ -13,6 +13,7 @@ use realip::audit::{Audit, AuditConfig};
 use realip::check::{self, Thresholds};
 use realip::input::Opened;
 use realip::logfmt::{Format, Plan};
+use realip::report::model::MetricsOptions;
 use realip::report::{self, Output, ScanReport};
 use realip::scan::{self, ScanInput, ScanOptions};
 use realip::summary::{GroupBy, SortBy, Summary, SummaryConfig, DEFAULT_PERCENTILES};
@@ -32,7 +33,7 @@ fn assert_clean(what: &str, text: &str) {
     }
 }
 
-fn run(data: &[u8], format: &Format, group_by: GroupBy, threads: usize) {
+fn run(data: &[u8], format: &Format, group_by: GroupBy, threads: usize, pick_quantiles: bool) {
     let Ok(plan) = Plan::compile(format) else {
         return;
     };
@@ -40,6 +41,7 @@ fn run(data: &[u8], format: &Format, group_by: GroupBy, threads: usize) {
         group_by: Some(group_by),
         routes: Vec::new(),
         max_groups: 4,
+        ..SummaryConfig::default()
     });
     let Ok((trusted, _)) = TrustedSet::parse(["gcp", "10.0.0.0/8"]) else {
         return;
@@ -91,6 +93,13 @@ fn run(data: &[u8], format: &Format, group_by: GroupBy, threads: usize) {
         state_notes: None,
         window_seconds: Some(60),
         epoch: 1_795_000_000,
+        totals: None,
+        metrics: MetricsOptions {
+            // Quantiles too, so that every Prometheus line is rendered.
+            prometheus_quantiles: pick_quantiles,
+            metric_key_prefix: Some("realip".to_string()),
+            mackerel_meta: pick_quantiles,
+        },
     };
     for output in [
         Output::Table,
@@ -134,5 +143,5 @@ fuzz_target!(|data: &[u8]| {
     let format = &formats[usize::from(pick) % formats.len()];
     let key = keys[usize::from(pick / 5) % keys.len()];
     let threads = 1 + usize::from(pick / 25 % 2);
-    run(log, format, key, threads);
+    run(log, format, key, threads, pick / 50 % 2 == 1);
 });
