@@ -744,3 +744,49 @@ fn nginx_accepts_the_snippet() {
         .unwrap();
     assert!(out.status.success(), "nginx -t: {}", stderr(&out));
 }
+
+#[test]
+fn google_ranges_must_be_a_google_list_and_a_listed_lb_ip_is_reported_once_with_its_rule() {
+    let out = run(&[
+        "nginx",
+        "check",
+        "--lb-ips-from",
+        RULES,
+        "--google-ranges",
+        "testdata/ranges/fastly-public-ip-list.json",
+        "testdata/gcp/nginx.conf",
+    ]);
+    assert_eq!(assert_exit(&out, 2), "");
+    assert!(
+        stderr(&out).contains("not Google's cloud.json"),
+        "{}",
+        stderr(&out)
+    );
+
+    let json = assert_exit(
+        &run(&[
+            "nginx",
+            "check",
+            "-o",
+            "json",
+            "--lb-ip",
+            "2600:1901:0:8c3a::",
+            "--lb-ips-from",
+            RULES,
+            "testdata/gcp/nginx-missing-v6.conf",
+        ]),
+        2,
+    );
+    let v: Value = serde_json::from_str(&json).unwrap();
+    let missing: Vec<&Value> = v
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["id"] == "lb-ip-missing")
+        .collect();
+    assert_eq!(missing.len(), 1, "{json}");
+    assert!(missing[0]["message"]
+        .as_str()
+        .unwrap()
+        .contains("web-https-v6"));
+}

@@ -300,7 +300,26 @@ fn check(args: CheckArgs) -> anyhow::Result<ExitCode> {
     let lb_list = args.lb.load()?;
     let google = match &args.google_ranges {
         Some(path) => {
-            Some(realip::ranges::load(path, None, now_epoch()).context("--google-ranges")?)
+            let list = realip::ranges::load(path, None, now_epoch()).context("--google-ranges")?;
+            use realip::ranges::Provider;
+            if !matches!(
+                list.provenance.provider,
+                Provider::GoogleCloud | Provider::GoogleGoog
+            ) {
+                anyhow::bail!(
+                    "--google-ranges: {} is a {}, not Google's cloud.json (or goog.json)",
+                    escape_str(&path.display().to_string()),
+                    list.provenance.provider.description()
+                );
+            }
+            for w in &list.warnings {
+                messages::warning(&format!(
+                    "{}: {}",
+                    escape_str(&path.display().to_string()),
+                    escape_str(w)
+                ));
+            }
+            Some(list)
         }
         None => None,
     };

@@ -505,16 +505,8 @@ pub fn parse(text: &str, source: &str) -> Result<LbFile, Error> {
                 }
             }
             Some(v) => return Err(j.wrong_type(".items", "an array", v)),
-            None if is_rule(obj) || is_address(obj) => {
-                j.items(std::slice::from_ref(&value), ".", &mut out)?;
-                // A single object: its place is the file itself.
-                for r in &mut out.rules {
-                    r.place = String::from(".");
-                }
-                for a in &mut out.addresses {
-                    a.place = String::from(".");
-                }
-            }
+            None if is_rule(obj) => out.rules.push(j.rule(obj, "")?),
+            None if is_address(obj) => out.addresses.push(j.address(obj, "")?),
             None => {
                 let keys: Vec<String> = obj
                     .keys()
@@ -801,7 +793,11 @@ impl Json<'_> {
         );
         Ok(LbRule {
             source: self.source.to_string(),
-            place: path.to_string(),
+            place: if path.is_empty() {
+                ".".into()
+            } else {
+                path.to_string()
+            },
             name,
             net,
             protocol: self.opt_string(obj, "IPProtocol", path)?,
@@ -849,7 +845,11 @@ impl Json<'_> {
         }
         Ok(LbAddress {
             source: self.source.to_string(),
-            place: path.to_string(),
+            place: if path.is_empty() {
+                ".".into()
+            } else {
+                path.to_string()
+            },
             name,
             ip,
             address_type: self.opt_string(obj, "addressType", path)?,
