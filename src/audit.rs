@@ -31,11 +31,11 @@ use std::fmt;
 use std::net::IpAddr;
 use std::ops::Range;
 
+use crate::accumulate::{Accumulate, LineAt};
 use crate::logfmt::{Field, Record};
 use crate::net::{reserved, Addr, NginxText, Origin, TrustNet, TrustedSet};
 use crate::presets;
 use crate::resolve::{header, Header, Resolver, Stop};
-use crate::scan::{Accumulate, LineAt};
 
 /// Where the trust an audit judges by comes from (`audit.trust_source`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -1028,7 +1028,7 @@ impl<'c> Audit<'c> {
         let mut top: Vec<(String, u64)> = self
             .spoofed
             .iter()
-            .map(|(v, n)| (crate::report::escape::escape_bytes(v).into_owned(), *n))
+            .map(|(v, n)| (crate::escape::escape_bytes(v).into_owned(), *n))
             .collect();
         top.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
         top.truncate(10);

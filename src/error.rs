@@ -1,11 +1,11 @@
 //! The library's error type.
 //!
 //! Owns: `Error`, the one enum every fallible library call returns, and the escaping of the
-//! offending text it carries (through `report::escape`, so a hostile value cannot reach a
+//! offending text it carries (through `escape`, so a hostile value cannot reach a
 //! terminal raw). Errors describe; they never print and never choose an exit code (that is
 //! `cli::exit`).
 
-use crate::report::escape::escape_bytes;
+use crate::escape::escape_bytes;
 
 /// Everything the library can refuse, with the offending text (already escaped).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -220,6 +220,29 @@ pub enum Error {
         /// Why, and what to trust instead.
         reason: &'static str,
     },
+    /// An option of a job (a scan's percentiles, thresholds, state) that is out of range or
+    /// does not fit the others.
+    #[error("{option} {reason}")]
+    Option {
+        /// The option, as the CLI spells it (`--percentiles`).
+        option: &'static str,
+        /// What is wrong, starting with the offending value when there is one.
+        reason: String,
+    },
+    /// No input of a scan could be opened: the reasons, escaped, separated by `; `.
+    #[error("{errors}")]
+    NothingReadable {
+        /// Why each input could not be opened.
+        errors: String,
+    },
+    /// Another error, in the context of an option or a step (`--log-format: …`).
+    #[error("{context}: {error}")]
+    Context {
+        /// The option or step.
+        context: &'static str,
+        /// What went wrong there.
+        error: Box<Error>,
+    },
     /// A realip directive in an nginx configuration that nginx itself refuses (wrong number
     /// of arguments, a duplicate, a value it cannot parse), or that realip cannot use
     /// (`real_ip_header proxy_protocol`).
@@ -304,7 +327,7 @@ pub enum Error {
 
 /// ` (pid 1234, since 2026-05-01T10:00:00Z)`, or nothing when the holder is unknown.
 fn lock_holder(pid: Option<u32>, since: Option<u64>) -> String {
-    let since = since.map(|s| crate::report::text::utc(i64::try_from(s).unwrap_or(i64::MAX)));
+    let since = since.map(|s| crate::timefmt::utc(i64::try_from(s).unwrap_or(i64::MAX)));
     match (pid, since) {
         (Some(pid), Some(since)) => format!(" (pid {pid}, since {since})"),
         (Some(pid), None) => format!(" (pid {pid})"),
@@ -314,6 +337,20 @@ fn lock_holder(pid: Option<u32>, since: Option<u64>) -> String {
 }
 
 impl Error {
+    pub(crate) fn option(option: &'static str, reason: impl Into<String>) -> Self {
+        Error::Option {
+            option,
+            reason: reason.into(),
+        }
+    }
+
+    pub(crate) fn context(context: &'static str, error: Error) -> Self {
+        Error::Context {
+            context,
+            error: Box::new(error),
+        }
+    }
+
     pub(crate) fn trust(text: &[u8], reason: impl Into<String>) -> Self {
         Error::Trust {
             text: escape_bytes(text).into_owned(),
@@ -409,7 +446,7 @@ fn ranges_problem(text: Option<&str>, reason: &str) -> String {
 impl Error {
     pub(crate) fn ranges_json(file: &str, line: usize, column: usize, reason: String) -> Self {
         Error::RangesJson {
-            file: crate::report::escape::escape_str(file).into_owned(),
+            file: crate::escape::escape_str(file).into_owned(),
             line,
             column,
             reason,
@@ -418,7 +455,7 @@ impl Error {
 
     pub(crate) fn ranges_format(file: &str, reason: String) -> Self {
         Error::RangesFormat {
-            file: crate::report::escape::escape_str(file).into_owned(),
+            file: crate::escape::escape_str(file).into_owned(),
             reason,
         }
     }
@@ -430,27 +467,27 @@ impl Error {
         reason: impl Into<String>,
     ) -> Self {
         Error::RangesEntry {
-            file: crate::report::escape::escape_str(file).into_owned(),
-            place: crate::report::escape::escape_str(&place).into_owned(),
-            text: text.map(|t| crate::report::escape::escape_str(t).into_owned()),
+            file: crate::escape::escape_str(file).into_owned(),
+            place: crate::escape::escape_str(&place).into_owned(),
+            text: text.map(|t| crate::escape::escape_str(t).into_owned()),
             reason: reason.into(),
         }
     }
 
     pub(crate) fn ranges_empty(file: &str, list: &'static str) -> Self {
         Error::RangesEmpty {
-            file: crate::report::escape::escape_str(file).into_owned(),
+            file: crate::escape::escape_str(file).into_owned(),
             list,
         }
     }
 
     pub(crate) fn ranges_service(file: &str, given: Option<&str>, services: &[String]) -> Self {
         Error::RangesService {
-            file: crate::report::escape::escape_str(file).into_owned(),
-            given: given.map(|g| crate::report::escape::escape_str(g).into_owned()),
+            file: crate::escape::escape_str(file).into_owned(),
+            given: given.map(|g| crate::escape::escape_str(g).into_owned()),
             services: services
                 .iter()
-                .map(|s| crate::report::escape::escape_str(s).into_owned())
+                .map(|s| crate::escape::escape_str(s).into_owned())
                 .collect(),
         }
     }
@@ -461,15 +498,15 @@ impl Error {
         list: &'static str,
     ) -> Self {
         Error::RangesServiceNotApplicable {
-            file: crate::report::escape::escape_str(file).into_owned(),
-            service: crate::report::escape::escape_str(service).into_owned(),
+            file: crate::escape::escape_str(file).into_owned(),
+            service: crate::escape::escape_str(service).into_owned(),
             list,
         }
     }
 
     pub(crate) fn ranges_untrusted(file: &str, list: String, reason: &'static str) -> Self {
         Error::RangesUntrusted {
-            file: crate::report::escape::escape_str(file).into_owned(),
+            file: crate::escape::escape_str(file).into_owned(),
             list,
             reason,
         }

@@ -39,21 +39,53 @@
 //! * [`resolve`]: the realip walk and its tokenizer.
 //! * [`input`]: bounded line reading for batch and log input.
 //! * [`batch`]: the `PEER<TAB>VALUE…` batch contract and its streaming loop.
+//! * [`logfmt`]: log formats, compiled once into a plan that parses lines into records.
+//! * [`accumulate`]: what a scan folds records into, and line positions.
+//! * [`summary`]: latency histograms, status classes, group-by.
 //! * [`audit`]: re-resolving logged clients and classifying misresolutions.
+//! * [`scan`]: parallel reading and folding of access logs.
 //! * [`nginx`]: nginx configuration parsing, realip settings, lint and snippets.
-//! * [`report`]: rendering for humans; the one place untrusted text is escaped.
+//! * [`report`]: rendering for humans and machines.
 //! * [`check`]: `--check` semantics: Nagios ranges, statuses, perfdata.
 //! * [`totals`]: counters cumulative across `--state` runs (Prometheus).
 //! * [`state`]: incremental runs (`--state`): what each cron run reads, following rotation.
-//! * [`error`]: the error type.
+//! * [`job`]: the scan job: inputs, format, trust, state and options in, a report out.
+//! * [`error`]: the error type; [`escape`]: the one place untrusted text is made safe for a
+//!   terminal; [`timefmt`]: epoch seconds as UTC text.
+//!
+//! # Layers
+//!
+//! A module uses only modules on lines above its own; modules on the same line do not use
+//! each other. So there is no import circle, and each line could become a crate. The test
+//! `tests/layers.rs` reads every `crate::` path in `src/` (outside `#[cfg(test)]` code),
+//! checks it against this list and fails on a circle; a new module must be added here.
+//!
+//! 1. [`escape`], [`timefmt`]
+//! 2. [`error`]
+//! 3. [`presets`]
+//! 4. [`net`]
+//! 5. [`resolve`]
+//! 6. [`input`]
+//! 7. [`batch`], [`ranges`], [`logfmt`]
+//! 8. [`accumulate`]
+//! 9. [`summary`], [`audit`]
+//! 10. [`scan`], [`totals`]
+//! 11. [`report`], [`nginx`], [`state`]
+//! 12. [`check`], [`job`]
+//!
+//! The command line (`src/cli/`, `src/main.rs`) sits above all of them and reaches the
+//! library through its front doors ([`job`] for scans).
 
 #![deny(missing_docs)]
 
+pub mod accumulate;
 pub mod audit;
 pub mod batch;
 pub mod check;
 pub mod error;
+pub mod escape;
 pub mod input;
+pub mod job;
 pub mod logfmt;
 pub mod net;
 pub mod nginx;
@@ -64,6 +96,7 @@ pub mod resolve;
 pub mod scan;
 pub mod state;
 pub mod summary;
+pub mod timefmt;
 pub mod totals;
 
 pub use error::Error;

@@ -346,7 +346,7 @@ fn parse_text(body: &str, source: &str) -> Result<Parsed, Error> {
                     source,
                     format!(
                         "{place} is neither JSON nor a CIDR: \"{}\"",
-                        crate::report::escape::escape_str(&excerpt(line))
+                        crate::escape::escape_str(&excerpt(line))
                     ),
                 ));
             }
@@ -454,7 +454,7 @@ fn parse_json(body: &str, source: &str, service: Option<&str>) -> Result<Parsed,
         let keys: Vec<String> = obj
             .keys()
             .take(8)
-            .map(|k| format!("\"{}\"", crate::report::escape::escape_str(&excerpt(k))))
+            .map(|k| format!("\"{}\"", crate::escape::escape_str(&excerpt(k))))
             .collect();
         Err(Error::ranges_format(
             source,
@@ -668,7 +668,7 @@ impl Json<'_> {
                     .map(|a| {
                         a.iter()
                             .filter_map(|e| e.get("message").and_then(Value::as_str))
-                            .map(|m| crate::report::escape::escape_str(&excerpt(m)).into_owned())
+                            .map(|m| crate::escape::escape_str(&excerpt(m)).into_owned())
                             .collect()
                     })
                     .unwrap_or_default();
@@ -718,7 +718,7 @@ impl Json<'_> {
             {
                 out.warnings.push(format!(
                     "ignored .result.{}: not a Cloudflare network realip knows",
-                    crate::report::escape::escape_str(&excerpt(key))
+                    crate::escape::escape_str(&excerpt(key))
                 ));
             }
         }
@@ -762,7 +762,7 @@ fn date_warnings(p: &Provenance, now_epoch: i64, warnings: &mut Vec<String>) {
             Some(text) => format!(
                 "creation date \"{}\" is not in the documented form, so the snapshot's age is \
                  unknown; fetch a fresh copy from {url} if in doubt",
-                crate::report::escape::escape_str(&excerpt(text))
+                crate::escape::escape_str(&excerpt(text))
             ),
             None => format!(
                 "a {} carries no date, so the snapshot's age is unknown; fetch a fresh copy \

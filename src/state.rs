@@ -12,7 +12,7 @@
 //! Does not own: what a line means or reading lines for their content (the scanner reads the
 //! pieces through [`Piece::scan_input`], see [`crate::scan`]); stdin and gzip input
 //! ([`crate::input`]; both are refused here); printing the notes (the CLI does, through
-//! `report::escape`, since they contain paths). Like `input`, this module touches the
+//! `escape`, since they contain paths). Like `input`, this module touches the
 //! filesystem: it stats logs, lists their directory to find a rotated file, and reads bytes
 //! around offsets (newline search, newline counts, fingerprints).
 //!

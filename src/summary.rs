@@ -29,6 +29,7 @@ use hdrhistogram::Histogram;
 use regex::bytes::Regex;
 use serde::Serialize;
 
+use crate::accumulate::{Accumulate, LineAt};
 use crate::logfmt::{Field, Record};
 
 /// The longest latency recorded exactly: one hour, in microseconds.
@@ -667,6 +668,17 @@ impl AddAssign<&Summary> for Summary {
         self.trim_groups();
         self.others.merge(&other.others);
         self.others_keys_seen |= other.others_keys_seen;
+    }
+}
+
+impl Accumulate for Summary {
+    #[inline]
+    fn record(&mut self, rec: &Record<'_>, _at: LineAt) {
+        Summary::record(self, rec);
+    }
+
+    fn merge(&mut self, other: Self) {
+        *self += other;
     }
 }
 

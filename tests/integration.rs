@@ -60,3 +60,7 @@ mod monitoring;
 
 /// One test per issue, named `issue_<N>_<what>`, each with a "See: issue #N" line.
 mod regression;
+
+/// The library's layers: `crate::` imports follow the order documented in `src/lib.rs`, no
+/// circle (issue #12).
+mod layers;

@@ -1,33 +1,28 @@
 //! `realip scan`: read access logs in parallel and summarise latency and status.
 //!
-//! Owns: the flags of this subcommand, their help and examples, and the wiring: inputs are
-//! opened, the format is chosen (or detected from the first lines), the scan runs in the
-//! library, and the report is rendered in the chosen output format.
+//! Owns: the flags of this subcommand, their help and examples, and their mapping onto the
+//! library's scan job (`realip::job`), which opens the inputs, chooses the format, audits and
+//! assembles the report; then the report is written in the chosen output (and the
+//! `--check` status line), and the exit code chosen.
 
 use std::io::{self, IsTerminal, Write};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
-use anyhow::Context;
 use clap::ValueEnum;
-use realip::audit::{Audit, AuditConfig, TrustChoice};
-use realip::input::{self, Opened};
-use realip::logfmt::Field;
-use realip::logfmt::{self, Format, Plan};
+use realip::check::{self, Lost, Status, Thresholds};
+use realip::job::{
+    FinishedScan, Notice, ResolverOptions, ScanJob, StateOptions, SummaryOptions, Trust,
+};
 use realip::ranges::gcloud::LbList;
 use realip::report::escape::escape_str;
 use realip::report::{self, MetricsOptions, Output, ScanReport};
-use realip::scan::{self, ScanInput, ScanOptions};
-use realip::state;
+use realip::resolve::NginxVersion;
+use realip::scan::ScanOptions;
 use realip::summary::{
-    buckets_us, GroupBy, RouteRule, SortBy, Summary, SummaryConfig, DEFAULT_BUCKETS,
-    DEFAULT_PERCENTILES,
+    buckets_us, GroupBy, RouteRule, SortBy, SummaryConfig, DEFAULT_BUCKETS, DEFAULT_PERCENTILES,
 };
-use realip::totals::Totals;
-use realip::{Header, NginxVersion, Resolver, TrustedSet};
-
-use realip::check::{self, Lost, Status, Thresholds};
 
 use super::exit::ExitCode;
 use super::{messages, output};
@@ -335,336 +330,169 @@ pub enum SortArg {
 
 const PROGRESS_MIN_BYTES: u64 = 256 << 20;
 
-/// Builds the audit configuration, or says why there is no audit. With neither `--trust` nor
-/// `--nginx-conf`, the trust is inferred from the log itself.
-fn audit_config(
-    args: &Args,
-    plan: &Plan,
-    lbs: Option<&LbList>,
-) -> anyhow::Result<(Option<Arc<AuditConfig>>, Option<String>)> {
-    if args.no_audit {
-        return Ok((None, None));
-    }
-    let version = args.nginx_version;
-    let with_version = |r: Resolver| match version {
-        Some(v) => r.with_nginx_version(v),
-        None => r,
-    };
-    let mut note = None;
-    let trust = if let Some(conf) = &args.nginx_conf {
-        let r = super::resolve::resolver_from_conf(conf, args.server.as_deref(), None)?;
-        note = Some(format!("checked against {}", conf.display()));
-        TrustChoice::NginxConf(with_version(r))
-    } else if args.trust.is_empty() && lbs.is_none() {
-        if args.no_recursive || args.nginx_version.is_some() {
-            messages::warning(
-                "--no-recursive and --nginx-version describe a declared trust; without --trust \
-                 or --nginx-conf the trust, recursion included, is read from the log",
-            );
+impl From<GroupByArg> for GroupBy {
+    fn from(g: GroupByArg) -> GroupBy {
+        match g {
+            GroupByArg::Route => GroupBy::Route,
+            GroupByArg::Host => GroupBy::Host,
+            GroupByArg::Method => GroupBy::Method,
+            GroupByArg::Status => GroupBy::Status,
+            GroupByArg::Client => GroupBy::Client,
         }
-        TrustChoice::Inferred(Header::new(&args.header)?)
-    } else {
-        let mut specs = args.trust.clone();
-        if let Some(list) = lbs {
-            specs.extend(super::lb::trust_specs(list, &args.trust));
-        }
-        let (trusted, warnings) = TrustedSet::parse(&specs)?;
-        for w in &warnings {
-            messages::warning(&escape_str(&w.to_string()));
-        }
-        let header = Header::new(&args.header)?;
-        TrustChoice::Declared(with_version(Resolver::new(
-            trusted,
-            header,
-            !args.no_recursive,
-        )))
-    };
-    let front_ends = realip::audit::front_ends(&args.front_end).context("--front-end")?;
-    let fields: Vec<Field> = plan.fields().collect();
-    match AuditConfig::for_log(trust, front_ends, &fields) {
-        Ok(config) => Ok((Some(Arc::new(config)), note)),
-        Err(skip) => Ok((None, Some(format!("skipped: {skip}")))),
     }
 }
 
-/// Runs `realip scan`.
-pub fn run(args: Args) -> anyhow::Result<ExitCode> {
-    for p in &args.percentiles {
-        if !(0.0..=100.0).contains(p) || p.is_nan() {
-            anyhow::bail!("--percentiles: {p} is not between 0 and 100");
+impl From<SortArg> for SortBy {
+    fn from(s: SortArg) -> SortBy {
+        match s {
+            SortArg::Count => SortBy::Count,
+            SortArg::Sum => SortBy::Sum,
+            SortArg::P99 => SortBy::P99,
         }
     }
-    let nginx_cfg = match &args.nginx_conf {
-        Some(p) => Some(realip::nginx::load(p)?),
-        None => None,
+}
+
+impl From<OutputArg> for Output {
+    fn from(o: OutputArg) -> Output {
+        match o {
+            OutputArg::Table => Output::Table,
+            OutputArg::Json => Output::Json,
+            OutputArg::Tsv => Output::Tsv,
+            OutputArg::Prometheus => Output::Prometheus,
+            OutputArg::Mackerel => Output::Mackerel,
+        }
+    }
+}
+
+/// The metrics options, with `--metric-key-prefix` checked.
+fn metrics_options(args: &Args) -> anyhow::Result<MetricsOptions> {
+    let prefix = &args.metric_key_prefix;
+    let segment_ok = |seg: &str| {
+        !seg.is_empty()
+            && seg
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
     };
-    let thresholds = Thresholds::parse(&args.warning, &args.critical)?;
+    if prefix.is_empty() || !prefix.split('.').all(segment_ok) {
+        anyhow::bail!(
+            "--metric-key-prefix {:?}: expected dot-separated segments of letters, digits, - and _",
+            escape_str(prefix)
+        );
+    }
+    Ok(MetricsOptions {
+        prometheus_quantiles: args.prometheus_quantiles,
+        metric_key_prefix: Some(prefix.clone()),
+        mackerel_meta: std::env::var_os("MACKEREL_AGENT_PLUGIN_META")
+            .is_some_and(|v| !v.is_empty()),
+    })
+}
+
+/// The library scan job the flags describe; `lbs` adds its LB IPs to the declared trust.
+fn job(args: &Args, lbs: Option<&LbList>) -> anyhow::Result<ScanJob> {
     let routes = args
         .route
         .iter()
         .map(|r| RouteRule::parse(r))
         .collect::<Result<Vec<_>, _>>()?;
     let buckets = buckets_us(&args.buckets).map_err(|e| anyhow::anyhow!("--buckets: {e}"))?;
-    if args.metric_key_prefix.is_empty()
-        || !args.metric_key_prefix.split('.').all(|seg| {
-            !seg.is_empty()
-                && seg
-                    .bytes()
-                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
-        })
-    {
-        anyhow::bail!(
-            "--metric-key-prefix {:?}: expected dot-separated segments of letters, digits, - and _",
-            escape_str(&args.metric_key_prefix)
-        );
-    }
-    let summary_config = (!args.no_summary).then(|| {
-        Arc::new(SummaryConfig {
-            group_by: args.group_by.map(|g| match g {
-                GroupByArg::Route => GroupBy::Route,
-                GroupByArg::Host => GroupBy::Host,
-                GroupByArg::Method => GroupBy::Method,
-                GroupByArg::Status => GroupBy::Status,
-                GroupByArg::Client => GroupBy::Client,
-            }),
+    let metrics = metrics_options(args)?;
+    let summary = (!args.no_summary).then(|| SummaryOptions {
+        config: SummaryConfig {
+            group_by: args.group_by.map(GroupBy::from),
             routes,
             max_groups: args.max_groups,
             buckets_us: buckets.into(),
-        })
+        },
+        percentiles: args.percentiles.clone(),
+        top: args.top,
+        sort: args.sort.into(),
     });
-    let sort = match args.sort {
-        SortArg::Count => SortBy::Count,
-        SortArg::Sum => SortBy::Sum,
-        SortArg::P99 => SortBy::P99,
+    let trust = match &args.nginx_conf {
+        Some(path) => Trust::NginxConf {
+            path: path.clone(),
+            server: args.server.clone(),
+        },
+        None => {
+            let mut specs = args.trust.clone();
+            if let Some(list) = lbs {
+                specs.extend(super::lb::trust_specs(list, &args.trust));
+            }
+            Trust::Declared(specs)
+        }
     };
-    let now = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0);
-
-    // Open every input; unreadable ones are reported, the rest are scanned. With --state,
-    // only what was appended since the last run is read.
-    let mut errors = Vec::new();
-    let mut inputs: Vec<ScanInput> = Vec::new();
-    let mut incremental = None;
-    let mut state_notes = Vec::new();
-    if let Some(state_path) = &args.state {
-        let sources = input::expand_inputs(&args.files)?;
-        let mut paths = Vec::new();
-        for s in sources {
-            match s {
-                input::Source::Path(p) => paths.push(p),
-                input::Source::Stdin => anyhow::bail!("--state needs log files, not stdin"),
-            }
-        }
-        let inc = state::begin(state_path, &paths, args.max_read, now)?;
-        for piece in &inc.pieces {
-            // Through the handle `begin` checked: the path may have been rotated since.
-            match piece.scan_input() {
-                Ok(input) => inputs.push(input),
-                Err(e) => errors.push(e.to_string()),
-            }
-        }
-        for s in &inc.skipped {
-            state_notes.push(format!(
-                "skipped {} bytes of {}: {}",
-                s.bytes, s.name, s.reason
-            ));
-        }
-        state_notes.extend(inc.notes.iter().cloned());
-        incremental = Some(inc);
-    } else {
-        for src in &input::expand_inputs(&args.files)? {
-            match input::open(src) {
-                Ok(o) => inputs.push(ScanInput::new(src.name(), o)),
-                Err(e) => errors.push(e.to_string()),
-            }
-        }
-    }
-    if inputs.is_empty() && !errors.is_empty() {
-        // Nothing could be read: an error, not a report of zeros.
-        anyhow::bail!("{}", escape_str(&errors.join("; ")));
-    }
-    let total_bytes: u64 = inputs
-        .iter()
-        .map(|i| match &i.opened {
-            Opened::Plain { start, end, .. } => end.saturating_sub(*start),
-            Opened::Stream(_) => 0,
+    Ok(ScanJob::new(args.files.iter().cloned())
+        .log_format(args.log_format.clone())
+        .trust(trust)
+        .resolver(ResolverOptions {
+            header: args.header.clone(),
+            recursive: !args.no_recursive,
+            nginx_version: args.nginx_version,
         })
-        .sum();
+        .front_ends(args.front_end.clone())
+        .metrics(metrics)
+        .audit(!args.no_audit)
+        .summary(summary)
+        .state(args.state.clone().map(|path| StateOptions {
+            path,
+            max_read: args.max_read,
+        }))
+        .scan_options(ScanOptions {
+            threads: args.threads,
+            chunk_bytes: args.chunk_bytes,
+            block_bytes: args.block_bytes,
+            max_line: args.max_line_bytes,
+            samples: args.samples,
+            progress: None,
+        }))
+}
 
-    // The format: given, or detected from the first lines of the first input.
-    let detected = args.log_format == "auto";
-    let format = if detected {
-        let mut head = Vec::new();
-        if !inputs.is_empty() {
-            let first = inputs.remove(0);
-            let name = first.name;
-            let (h, opened) =
-                input::peek(first.opened).with_context(|| format!("reading {name}"))?;
-            head = h;
-            inputs.insert(
-                0,
-                ScanInput {
-                    name,
-                    opened,
-                    first_line: first.first_line,
-                },
-            );
-        }
-        // Only whole lines count; the last one may be cut by the peek window.
-        let complete = match memchr::memrchr(b'\n', &head) {
-            Some(i) if head.len() == input::PEEK_BYTES => &head[..=i],
-            _ => &head[..],
-        };
-        let mut lines: Vec<&[u8]> = Vec::new();
-        input::for_each_line(complete, |l| {
-            if !l.is_empty() && lines.len() < 20 {
-                lines.push(l);
-            }
-        });
-        if lines.is_empty() {
-            Format::Realip
-        } else {
-            let d = logfmt::detect_detailed(&lines).context("--log-format auto")?;
-            if d.parsed < d.sampled {
-                messages::warning(&format!(
-                    "detected {} from only {} of the first {} lines; if that is wrong, give \
-                     --log-format",
-                    d.format.name(),
-                    d.parsed,
-                    d.sampled
-                ));
-            }
-            d.format
-        }
-    } else if let Some(f) = nginx_cfg
-        .as_ref()
-        .filter(|_| !args.log_format.contains('$'))
-        .and_then(|cfg| realip::nginx::log_format::format_named(cfg, &args.log_format))
-    {
-        // A format name defined in the nginx config wins over a built-in of the same name.
-        f
-    } else {
-        args.log_format
-            .parse::<Format>()
-            .map_err(anyhow::Error::msg)
-            .context("--log-format")?
-    };
-    let format = match &nginx_cfg {
-        // auto with a config: the format of the access_log that writes this file, if any.
-        Some(cfg) if detected => {
-            let first = args.files.first().map(std::path::Path::new);
-            let by_path = first.and_then(|f| {
-                let name = f.file_name()?;
-                realip::nginx::log_format::access_logs(cfg)
-                    .into_iter()
-                    .find(|a| std::path::Path::new(&a.path).file_name() == Some(name))
-            });
-            by_path
-                .and_then(|a| realip::nginx::log_format::format_named(cfg, &a.format))
-                .unwrap_or(format)
-        }
-        _ => format,
-    };
-    let plan = Plan::compile(&format).context("--log-format")?;
-    if detected {
-        messages::note(&format!(
-            "log format: {} (detected; use --log-format to choose)",
-            format.name()
-        ));
-    }
+/// Runs `realip scan`.
+pub fn run(args: Args) -> anyhow::Result<ExitCode> {
+    let thresholds = Thresholds::parse(&args.warning, &args.critical)?;
     let lb_list = args.lb.load()?;
-    let (audit_config, audit_note) = audit_config(&args, &plan, lb_list.as_ref())?;
-
-    let progress = Arc::new(AtomicU64::new(0));
+    let mut prepared = job(&args, lb_list.as_ref())?.prepare()?;
+    for notice in prepared.notices() {
+        match notice {
+            Notice::Note(n) => messages::note(n),
+            Notice::Warning(w) => messages::warning(w),
+        }
+    }
+    let total_bytes = prepared.total_bytes();
     let show_progress = !args.no_progress
         && !args.check
         && io::stderr().is_terminal()
         && total_bytes >= PROGRESS_MIN_BYTES;
-    let opts = ScanOptions {
-        threads: args.threads,
-        chunk_bytes: args.chunk_bytes,
-        block_bytes: args.block_bytes,
-        max_line: args.max_line_bytes,
-        samples: args.samples,
-        progress: show_progress.then(|| Arc::clone(&progress)),
-    };
     let done = Arc::new(AtomicBool::new(false));
-    let bar = show_progress
-        .then(|| spawn_progress(total_bytes, Arc::clone(&progress), Arc::clone(&done)));
-    let scanned = scan::scan(inputs, &plan, &opts, || {
-        (
-            summary_config.as_ref().map(|c| Summary::new(Arc::clone(c))),
-            audit_config.as_ref().map(|c| Audit::new(c)),
-        )
+    let bar = show_progress.then(|| {
+        let read = Arc::new(AtomicU64::new(0));
+        prepared.progress(Arc::clone(&read));
+        spawn_progress(total_bytes, read, Arc::clone(&done))
     });
+    let finished = prepared.run();
     done.store(true, Ordering::Relaxed);
     if let Some(b) = bar {
         let _ = b.join();
     }
-    let scanned = scanned?;
-    errors.extend(scanned.errors.iter().map(ToString::to_string));
-    let locate = |at| {
-        let (name, line) = scanned.locate(at);
-        format!("{name}:{line}")
-    };
-    let (summary, audit) = &scanned.acc;
-    let mut audit_view = audit.as_ref().map(|a| a.view(locate));
-    if let (Some(view), Some(list)) = (audit_view.as_mut(), &lb_list) {
+    let mut finished = finished?;
+    if let (Some(view), Some(list)) = (finished.report.audit.as_mut(), &lb_list) {
         view.name_lb_rules(|ip| super::lb::rule_names(list, ip));
     }
-    let report = ScanReport {
-        inputs: scanned.names.clone(),
-        format: format.name().to_string(),
-        format_detected: detected,
-        lines: scanned.lines,
-        parsed: scanned.parsed,
-        malformed: scanned.malformed.count(),
-        samples: scanned.samples.clone(),
-        errors: errors.clone(),
-        summary: summary
-            .as_ref()
-            .map(|s| s.view(&args.percentiles, args.top, sort)),
-        audit: audit_view,
-        audit_note,
-        state_notes: incremental.as_ref().map(|_| state_notes.clone()),
-        window_seconds: incremental
-            .as_ref()
-            .and_then(|i| i.window.as_ref().map(|w| w.seconds)),
-        epoch: now,
-        totals: None,
-        metrics: MetricsOptions {
-            prometheus_quantiles: args.prometheus_quantiles,
-            metric_key_prefix: Some(args.metric_key_prefix.clone()),
-            mackerel_meta: std::env::var_os("MACKEREL_AGENT_PLUGIN_META")
-                .is_some_and(|v| !v.is_empty()),
-        },
+    let code = write_report(&finished.report, &args)?;
+    let code = if args.check {
+        check_line(&finished, &thresholds)?
+    } else {
+        code
     };
-    let mut report = report;
-    // Under --state, counters add up across runs: this run is added to the stored totals,
-    // which are committed with the offsets.
-    if let Some(inc) = incremental.as_mut() {
-        let mut totals = inc.totals().cloned().unwrap_or_else(|| Totals::new(now));
-        totals.add_run(
-            report.lines,
-            report.parsed,
-            report.malformed,
-            report.summary.as_ref(),
-            report.audit.as_ref(),
-        );
-        inc.set_totals(totals.clone());
-        report.totals = Some(totals);
-    }
+    // The state moves forward only once the report is out: a failed run is read again.
+    finished.commit()?;
+    Ok(code)
+}
 
-    let output = match args.output {
-        Some(OutputArg::Table) | None => Output::Table,
-        Some(OutputArg::Json) => Output::Json,
-        Some(OutputArg::Tsv) => Output::Tsv,
-        Some(OutputArg::Prometheus) => Output::Prometheus,
-        Some(OutputArg::Mackerel) => Output::Mackerel,
-    };
-    for e in &errors {
+/// Reports problems on stderr and writes the report (to --output-file, or to stdout unless
+/// this is a check, whose stdout is its one status line); the exit code without --check.
+fn write_report(report: &ScanReport, args: &Args) -> anyhow::Result<ExitCode> {
+    let output = args.output.map_or(Output::Table, Output::from);
+    for e in &report.errors {
         eprintln!("realip: error: {}", escape_str(e));
     }
     if report.malformed > 0 {
@@ -678,64 +506,62 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             ));
         }
     }
-    let code = if !errors.is_empty() {
+    let code = if !report.errors.is_empty() {
         ExitCode::Error
     } else if report.lines > 0 && report.parsed == 0 {
         eprintln!(
             "realip: error: no line matched the log format {}; see the malformed samples",
-            format.name()
+            report.format
         );
         ExitCode::Error
     } else {
         ExitCode::Ok
     };
-    let mut out = io::stdout().lock();
-    // The report: to --output-file (only from a run without errors), else to stdout unless
-    // this is a check (whose stdout is its one status line).
     match &args.output_file {
         Some(path) if code == ExitCode::Ok => {
-            output::write_atomically(path, report::render(&report, output).as_bytes())?;
+            output::write_atomically(path, report::render(report, output).as_bytes())?;
         }
         Some(path) => eprintln!(
             "realip: {} left as it was: this run had errors",
             escape_str(&path.display().to_string())
         ),
         None if args.check => {}
-        None => out.write_all(report::render(&report, output).as_bytes())?,
-    }
-    let code = if args.check {
-        let lost: Vec<Lost> = incremental
-            .iter()
-            .flat_map(|i| i.skipped.iter())
-            .filter(|s| s.lost)
-            .map(|s| Lost {
-                name: s.name.clone(),
-                bytes: s.bytes,
-            })
-            .collect();
-        let outcome = check::outcome(
-            &report,
-            &thresholds,
-            &lost,
-            incremental.as_ref().and_then(|i| i.previous_run),
-        );
-        writeln!(out, "{}", outcome.line())?;
-        match outcome.status {
-            Status::Ok => ExitCode::Ok,
-            Status::Warning => ExitCode::Warning,
-            Status::Critical => ExitCode::Critical,
-            Status::Unknown => ExitCode::Unknown,
-        }
-    } else {
-        code
-    };
-    // The state moves forward only once the report is out: a failed run is read again.
-    if let Some(inc) = incremental {
-        if errors.is_empty() {
-            inc.commit()?;
+        None => {
+            let mut out = io::stdout().lock();
+            out.write_all(report::render(report, output).as_bytes())?;
+            out.flush()?;
         }
     }
     Ok(code)
+}
+
+/// Prints the --check status line; its exit code.
+fn check_line(finished: &FinishedScan, thresholds: &Thresholds) -> anyhow::Result<ExitCode> {
+    let incremental = finished.incremental();
+    let lost: Vec<Lost> = incremental
+        .iter()
+        .flat_map(|i| i.skipped.iter())
+        .filter(|s| s.lost)
+        .map(|s| Lost {
+            name: s.name.clone(),
+            bytes: s.bytes,
+        })
+        .collect();
+    let outcome = check::outcome(
+        &finished.report,
+        thresholds,
+        &lost,
+        incremental.and_then(|i| i.previous_run),
+    );
+    let mut out = io::stdout().lock();
+    writeln!(out, "{}", outcome.line())?;
+    out.flush()?;
+    Ok(match outcome.status {
+        Status::Ok => ExitCode::Ok,
+        Status::Warning => ExitCode::Warning,
+        Status::Critical => ExitCode::Critical,
+        Status::Unknown => ExitCode::Unknown,
+    })
 }
 
 fn spawn_progress(

@@ -41,7 +41,7 @@ use std::str::FromStr;
 pub use record::{Field, Record};
 pub use template::{Piece, Var};
 
-use crate::report::escape::{escape_bytes, escape_str};
+use crate::escape::{escape_bytes, escape_str};
 use crate::Error;
 
 /// nginx's predefined `combined` format.

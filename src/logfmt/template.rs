@@ -23,7 +23,7 @@ use nom::sequence::{delimited, preceded};
 use nom::{IResult, Parser};
 
 use super::Field;
-use crate::report::escape::escape_str;
+use crate::escape::escape_str;
 use crate::Error;
 
 /// One piece of a template, as written.

@@ -27,7 +27,7 @@ use std::path::{Path, PathBuf};
 use super::ast::{ConfFile, Config, Directive, UnmatchedInclude};
 use super::lexer;
 use crate::error::{Error, NginxErrorKind};
-use crate::report::escape::escape_bytes;
+use crate::escape::escape_bytes;
 
 /// What a dump's header line starts with.
 const DUMP_HEADER: &[u8] = b"# configuration file ";

@@ -37,7 +37,7 @@
 
 use super::ast::{Arg, Directive, Pos};
 use crate::error::NginxErrorKind;
-use crate::report::escape::escape_bytes;
+use crate::escape::escape_bytes;
 
 /// nginx's configuration read buffer (`NGX_CONF_BUFFER`). A token that, with the byte that
 /// ends it, does not fit is refused as a "too long parameter" (unless the file ends first).

@@ -51,9 +51,9 @@ use ipnet::IpNet;
 
 use super::ast::{Config, Directive, Pos};
 use crate::error::Error;
+use crate::escape::escape_str;
 use crate::net::{parse_trust_spec, Origin, TrustEntry, TrustNet, TrustedSet};
 use crate::presets;
-use crate::report::escape::escape_str;
 use crate::resolve::{Header, Resolver};
 
 /// The realip settings in effect in one context. The default is nginx's without any realip

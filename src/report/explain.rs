@@ -5,7 +5,7 @@
 
 use std::fmt::{self, Write};
 
-use super::escape::escape_bytes;
+use crate::escape::escape_bytes;
 use crate::net::{Addr, NginxText, TrustEntry};
 use crate::resolve::{Explanation, Step};
 

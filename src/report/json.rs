@@ -61,7 +61,7 @@ fn summary(s: &SummaryView) -> Value {
 }
 
 fn time(t: Option<i64>) -> Value {
-    json!(t.map(super::text::utc))
+    json!(t.map(crate::timefmt::utc))
 }
 
 fn lb_ips(list: &[crate::audit::LbIpView]) -> Vec<Value> {

@@ -1,11 +1,12 @@
 //! Rendering results for people and machines.
 //!
 //! Owns: turning library results into text ([`explain`], [`text`]), JSON ([`json`], the
-//! stable contract), TSV, Prometheus and Mackerel lines ([`metrics`]), and the one function
-//! that makes untrusted bytes safe for a terminal ([`escape`]). Computes nothing; renderers
-//! return text that the CLI writes.
+//! stable contract), TSV, Prometheus and Mackerel lines ([`metrics`]). Computes nothing;
+//! renderers return text that the CLI writes. Untrusted bytes become terminal text through
+//! [`escape`] (re-exported here; it lives at the bottom of the crate so that errors and
+//! parsers below `report` can use it without importing `report`).
 
-pub mod escape;
+pub use crate::escape;
 pub mod explain;
 pub mod json;
 pub mod metrics;

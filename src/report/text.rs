@@ -5,9 +5,9 @@
 
 use std::fmt::Write;
 
-use super::escape::escape_str;
 use super::model::ScanReport;
 use crate::audit::{AuditView, FindingView};
+use crate::escape::escape_str;
 use crate::summary::{LatencyView, StatusClassView, SummaryView};
 
 /// `1234567` -> `1,234,567`.
@@ -190,27 +190,7 @@ fn write_summary(out: &mut String, s: &SummaryView) {
     let _ = writeln!(out, "{}", s.percentile_definition);
 }
 
-/// Seconds since the epoch as `2026-11-22T18:37:00Z`.
-pub fn utc(t: i64) -> String {
-    let days = t.div_euclid(86_400);
-    let secs = t.rem_euclid(86_400);
-    // Civil from days (Howard Hinnant's algorithm).
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    format!(
-        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
-        secs / 3600,
-        secs / 60 % 60,
-        secs % 60
-    )
-}
+pub use crate::timefmt::utc;
 
 /// A share as a percentage: `2.5%`, `0.02%`, `<0.01%`.
 fn pct(share: f64) -> String {
@@ -553,13 +533,6 @@ pub fn render(r: &ScanReport) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn utc_dates() {
-        assert_eq!(utc(0), "1970-01-01T00:00:00Z");
-        assert_eq!(utc(971_211_336), "2000-10-10T20:55:36Z");
-        assert_eq!(utc(1_795_000_000), "2026-11-18T11:06:40Z");
-    }
 
     #[test]
     fn issue_10_table_cells_of_65536_chars_or_more_do_not_panic() {

@@ -7,17 +7,7 @@
 
 use serde::Serialize;
 
-/// Where a line is before line numbers are known: file, unit (chunk or block) within the
-/// file, and line within the unit (all 0-based).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct LineAt {
-    /// Index of the input file.
-    pub file: u32,
-    /// Index of the chunk or block within the file.
-    pub unit: u32,
-    /// Line within the unit.
-    pub line: u64,
-}
+pub use crate::accumulate::LineAt;
 
 /// A malformed line as reported.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]

@@ -4,7 +4,7 @@
 //! Owns: parallelism only. Plain files are split into newline-aligned chunks that rayon
 //! workers read with positional reads; streams (stdin, gzip) are read by one producer thread
 //! in blocks of whole lines that workers take from a bounded channel. Each worker folds its
-//! own [`Accumulate`] value (a [`Summary`], or a tuple of accumulators so that the audit
+//! own [`Accumulate`] value (a `Summary`, or a tuple of accumulators so that the audit
 //! rides the same read) and its own [`Malformed`] counts; the driver reduces them. There is no
 //! lock or shared state per line. Line numbers are fixed up once every unit's line count is
 //! known.
@@ -21,60 +21,11 @@ use std::sync::Arc;
 
 use rayon::prelude::*;
 
+pub use crate::accumulate::{Accumulate, LineAt};
 use crate::error::Error;
 use crate::input::{self, Block, Opened, RangeReader};
 use crate::logfmt::{Plan, Record};
-use crate::summary::Summary;
-pub use malformed::{LineAt, Malformed, Sample};
-
-/// Something that takes parsed records and merges with its peers from other workers.
-pub trait Accumulate: Send + Sized {
-    /// Takes one parsed line.
-    fn record(&mut self, rec: &Record<'_>, at: LineAt);
-    /// Merges another worker's accumulator into this one.
-    fn merge(&mut self, other: Self);
-}
-
-impl Accumulate for Summary {
-    #[inline]
-    fn record(&mut self, rec: &Record<'_>, _at: LineAt) {
-        Summary::record(self, rec);
-    }
-
-    fn merge(&mut self, other: Self) {
-        *self += other;
-    }
-}
-
-impl<A: Accumulate, B: Accumulate> Accumulate for (A, B) {
-    #[inline]
-    fn record(&mut self, rec: &Record<'_>, at: LineAt) {
-        self.0.record(rec, at);
-        self.1.record(rec, at);
-    }
-
-    fn merge(&mut self, other: Self) {
-        self.0.merge(other.0);
-        self.1.merge(other.1);
-    }
-}
-
-impl<A: Accumulate> Accumulate for Option<A> {
-    #[inline]
-    fn record(&mut self, rec: &Record<'_>, at: LineAt) {
-        if let Some(a) = self {
-            a.record(rec, at);
-        }
-    }
-
-    fn merge(&mut self, other: Self) {
-        match (self.as_mut(), other) {
-            (Some(a), Some(b)) => a.merge(b),
-            (None, Some(b)) => *self = Some(b),
-            _ => {}
-        }
-    }
-}
+pub use malformed::{Malformed, Sample};
 
 /// One input to scan.
 pub struct ScanInput {

@@ -6,6 +6,8 @@
 //! or the usual short escapes, and a backslash is doubled so the result is unambiguous.
 //! Clean text is borrowed, not copied.
 //! Does not own: JSON output, which relies on serde's escaping.
+//! Sits below every other module (errors, parsers and reports all escape), so it depends on
+//! nothing in the crate; `report::escape` is the same module.
 
 use std::borrow::Cow;
 use std::fmt::Write as _;
