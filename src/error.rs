@@ -746,15 +746,15 @@ impl std::fmt::Display for Excerpt {
 impl Error {
     pub(crate) fn lb_format(file: &str, reason: impl Into<String>) -> Self {
         Error::LbFormat {
-            file: crate::report::escape::escape_str(file).into_owned(),
+            file: crate::escape::escape_str(file).into_owned(),
             reason: reason.into(),
         }
     }
 
     pub(crate) fn lb_entry(file: &str, place: &str, reason: impl Into<String>) -> Self {
         Error::LbEntry {
-            file: crate::report::escape::escape_str(file).into_owned(),
-            place: crate::report::escape::escape_str(place).into_owned(),
+            file: crate::escape::escape_str(file).into_owned(),
+            place: crate::escape::escape_str(place).into_owned(),
             reason: reason.into(),
         }
     }

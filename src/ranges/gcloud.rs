@@ -36,8 +36,8 @@ use ipnet::IpNet;
 use serde_json::{Map, Value};
 
 use crate::error::Error;
+use crate::escape::escape_str;
 use crate::input::{self, Opened, Source};
-use crate::report::escape::escape_str;
 
 /// What a forwarding rule is, as far as nginx's realip is concerned.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
