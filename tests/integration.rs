@@ -64,3 +64,7 @@ mod regression;
 /// The library's layers: `crate::` imports follow the order documented in `src/lib.rs`, no
 /// circle (issue #12).
 mod layers;
+
+/// One CLI vocabulary (issue #12): `--trust` everywhere (`--lb-ip` an alias), `--recursive` /
+/// `--no-recursive`, one default in help, `--check` with `-o` refused without `--output-file`.
+mod vocabulary;

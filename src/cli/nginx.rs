@@ -2,9 +2,9 @@
 //! write a correct one.
 //!
 //! Owns: the flags of both subcommands, their help and examples, and the wiring: the
-//! configuration is loaded (`nginx::load`), load-balancer IPs are gathered from `--lb-ip` and
-//! from `--log` (the library's scan and audit, run with the configuration's own realip
-//! settings and log format), the lint runs in the library (`nginx::lint`), and the findings are
+//! configuration is loaded (`nginx::load`), load-balancer IPs are gathered from `--trust`
+//! (alias `--lb-ip`) and from `--log` (the library's scan and audit, run with the
+//! configuration's own realip settings and log format), the lint runs in the library (`nginx::lint`), and the findings are
 //! printed as a table or JSON. Snippets come from `nginx::snippet`. No rule logic here.
 
 use std::io::{self, Write};
@@ -44,7 +44,7 @@ Examples:
 
   # Behind a Google Cloud load balancer: name its forwarding-rule IPs, and realip says which
   # set_real_ip_from lines are missing:
-  realip nginx check --lb-ip 34.120.5.6 --lb-ip 34.149.9.9 /etc/nginx/nginx.conf
+  realip nginx check --trust 34.120.5.6 --trust 34.149.9.9 /etc/nginx/nginx.conf
 
   # In CI, before a load balancer change ships: every Application LB that Google Cloud
   # lists must be trusted (exit 2 names the forwarding rule and the line to add):
@@ -116,7 +116,13 @@ pub struct CheckArgs {
     /// A load-balancer IP that must be trusted (repeatable, or comma-separated), e.g. a
     /// Google Cloud forwarding-rule IP; or a CIDR that must be trusted, e.g. the proxy-only
     /// subnet of a regional Application LB.
-    #[arg(long = "lb-ip", value_name = "IP", value_delimiter = ',')]
+    /// (`--lb-ip` is the same flag: the name `realip nginx check` had first.)
+    #[arg(
+        long = "trust",
+        visible_alias = "lb-ip",
+        value_name = "IP",
+        value_delimiter = ','
+    )]
     pub lb_ip: Vec<String>,
 
     /// The load balancers' own list (repeatable).
@@ -263,8 +269,12 @@ pub struct SnippetArgs {
     #[arg(long, value_name = "NAME", default_value = "X-Forwarded-For")]
     pub header: String,
 
+    /// Write real_ip_recursive on (the default).
+    #[arg(long, overrides_with = "no_recursive")]
+    pub recursive: bool,
+
     /// Write real_ip_recursive off (take the rightmost address only) instead of on.
-    #[arg(long)]
+    #[arg(long, overrides_with = "recursive")]
     pub no_recursive: bool,
 }
 
@@ -290,7 +300,7 @@ fn check(args: CheckArgs) -> anyhow::Result<ExitCode> {
     let mut lb_ips = Vec::new();
     let mut subnets = Vec::new();
     for text in &args.lb_ip {
-        let context = || format!("--lb-ip {}", escape_str(text));
+        let context = || format!("--trust {}", escape_str(text));
         if text.contains('/') {
             subnets.push(parse_lb_net(text).with_context(context)?);
         } else {

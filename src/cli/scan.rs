@@ -129,7 +129,13 @@ pub struct Args {
     pub max_groups: usize,
 
     /// Worker threads [default: one per core].
-    #[arg(long, short = 'j', value_name = "N", default_value_t = 0)]
+    #[arg(
+        long,
+        short = 'j',
+        value_name = "N",
+        default_value_t = 0,
+        hide_default_value = true
+    )]
     pub threads: usize,
 
     /// Longest line parsed; longer lines are reported as malformed and skipped.
@@ -161,7 +167,7 @@ pub struct Args {
 
     /// Take the audit's trust, header and recursion from this nginx configuration (or
     /// `nginx -T` dump), and --log-format names from its log_format definitions.
-    #[arg(long, value_name = "FILE", conflicts_with_all = ["trust", "header", "no_recursive"], help_heading = "Audit")]
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["trust", "header", "recursive", "no_recursive"], help_heading = "Audit")]
     pub nginx_conf: Option<std::path::PathBuf>,
 
     /// With --nginx-conf: the server (by server_name) whose realip settings apply
@@ -199,8 +205,12 @@ pub struct Args {
     )]
     pub header: String,
 
-    /// Audit against real_ip_recursive off (default: on).
-    #[arg(long, help_heading = "Audit")]
+    /// Audit against real_ip_recursive on (the default).
+    #[arg(long, overrides_with = "no_recursive", help_heading = "Audit")]
+    pub recursive: bool,
+
+    /// Audit against real_ip_recursive off.
+    #[arg(long, overrides_with = "recursive", help_heading = "Audit")]
     pub no_recursive: bool,
 
     /// Reproduce this nginx version's rules in the audit (default: current nginx).
@@ -448,6 +458,14 @@ fn job(args: &Args, lbs: Option<&LbList>) -> anyhow::Result<ScanJob> {
 
 /// Runs `realip scan`.
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
+    if args.check && args.output.is_some() && args.output_file.is_none() {
+        // A check's stdout is its one status line: a report there would break the plugin
+        // convention, and dropping it silently would hide the mistake.
+        anyhow::bail!(
+            "--check prints one status line on stdout, so --output needs --output-file \
+             (e.g. --output prometheus --output-file /var/lib/node_exporter/realip.prom)"
+        );
+    }
     let thresholds = Thresholds::parse(&args.warning, &args.critical)?;
     let lb_list = args.lb.load()?;
     let mut prepared = job(&args, lb_list.as_ref())?.prepare()?;
