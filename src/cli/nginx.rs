@@ -300,7 +300,7 @@ fn check(args: CheckArgs) -> anyhow::Result<ExitCode> {
     let mut lb_ips = Vec::new();
     let mut subnets = Vec::new();
     for text in &args.lb_ip {
-        let context = || format!("--trust {}", escape_str(text));
+        let context = || format!("--trust/--lb-ip {}", escape_str(text));
         if text.contains('/') {
             subnets.push(parse_lb_net(text).with_context(context)?);
         } else {
