@@ -626,3 +626,81 @@ fn issue_8_nginx_check_log_and_scan_share_one_audit_configuration_front_end_incl
         Some(0)
     );
 }
+
+#[test]
+fn explain_with_nginx_conf_names_the_file_and_line_of_each_trusted_entry() {
+    // See: issue #11.
+    let out = run(&[
+        "resolve",
+        "--nginx-conf",
+        "testdata/nginx/gcp.conf",
+        "--server",
+        "www.example.com",
+        "--peer",
+        "35.191.1.1",
+        "--value",
+        "1.2.3.4, 34.120.5.6",
+        "--explain",
+    ]);
+    let text = assert_exit(&out, 0);
+    assert!(
+        text.contains("(set_real_ip_from 35.191.0.0/16 at testdata/nginx/gcp.conf:23)"),
+        "{text}"
+    );
+    assert!(
+        text.contains("(set_real_ip_from 34.120.5.6 at testdata/nginx/gcp.conf:24)"),
+        "{text}"
+    );
+    assert!(!text.contains("--trust"), "{text}");
+}
+
+#[test]
+fn prefix_map_values_are_checked() {
+    for bad in ["etc-nginx", "relative=dir", "/etc/nginx="] {
+        let out = run(&[
+            "nginx",
+            "check",
+            "--prefix-map",
+            bad,
+            "testdata/nginx/gcp.conf",
+        ]);
+        assert_exit(&out, 2);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(stderr.contains("--prefix-map"), "{bad}: {stderr}");
+    }
+}
+
+#[test]
+fn a_missing_absolute_include_is_read_from_the_prefix() {
+    // See: issue #11. Without --prefix, a checkout's absolute include is looked for on the
+    // machine (and, missing, refused as nginx would); with it, it is read from the checkout.
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(dir.path().join("etc/snippets")).unwrap();
+    std::fs::write(
+        dir.path().join("etc/nginx.conf"),
+        "events {}\nhttp {\n    include /etc/nginx/snippets/realip-i11-test.conf;\n}\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("etc/snippets/realip-i11-test.conf"),
+        "set_real_ip_from 0.0.0.0/0;\nreal_ip_header X-Forwarded-For;\nreal_ip_recursive on;\n",
+    )
+    .unwrap();
+    let conf = dir.path().join("etc/nginx.conf");
+    let out = run(&["nginx", "check", conf.to_str().unwrap()]);
+    assert_exit(&out, 2);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no such file"));
+    let prefix = dir.path().join("etc");
+    let out = run(&[
+        "nginx",
+        "check",
+        "--prefix",
+        prefix.to_str().unwrap(),
+        conf.to_str().unwrap(),
+    ]);
+    let text = assert_exit(&out, 2);
+    assert!(
+        text.contains("realip-i11-test.conf:1: error trusts-internet"),
+        "{text}"
+    );
+}

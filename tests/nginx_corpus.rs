@@ -327,3 +327,27 @@ fn whole_corpus_configs_pass_nginx_t_unless_marked() {
     assert!(checked >= 25, "only {checked} configurations checked");
     assert!(failures.is_empty(), "\n{}", failures.join("\n"));
 }
+
+#[test]
+fn the_readme_gives_every_rule_an_example_and_shows_a_corpus_check_as_printed() {
+    let readme = std::fs::read_to_string(fixture("../README.md")).unwrap();
+    for rule in realip::nginx::lint::RULES {
+        assert!(
+            readme.contains(&format!("| `{}` |", rule.id)),
+            "README's rule table lacks {}",
+            rule.id
+        );
+    }
+    let out = realip()
+        .current_dir(corpus_dir())
+        .args(["nginx", "check", "frag-cloudflare-stale.conf"])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        readme.contains(&format!(
+            "$ cd testdata/nginx/corpus && realip nginx check frag-cloudflare-stale.conf\n{text}```"
+        )),
+        "README must show what the tool prints:\n{text}"
+    );
+}

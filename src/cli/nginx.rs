@@ -58,7 +58,17 @@ Examples:
   # The same when your front ends are not Google's (as for realip scan --front-end):
   realip nginx check --log access.log --front-end 10.9.0.0/16 /etc/nginx/nginx.conf
 
-  # In CI, as JSON (a list of findings with id, severity, file, line, message, fix):
+  # A repository checkout of /etc/nginx: absolute includes are read from the checkout, and
+  # includes matching nothing fail the check:
+  realip nginx check --prefix deploy/nginx --strict deploy/nginx/nginx.conf
+
+  # One snippet on its own (a fragment: nothing is said about what its includer has):
+  realip nginx check --context server deploy/nginx/snippets/realip.conf
+
+  # Compare Cloudflare lists with a fresh download (stale and missing ranges, with the lines):
+  curl -sO https://www.cloudflare.com/ips-v4 && realip nginx check --ranges-file ips-v4 nginx.conf
+
+  # In CI, as JSON (a list of findings with id, severity, file, line, message, fix, remove):
   realip nginx check --output json nginx.conf | jq '.[] | select(.severity == \"error\")'
 
 Exit codes: 0 no findings (or info only); 1 warnings, no errors; 2 errors, or the

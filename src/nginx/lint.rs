@@ -285,7 +285,7 @@ pub const RULES: &[Rule] = &[
     },
     Rule {
         id: "no-real-ip-header",
-        severity: Severity::Warning,
+        severity: Severity::Error,
         summary: "set_real_ip_from without real_ip_header when the trusted peers are a load \
                   balancer or CDN (GCP, Cloudflare, AWS, Fastly ranges) that passes a client's \
                   own X-Real-IP through: nginx reads X-Real-IP, so clients choose their \
