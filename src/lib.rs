@@ -42,7 +42,8 @@
 //! * [`logfmt`]: log formats, compiled once into a plan that parses lines into records.
 //! * [`accumulate`]: what a scan folds records into, and line positions.
 //! * [`summary`]: latency histograms, status classes, group-by.
-//! * [`audit`]: re-resolving logged clients and classifying misresolutions.
+//! * [`audit`]: the trust nginx applied, read from the logged lines themselves (or compared
+//!   with a declared one), and the misresolutions it caused, per load-balancer IP.
 //! * [`scan`]: parallel reading and folding of access logs.
 //! * [`nginx`]: nginx configuration parsing, realip settings, lint and snippets.
 //! * [`report`]: rendering for humans and machines.

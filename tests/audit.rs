@@ -1987,3 +1987,36 @@ fn issue_8_prometheus_counts_trusted_and_forgotten_lb_ips_and_drift_by_direction
         "duplicate Mackerel metrics: {mk}"
     );
 }
+
+#[test]
+fn issue_8_a_declared_lb_ip_nginx_did_not_trust_is_said_so_in_the_table_once() {
+    // See: issue #8: "you declared X, but nginx did not trust it", counted once.
+    let sample = crate::util::fixture("logs/sample.log");
+    let sample = sample.to_str().expect("utf-8 path");
+    let trust = "gcp,34.120.5.6,34.149.9.9";
+    let out = scan(&[
+        "--output",
+        "table",
+        "--no-summary",
+        "--trust",
+        trust,
+        sample,
+    ]);
+    let stdout = assert_exit(&out, 0);
+    let mut lines = stdout.lines();
+    eqnice!(
+        "audit: 49 of 2,000 requests (2.5%) resolved to untrusted LB IP 34.149.9.9 (you declared \
+         it, but nginx did not trust it) — add: set_real_ip_from 34.149.9.9;",
+        lines.next().unwrap_or("")
+    );
+    assert!(
+        stdout.lines().any(|l| l
+            .trim_start()
+            .starts_with("34.149.9.9  NOT trusted (declared)     49")),
+        "{stdout}"
+    );
+    let v = scan_json(&["--trust", trust, sample]);
+    assert_eq!(v["audit"]["misresolved"], 49);
+    assert_eq!(v["audit"]["unresolved_lb_ips"][0]["declared"], true);
+    assert_eq!(finding_counts(&v["audit"]).get("config_drift"), None);
+}

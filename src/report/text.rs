@@ -416,6 +416,11 @@ fn write_audit(out: &mut String, a: &AuditView) {
         }
         for (list, word) in lists {
             for l in list {
+                let word = if l.declared && word == "NOT trusted" {
+                    "NOT trusted (declared)"
+                } else {
+                    word
+                };
                 let mut row = vec![
                     l.ip.clone(),
                     word.to_string(),
