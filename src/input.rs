@@ -182,6 +182,124 @@ pub fn peek(opened: Opened) -> io::Result<(Vec<u8>, Opened)> {
     }
 }
 
+/// The most bytes [`peek_lines`] reads looking for lines.
+pub const PEEK_LINES_MAX_BYTES: usize = 8 << 20;
+
+/// Lines longer than this are not sampled by [`peek_lines`] (they are still scanned).
+pub const PEEK_LINE_MAX_BYTES: usize = 64 << 10;
+
+/// Collects whole, non-empty lines of at most [`PEEK_LINE_MAX_BYTES`] from bytes fed in
+/// order; longer lines are skipped up to their newline.
+struct LineSampler {
+    want: usize,
+    lines: Vec<Vec<u8>>,
+    partial: Vec<u8>,
+    skipping: bool,
+}
+
+impl LineSampler {
+    fn done(&self) -> bool {
+        self.lines.len() >= self.want
+    }
+
+    fn feed(&mut self, mut bytes: &[u8]) {
+        while !bytes.is_empty() && !self.done() {
+            let (part, rest, ended) = match memchr::memchr(b'\n', bytes) {
+                Some(i) => (&bytes[..i], &bytes[i + 1..], true),
+                None => (bytes, &b""[..], false),
+            };
+            if !self.skipping {
+                if self.partial.len() + part.len() > PEEK_LINE_MAX_BYTES {
+                    self.skipping = true;
+                    self.partial.clear();
+                } else {
+                    self.partial.extend_from_slice(part);
+                }
+            }
+            if ended {
+                self.end_line();
+            }
+            bytes = rest;
+        }
+    }
+
+    fn end_line(&mut self) {
+        let line = std::mem::take(&mut self.partial);
+        let blank = line.iter().all(|&b| b == b'\r');
+        if !self.skipping && !blank {
+            self.lines.push(line);
+        }
+        self.skipping = false;
+    }
+}
+
+/// The first `want` whole, non-empty lines of an input (decompressed) for format detection,
+/// and the input itself, still readable from its start. Unlike [`peek`], it reads past a first
+/// line longer than the peek window: lines over [`PEEK_LINE_MAX_BYTES`] are skipped, and up to
+/// [`PEEK_LINES_MAX_BYTES`] are read. A last line without its newline counts only at the end
+/// of the input.
+pub fn peek_lines(opened: Opened, want: usize) -> io::Result<(Vec<Vec<u8>>, Opened)> {
+    let mut sampler = LineSampler {
+        want,
+        lines: Vec::new(),
+        partial: Vec::new(),
+        skipping: false,
+    };
+    let mut buf = vec![0u8; PEEK_BYTES];
+    match opened {
+        Opened::Plain { file, start, end } => {
+            let mut at = start;
+            let limit = end.min(start.saturating_add(PEEK_LINES_MAX_BYTES as u64));
+            while at < limit && !sampler.done() {
+                let len = usize::try_from(limit - at)
+                    .unwrap_or(PEEK_BYTES)
+                    .min(PEEK_BYTES);
+                let n = read_at_most(&file, at, &mut buf[..len])?;
+                if n == 0 {
+                    break;
+                }
+                sampler.feed(&buf[..n]);
+                at += n as u64;
+            }
+            if at >= end && !sampler.done() && !sampler.partial.is_empty() {
+                sampler.end_line();
+            }
+            Ok((sampler.lines, Opened::Plain { file, start, end }))
+        }
+        Opened::Stream(mut r) => {
+            let mut head = Vec::new();
+            let mut failed = None;
+            let mut eof = false;
+            while head.len() < PEEK_LINES_MAX_BYTES && !sampler.done() {
+                match r.read(&mut buf) {
+                    Ok(0) => {
+                        eof = true;
+                        break;
+                    }
+                    Ok(n) => {
+                        sampler.feed(&buf[..n]);
+                        head.extend_from_slice(&buf[..n]);
+                    }
+                    Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                    Err(e) => {
+                        failed = Some(e);
+                        break;
+                    }
+                }
+            }
+            if eof && !sampler.done() && !sampler.partial.is_empty() {
+                sampler.end_line();
+            }
+            let replay = io::Cursor::new(head);
+            let rest: Box<dyn Read + Send> = match failed {
+                Some(e) => Box::new(replay.chain(FailingReader(Some(e)))),
+                None => Box::new(replay.chain(r)),
+            };
+            Ok((sampler.lines, Opened::Stream(rest)))
+        }
+    }
+}
+
 struct FailingReader(Option<io::Error>);
 
 impl Read for FailingReader {
@@ -488,5 +606,72 @@ mod block_tests {
             }
             assert_eq!(lines.len(), 6, "target {target}");
         }
+    }
+}
+
+#[cfg(test)]
+mod peek_lines_tests {
+    use super::*;
+
+    fn sample(input: &[u8], want: usize) -> (Vec<String>, Vec<u8>) {
+        let stream = Opened::Stream(Box::new(io::Cursor::new(input.to_vec())));
+        let (lines, opened) = peek_lines(stream, want).unwrap();
+        let Opened::Stream(mut r) = opened else {
+            panic!("a stream stays a stream")
+        };
+        let mut replay = Vec::new();
+        r.read_to_end(&mut replay).unwrap();
+        let lines = lines
+            .iter()
+            .map(|l| String::from_utf8_lossy(l).into_owned())
+            .collect();
+        (lines, replay)
+    }
+
+    #[test]
+    fn lines_past_a_first_line_longer_than_the_peek_window_are_sampled() {
+        let mut input = vec![b'x'; PEEK_BYTES + 10];
+        input.extend_from_slice(b"\none\r\n\ntwo\nthree");
+        let (lines, replay) = sample(&input, 20);
+        assert_eq!(lines, ["one\r", "two", "three"]);
+        assert_eq!(replay, input, "the stream is replayed whole");
+        let (lines, _) = sample(&input, 2);
+        assert_eq!(lines, ["one\r", "two"]);
+    }
+
+    #[test]
+    fn plain_files_are_sampled_in_their_byte_range() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("a.log");
+        let mut input = vec![b'y'; PEEK_LINE_MAX_BYTES + 1];
+        input.extend_from_slice(b"\nfirst\nsecond\nthird\n");
+        std::fs::write(&path, &input).unwrap();
+        let file = File::open(&path).unwrap();
+        let end = input.len() as u64;
+        let (lines, _) = peek_lines(
+            Opened::Plain {
+                file,
+                start: 0,
+                end,
+            },
+            20,
+        )
+        .unwrap();
+        assert_eq!(
+            lines,
+            [b"first".to_vec(), b"second".to_vec(), b"third".to_vec()]
+        );
+        let file = File::open(&path).unwrap();
+        let start = (PEEK_LINE_MAX_BYTES + 1 + 7) as u64;
+        let (lines, _) = peek_lines(
+            Opened::Plain {
+                file,
+                start,
+                end: start + 9,
+            },
+            20,
+        )
+        .unwrap();
+        assert_eq!(lines, [b"second".to_vec(), b"th".to_vec()]);
     }
 }

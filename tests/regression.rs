@@ -316,3 +316,77 @@ fn issue_10_group_by_over_max_groups_gives_byte_identical_json_for_every_split()
     assert_eq!(v["summary"]["groups_approximate"], false);
     assert_eq!(v["summary"]["max_error"], 0);
 }
+
+#[test]
+fn issue_10_auto_detects_main_and_combined_with_trailing_latencies_and_says_which() {
+    // See: issue #10. `combined` + "$http_x_forwarded_for" + $request_time (alp's sample
+    // shape) was rejected line by line.
+    let base =
+        "203.0.113.7 - - [01/May/2024:10:00:00 +0000] \"GET /x HTTP/1.1\" 200 5 \"-\" \"ua\"";
+    let cases = [
+        (" \"198.51.100.1\" 0.012", "main + $request_time"),
+        (
+            " \"-\" 0.012 0.010",
+            "main + $request_time $upstream_response_time",
+        ),
+        (" 0.012", "combined + $request_time"),
+        (
+            " 0.012 0.004, 0.006",
+            "combined + $request_time $upstream_response_time",
+        ),
+        (
+            " \"-\" rt=0.012 uct=\"0.001\" uht=\"0.009\" urt=\"0.010\"",
+            "main + rt= uct= uht= urt=",
+        ),
+    ];
+    for (tail, variant) in cases {
+        let lines: Vec<String> = (0..14).map(|_| format!("{base}{tail}")).collect();
+        let refs: Vec<&[u8]> = lines.iter().map(|l| l.as_bytes()).collect();
+        let d = realip::logfmt::detect_detailed(&refs).unwrap();
+        assert_eq!(d.variant, Some(variant), "{tail}");
+        assert_eq!((d.parsed, d.sampled), (14, 14), "{tail}");
+        let plan = realip::logfmt::Plan::compile(&d.format).unwrap();
+        let mut rec = realip::logfmt::Record::new();
+        plan.parse(refs[0], &mut rec).unwrap();
+        assert_eq!(rec.request_time_us(), Some(12_000), "{tail}");
+    }
+    // The built-ins still win on their own lines.
+    let refs: Vec<&[u8]> = vec![base.as_bytes(); 5];
+    let d = realip::logfmt::detect_detailed(&refs).unwrap();
+    assert_eq!((d.format.name(), d.variant), ("combined", None));
+}
+
+#[test]
+fn issue_10_auto_detection_reads_past_a_first_line_longer_than_the_peek_window() {
+    // See: issue #10. A first line over 64 KiB made `--log-format auto` fail, with 100 good
+    // lines after it; and a variant log says which variant it is.
+    let mut text = format!("{}\n", "x".repeat(100_000));
+    for _ in 0..100 {
+        text.push_str(&format!("{GOOD} \"-\" 0.250\n"));
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("access.log");
+    std::fs::write(&path, &text).unwrap();
+    let from_file = realip()
+        .args(["scan", "--output", "json", "-v"])
+        .arg(&path)
+        .output()
+        .unwrap();
+    let from_stdin = run_with_stdin(
+        realip().args(["scan", "--output", "json", "-v"]),
+        text.as_bytes(),
+    );
+    for out in [from_file, from_stdin] {
+        let stdout = assert_exit(&out, 0);
+        let v: Value = serde_json::from_str(&stdout).unwrap();
+        assert_eq!(v["lines"], 101, "{v}");
+        assert_eq!(v["parsed"], 100, "{v}");
+        assert_eq!(v["malformed"]["samples"][0]["line"], 1);
+        assert_eq!(v["summary"]["request_time"]["max"], 0.25);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            stderr.contains("log format: main + $request_time"),
+            "{stderr}"
+        );
+    }
+}

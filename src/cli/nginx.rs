@@ -585,7 +585,8 @@ fn lb_ips_from_log(
             }
         };
         let opened = if k == 0 {
-            let (h, o) = input::peek(opened).with_context(|| format!("reading {name}"))?;
+            let (h, o) = input::peek_lines(opened, logfmt::DETECT_LINES)
+                .with_context(|| format!("reading {name}"))?;
             head = h;
             o
         } else {
@@ -593,7 +594,7 @@ fn lb_ips_from_log(
         };
         inputs.push(ScanInput::new(src.name(), opened));
     }
-    let lines = first_lines(&head);
+    let lines: Vec<&[u8]> = head.iter().map(Vec::as_slice).collect();
     let logs = access_logs(cfg);
     let file_name = Path::new(log).file_name();
     let bound = logs
@@ -658,21 +659,6 @@ fn lb_ips_from_log(
             .filter_map(|ip| realip::net::inet::parse_ip(ip.as_bytes()))
             .collect(),
     ))
-}
-
-/// The first non-empty whole lines of `head` (at most `logfmt::DETECT_LINES`).
-fn first_lines(head: &[u8]) -> Vec<&[u8]> {
-    let complete = match memchr::memrchr(b'\n', head) {
-        Some(i) if head.len() == input::PEEK_BYTES => &head[..=i],
-        _ => head,
-    };
-    let mut lines: Vec<&[u8]> = Vec::new();
-    input::for_each_line(complete, |l| {
-        if !l.is_empty() && lines.len() < logfmt::DETECT_LINES {
-            lines.push(l);
-        }
-    });
-    lines
 }
 
 /// The configuration's access_log format that parses most of `lines` (the one bound to the

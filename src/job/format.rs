@@ -6,6 +6,7 @@ use std::path::Path;
 
 use super::Notice;
 use crate::error::Error;
+use crate::escape::escape_str;
 use crate::input;
 use crate::logfmt::{self, Format, Plan, Record};
 use crate::nginx::ast::Config;
@@ -39,7 +40,7 @@ pub(super) fn choose(
         Choice::Given(f) => return Ok(f.clone()),
         Choice::BestFit(candidates) => {
             let head = peek(inputs)?;
-            let lines = first_lines(&head);
+            let lines = as_slices(&head);
             return match best_fit(candidates, &lines) {
                 Some(f) => Ok(f),
                 None => detect(&lines, notices),
@@ -59,7 +60,7 @@ pub(super) fn choose(
             .map_err(|e| Error::context("--log-format", e));
     }
     let head = peek(inputs)?;
-    let detected = detect(&first_lines(&head), notices)?;
+    let detected = detect(&as_slices(&head), notices)?;
     let Some(cfg) = cfg else {
         return Ok(detected);
     };
@@ -75,14 +76,16 @@ pub(super) fn choose(
         .unwrap_or(detected))
 }
 
-/// The first bytes of the first input, which is put back to be read whole.
-fn peek(inputs: &mut Vec<ScanInput>) -> Result<Vec<u8>, Error> {
+/// The first non-empty whole lines of the first input (at most `logfmt::DETECT_LINES`, read
+/// past a first line longer than the peek window), which is put back to be read whole.
+fn peek(inputs: &mut Vec<ScanInput>) -> Result<Vec<Vec<u8>>, Error> {
     if inputs.is_empty() {
         return Ok(Vec::new());
     }
     let first = inputs.remove(0);
     let name = first.name;
-    let (head, opened) = input::peek(first.opened).map_err(|e| Error::io(&name, &e))?;
+    let (lines, opened) = input::peek_lines(first.opened, logfmt::DETECT_LINES)
+        .map_err(|e| Error::io(&name, &e))?;
     inputs.insert(
         0,
         ScanInput {
@@ -91,23 +94,11 @@ fn peek(inputs: &mut Vec<ScanInput>) -> Result<Vec<u8>, Error> {
             first_line: first.first_line,
         },
     );
-    Ok(head)
+    Ok(lines)
 }
 
-/// The first non-empty whole lines of `head` (at most `logfmt::DETECT_LINES`); the last line
-/// may be cut by the peek window, so it counts only when the input ended there.
-fn first_lines(head: &[u8]) -> Vec<&[u8]> {
-    let complete = match memchr::memrchr(b'\n', head) {
-        Some(i) if head.len() == input::PEEK_BYTES => &head[..=i],
-        _ => head,
-    };
-    let mut lines: Vec<&[u8]> = Vec::new();
-    input::for_each_line(complete, |l| {
-        if !l.is_empty() && lines.len() < logfmt::DETECT_LINES {
-            lines.push(l);
-        }
-    });
-    lines
+fn as_slices(lines: &[Vec<u8>]) -> Vec<&[u8]> {
+    lines.iter().map(Vec::as_slice).collect()
 }
 
 /// The candidate that parses most of `lines` (at least one), the earlier on a tie.
@@ -138,9 +129,16 @@ fn detect(lines: &[&[u8]], notices: &mut Vec<Notice>) -> Result<Format, Error> {
     if d.parsed < d.sampled {
         notices.push(Notice::Warning(format!(
             "detected {} from only {} of the first {} lines; if that is wrong, give --log-format",
-            d.format.name(),
+            d.variant.unwrap_or(d.format.name()),
             d.parsed,
             d.sampled
+        )));
+    }
+    if let Some(v) = d.variant {
+        notices.push(Notice::Note(format!(
+            "log format: {v}, a common variant of a built-in format (detected; its template: \
+             --log-format '{}')",
+            escape_str(d.format.template().unwrap_or_default())
         )));
     }
     Ok(d.format)

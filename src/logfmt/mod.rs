@@ -44,15 +44,27 @@ pub use template::{Piece, Var};
 use crate::escape::{escape_bytes, escape_str};
 use crate::Error;
 
+/// The text of `combined`, as a literal for `concat!`.
+macro_rules! combined_template {
+    () => {
+        "$remote_addr - $remote_user [$time_local] \"$request\" $status $body_bytes_sent \
+         \"$http_referer\" \"$http_user_agent\""
+    };
+}
+
+/// The text of `main`, as a literal for `concat!`.
+macro_rules! main_template {
+    () => {
+        concat!(combined_template!(), " \"$http_x_forwarded_for\"")
+    };
+}
+
 /// nginx's predefined `combined` format.
-pub const COMBINED: &str = "$remote_addr - $remote_user [$time_local] \"$request\" $status \
-                            $body_bytes_sent \"$http_referer\" \"$http_user_agent\"";
+pub const COMBINED: &str = combined_template!();
 
 /// The `main` format from nginx's default configuration: `combined` plus
 /// `"$http_x_forwarded_for"`.
-pub const MAIN: &str = "$remote_addr - $remote_user [$time_local] \"$request\" $status \
-                        $body_bytes_sent \"$http_referer\" \"$http_user_agent\" \
-                        \"$http_x_forwarded_for\"";
+pub const MAIN: &str = main_template!();
 
 /// The format realip recommends for an exact audit: `main` plus the TCP peer before realip
 /// (`$realip_remote_addr`) and both latencies. `$upstream_response_time` comes last because
@@ -61,6 +73,40 @@ pub const REALIP: &str = "$remote_addr - $remote_user [$time_local] \"$request\"
                           $body_bytes_sent \"$http_referer\" \"$http_user_agent\" \
                           \"$http_x_forwarded_for\" $realip_remote_addr $request_time \
                           $upstream_response_time";
+
+/// Common variants of `combined` and `main` that `auto` also recognises: nginx configs
+/// very often append the latencies (`$request_time`, `$upstream_response_time`) and
+/// sometimes `"$http_x_forwarded_for"` to the predefined formats. `(name, template)`; the
+/// name says which variant was chosen.
+pub const VARIANTS: &[(&str, &str)] = &[
+    (
+        "main + $request_time",
+        concat!(main_template!(), " $request_time"),
+    ),
+    (
+        "main + $request_time $upstream_response_time",
+        concat!(main_template!(), " $request_time $upstream_response_time"),
+    ),
+    (
+        "main + rt= uct= uht= urt=",
+        concat!(
+            main_template!(),
+            " rt=$request_time uct=\"$upstream_connect_time\" uht=\"$upstream_header_time\" \
+             urt=\"$upstream_response_time\""
+        ),
+    ),
+    (
+        "combined + $request_time",
+        concat!(combined_template!(), " $request_time"),
+    ),
+    (
+        "combined + $request_time $upstream_response_time",
+        concat!(
+            combined_template!(),
+            " $request_time $upstream_response_time"
+        ),
+    ),
+];
 
 /// How many non-empty lines [`detect`] looks at.
 pub const DETECT_LINES: usize = 20;
@@ -399,6 +445,9 @@ pub struct Detected {
     pub parsed: usize,
     /// How many non-empty lines were sampled.
     pub sampled: usize,
+    /// When the format is one of the common [`VARIANTS`] of `combined`/`main` (then a
+    /// [`Format::Custom`] template), its name, e.g. `main + $request_time`.
+    pub variant: Option<&'static str>,
 }
 
 /// `--log-format auto`: the built-in format that parses most of the first
@@ -407,8 +456,9 @@ pub fn detect(lines: &[&[u8]]) -> Result<Format, Error> {
     detect_detailed(lines).map(|d| d.format)
 }
 
-/// Tries `json`, `ltsv`, `realip`, `main` and `combined` on the first [`DETECT_LINES`] non-empty lines
-/// and picks the one that parses the most; on a tie, the richer one, in that order.
+/// Tries `json`, `ltsv`, `realip`, `main` and `combined`, then the common [`VARIANTS`] of the
+/// last two, on the first [`DETECT_LINES`] non-empty lines and picks the one that parses the
+/// most; on a tie, the first in that order.
 ///
 /// When no format parses any line, the error quotes the first line (escaped, at most 200
 /// bytes) and, for the format that got furthest into it, where and why it diverged.
@@ -422,35 +472,48 @@ pub fn detect_detailed(lines: &[&[u8]]) -> Result<Detected, Error> {
     let Some(&first) = sample.first() else {
         return Err(Error::DetectEmpty);
     };
-    // In order of preference on a tie.
-    let candidates = [
+    // In order of preference on a tie: the built-ins, then their common variants.
+    let builtins = [
         Format::Json,
         Format::Ltsv,
         Format::Realip,
         Format::Main,
         Format::Combined,
     ]
-    .map(|f| Plan::compile(&f))
-    .into_iter()
-    .collect::<Result<Vec<Plan>, Error>>()?;
+    .map(|f| (None, f));
+    let variants = VARIANTS
+        .iter()
+        .map(|&(name, t)| (Some(name), Format::Custom(t.to_string())));
+    let candidates = builtins
+        .into_iter()
+        .chain(variants)
+        .map(|(name, f)| Plan::compile(&f).map(|p| (name, p)))
+        .collect::<Result<Vec<(Option<&'static str>, Plan)>, Error>>()?;
     let mut rec = Record::new();
-    let mut best: Option<(&Plan, usize)> = None;
-    for plan in &candidates {
+    let mut best: Option<(Option<&'static str>, &Plan, usize)> = None;
+    for (name, plan) in &candidates {
         let parsed = sample
             .iter()
             .filter(|l| plan.parse(l, &mut rec).is_ok())
             .count();
-        if parsed > 0 && best.is_none_or(|(_, n)| parsed > n) {
-            best = Some((plan, parsed));
+        if parsed > 0 && best.is_none_or(|(_, _, n)| parsed > n) {
+            best = Some((*name, plan, parsed));
         }
     }
-    if let Some((plan, parsed)) = best {
+    if let Some((variant, plan, parsed)) = best {
         return Ok(Detected {
             format: plan.format().clone(),
             parsed,
             sampled: sample.len(),
+            variant,
         });
     }
+    // The error explains with the built-ins only.
+    let candidates: Vec<Plan> = candidates
+        .into_iter()
+        .filter(|(name, _)| name.is_none())
+        .map(|(_, p)| p)
+        .collect();
     // Nothing fits: explain with the format that got furthest into the first line, preferring
     // the common formats on a tie.
     let mut closest: Option<(&Plan, LineError)> = None;
