@@ -84,8 +84,8 @@ fn peek(inputs: &mut Vec<ScanInput>) -> Result<Vec<Vec<u8>>, Error> {
     }
     let first = inputs.remove(0);
     let name = first.name;
-    let (lines, opened) = input::peek_lines(first.opened, logfmt::DETECT_LINES)
-        .map_err(|e| Error::io(&name, &e))?;
+    let (lines, opened) =
+        input::peek_lines(first.opened, logfmt::DETECT_LINES).map_err(|e| Error::io(&name, &e))?;
     inputs.insert(
         0,
         ScanInput {
