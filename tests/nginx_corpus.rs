@@ -351,3 +351,64 @@ fn the_readme_gives_every_rule_an_example_and_shows_a_corpus_check_as_printed() 
         "README must show what the tool prints:\n{text}"
     );
 }
+
+/// Rules about a single line, which a fix line must never trip.
+const LINE_RULES: &[&str] = &[
+    "hostname-in-trust",
+    "invalid-trust",
+    "trusts-internet",
+    "host-bits-set",
+    "never-matches",
+    "header-case",
+    "invalid-realip-directive",
+    "provider-list-stale",
+    "duplicate-trust",
+    "shadowed-trust",
+    "unknown-log-format",
+];
+
+#[test]
+fn every_corpus_finding_says_what_to_do_and_no_fix_trips_another_rule() {
+    // See: issue #11: "fixes never suggest what another rule warns against".
+    let dir = tempfile::tempdir().unwrap();
+    let mut fixes = 0;
+    for name in configs() {
+        let mut cmd = realip();
+        cmd.current_dir(corpus_dir())
+            .args(["nginx", "check", "--output", "json"]);
+        if let Some(args) = meta(&name, "check") {
+            cmd.args(args.split_whitespace());
+        }
+        let out = cmd.arg(&name).output().unwrap();
+        let findings: serde_json::Value = serde_json::from_slice(&out.stdout)
+            .unwrap_or_else(|e| panic!("{name}: {e}: {}", String::from_utf8_lossy(&out.stdout)));
+        for f in findings.as_array().unwrap() {
+            assert!(
+                f["fix"].is_string() || f["remove"].is_string(),
+                "{name}: a finding with neither fix nor remove: {f}"
+            );
+            let Some(fix) = f["fix"].as_str() else {
+                continue;
+            };
+            fixes += 1;
+            let path = dir.path().join("fix.conf");
+            std::fs::write(&path, fix).unwrap();
+            let out = realip()
+                .args(["nginx", "check", "--context", "server", "--output", "json"])
+                .arg(&path)
+                .output()
+                .unwrap();
+            let got: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+            for g in got.as_array().unwrap() {
+                let id = g["id"].as_str().unwrap();
+                assert!(
+                    !LINE_RULES.contains(&id),
+                    "{name}: the fix of {} trips {id}:\n{fix}\n{}",
+                    f["id"],
+                    g["message"]
+                );
+            }
+        }
+    }
+    assert!(fixes >= 40, "only {fixes} fixes tried");
+}

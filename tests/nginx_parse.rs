@@ -736,6 +736,14 @@ const FRAGMENTS: &[&[u8]] = &[
     b"x y;",
     b"a { b; }",
     b"\"q\"",
+    b"access_by_lua_block {",
+    b"set_by_lua_block $v {",
+    b"--",
+    b"--[[",
+    b"[==[",
+    b"]]",
+    b"]==]",
+    b"\xef\xbb\xbf",
 ];
 
 fn config(cases: u32) -> ProptestConfig {

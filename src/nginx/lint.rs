@@ -1377,10 +1377,15 @@ impl Lint<'_> {
                     log.pos,
                     format!(
                         "access_log {} uses log_format {}, which is not defined; nginx refuses \
-                         to start (\"unknown log format\"). Define it, or use combined",
+                         to start (\"unknown log format\"). Define it, or use the recommended format",
                         log.path, log.format
                     ),
-                    Some(format!("access_log {} combined;", quote_arg(&log.path))),
+                    // Not `combined`: log-format-incomplete would warn against it.
+                    Some(recommended(
+                        &defs,
+                        &log,
+                        Field::HttpXForwardedFor.name(),
+                    )),
                 );
                 continue;
             };
