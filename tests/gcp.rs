@@ -287,6 +287,22 @@ fn a_trusted_lb_ip_no_rule_holds_any_more_is_a_warning_when_google_owns_it() {
         "the reserved spare address is still ours"
     );
 
+    // Named with --trust, it is a load balancer the user knows about: not stale.
+    let out = run(&[
+        "nginx",
+        "check",
+        "--trust",
+        "34.120.9.9",
+        "--lb-ips-from",
+        RULES,
+        "--lb-ips-from",
+        ADDRESSES,
+        "--google-ranges",
+        "testdata/ranges/cloud.json",
+        "testdata/gcp/nginx-old-lb.conf",
+    ]);
+    assert_eq!(assert_exit(&out, 0), "no findings\n");
+
     // Without cloud.json the same address is only a hint.
     let out = run(&[
         "nginx",
@@ -321,12 +337,12 @@ fn regional_albs_ask_for_the_proxy_only_subnet_and_check_it_when_given() {
         table.contains("warning proxy-subnet-unknown: forwarding rules eu-api-https"),
         "{table}"
     );
-    assert!(table.contains("--lb-ip CIDR"), "{table}");
+    assert!(table.contains("--trust CIDR"), "{table}");
     let table = assert_exit(
         &run(&[
             "nginx",
             "check",
-            "--lb-ip",
+            "--trust",
             "10.129.0.0/23",
             "--lb-ips-from",
             RULES,
@@ -346,7 +362,7 @@ fn regional_albs_ask_for_the_proxy_only_subnet_and_check_it_when_given() {
     let out = run(&[
         "nginx",
         "check",
-        "--lb-ip",
+        "--trust",
         "10.129.0.0/23,10.130.0.0/23",
         "--lb-ips-from",
         RULES,
@@ -589,7 +605,7 @@ fn the_snippet_has_one_commented_line_per_lb_address_and_passes_the_check() {
     let out = run(&[
         "nginx",
         "check",
-        "--lb-ip",
+        "--trust",
         "10.129.0.0/23,10.130.0.0/23",
         "--lb-ips-from",
         RULES,
@@ -769,7 +785,7 @@ fn google_ranges_must_be_a_google_list_and_a_listed_lb_ip_is_reported_once_with_
             "check",
             "-o",
             "json",
-            "--lb-ip",
+            "--trust",
             "2600:1901:0:8c3a::",
             "--lb-ips-from",
             RULES,

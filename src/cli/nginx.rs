@@ -389,6 +389,8 @@ fn check(args: CheckArgs) -> anyhow::Result<ExitCode> {
             None => code = code.merge(ExitCode::Error),
         }
     }
+    // Addresses given with --trust (or found in logs) are LB IPs too: never stale.
+    let declared = lb_ips.clone();
     if let Some(list) = &lb_list {
         // Addresses the list names are reported with their forwarding rules.
         lb_ips.retain(|ip| list.rules_at(*ip).is_empty());
@@ -411,6 +413,7 @@ fn check(args: CheckArgs) -> anyhow::Result<ExitCode> {
                 list,
                 proxy_subnets: &subnets,
                 google: google.as_ref(),
+                declared: &declared,
             },
         ));
     } else if !subnets.is_empty() {
@@ -421,6 +424,7 @@ fn check(args: CheckArgs) -> anyhow::Result<ExitCode> {
                 list: &empty,
                 proxy_subnets: &subnets,
                 google: None,
+                declared: &declared,
             },
         ));
     }

@@ -312,7 +312,7 @@ pub const RULES: &[Rule] = &[
     Rule {
         id: "lb-ip-missing",
         severity: Severity::Error,
-        summary: "a load-balancer IP (--lb-ip, found with --log, or an Application LB of \
+        summary: "a load-balancer IP (--trust, found with --log, or an Application LB of \
                   --lb-ips-from, named with its forwarding rule) is not trusted: nginx logs it \
                   as the client",
     },
@@ -329,7 +329,7 @@ pub const RULES: &[Rule] = &[
         severity: Severity::Warning,
         summary: "with --lb-ips-from: regional or internal Application LBs reach nginx from a \
                   proxy-only subnet the gcloud lists do not hold, and the list trusts no private \
-                  range; pass the subnet (--lb-ip CIDR) to have it checked exactly",
+                  range; pass the subnet (--trust CIDR) to have it checked exactly",
     },
     Rule {
         id: "hostname-in-trust",
@@ -1458,6 +1458,8 @@ pub struct LbCheck<'a> {
     /// Google's `cloud.json` (or `goog.json`), to tell a stale trusted address that is a
     /// Google Cloud customer address.
     pub google: Option<&'a RangeList>,
+    /// Load-balancer IPs the user names otherwise (`--trust`, `--log`): never stale.
+    pub declared: &'a [IpAddr],
 }
 
 /// The `--lb-ips-from` rules, apart from [`check`]: `lb-ip-missing` for every Application LB
@@ -1714,7 +1716,7 @@ impl Lint<'_> {
                      list does not seem to trust: nginx logs the proxies as the clients; find it \
                      with `gcloud compute networks subnets list \
                      --filter=purpose=(REGIONAL_MANAGED_PROXY,GLOBAL_MANAGED_PROXY) \
-                     --format=json` and pass its range with --lb-ip CIDR",
+                     --format=json` and pass its range with --trust CIDR",
                     if names.len() == 1 { "" } else { "s" },
                     names.join(", "),
                     if names.len() == 1 { "es" } else { "" }
@@ -1743,6 +1745,7 @@ impl Lint<'_> {
                     || is_private(net)
                     || providers.iter().any(|p| p.contains(&net))
                     || lb.list.owns(net.addr())
+                    || lb.declared.iter().any(|d| normalize(*d) == net.addr())
                     || crate::net::reserved::reserved(net.addr()).is_some()
                 {
                     continue;
