@@ -471,7 +471,9 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let mut prepared = job(&args, lb_list.as_ref())?.prepare()?;
     for notice in prepared.notices() {
         match notice {
-            Notice::Note(n) => messages::note(n),
+            // A check prints its one status line and nothing else, even on a terminal.
+            Notice::Note(n) if !args.check => messages::note(n),
+            Notice::Note(_) => {}
             Notice::Warning(w) => messages::warning(w),
         }
     }
