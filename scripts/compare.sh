@@ -4,9 +4,13 @@
 # its time (STYLE.md habit 11). Ratios against `wc -l` (read + newline scan, the physical floor)
 # are the numbers to quote; absolute times drift between runs (DESIGN.md "Measuring speed").
 #
-# usage: scripts/compare.sh [SIZE] [--keep]
-#   SIZE     size of the generated log (K/M/G suffix, powers of 1024; default 1G)
-#   --keep   keep the temporary directory (log + tool outputs) and print its path
+# usage: scripts/compare.sh [SIZE] [--keep] [--format combined|realip]
+#   SIZE       size of the generated log (K/M/G suffix, powers of 1024; default 1G)
+#   --keep     keep the temporary directory (log + tool outputs) and print its path
+#   --format   the generated log's format (default combined). `realip` carries
+#              X-Forwarded-For and $realip_remote_addr, so every scan runs the audit too
+#              (issue #12's targets); it also times `--group-by route`. GoAccess reads only
+#              combined, so it is skipped for realip.
 # environment:
 #   REALIP_BIN         realip binary to measure (default: target/release/realip, built here)
 #   REALIP_BENCH_FILE  an existing combined-format log to use instead of generating one
@@ -23,14 +27,26 @@ die() { echo "compare.sh: $*" >&2; exit 2; }
 
 size=1G
 keep=0
-for arg in "$@"; do
-  case $arg in
+format=combined
+while [ $# -gt 0 ]; do
+  case $1 in
     --keep) keep=1 ;;
+    --format)
+      [ $# -ge 2 ] || die "--format needs a value: combined or realip"
+      format=$2
+      shift
+      ;;
+    --format=*) format=${1#--format=} ;;
     -h | --help) usage; exit 0 ;;
-    -*) die "unknown option $arg (try --help)" ;;
-    *) size=$arg ;;
+    -*) die "unknown option $1 (try --help)" ;;
+    *) size=$1 ;;
   esac
+  shift
 done
+case $format in
+  combined | realip) ;;
+  *) die "--format must be combined or realip, not '$format'" ;;
+esac
 [[ $size =~ ^[0-9]+[KkMmGg]?$ ]] || die "SIZE must look like 4096, 64K, 100M or 1G, not '$size'"
 
 # Paths given in the environment are relative to where the script was started.
@@ -63,7 +79,9 @@ command -v python3 >/dev/null 2>&1 || apt_install python3 \
   || die "python3 is needed to read the tools' JSON and could not be installed"
 
 have_goaccess=1
-if ! command -v goaccess >/dev/null 2>&1; then
+if [ "$format" != combined ]; then
+  have_goaccess=0
+elif ! command -v goaccess >/dev/null 2>&1; then
   echo "== installing goaccess"
   if ! apt_install goaccess || ! command -v goaccess >/dev/null 2>&1; then
     echo "WARNING: goaccess could not be installed; measuring without it" \
@@ -110,11 +128,11 @@ fi
 # --- input ---------------------------------------------------------------------------------
 if [ "$need_gen" = 1 ]; then
   log="$tmp/access.log"
-  echo "== generating $size of combined-format log (seed 1)"
+  echo "== generating $size of $format-format log (seed 1)"
   t0=$(date +%s%N)
-  "$gen" --bytes "$size" --seed 1 --format combined -o "$log"
+  "$gen" --bytes "$size" --seed 1 --format "$format" -o "$log"
   t1=$(date +%s%N)
-  gen_desc="gen_log --bytes $size --seed 1 --format combined"
+  gen_desc="gen_log --bytes $size --seed 1 --format $format"
 else
   log=$REALIP_BENCH_FILE
   [ -f "$log" ] || die "REALIP_BENCH_FILE=$log is not a file"
@@ -178,17 +196,24 @@ measure "wc -l" "$tmp/wc.out" wc -l "$log"
 wc_lines=$(awk '{print $1}' "$tmp/wc.out")
 echo "wc -l,1,$m_status,$m_seconds,$m_rss_kib,$wc_lines,,,,$file_bytes" >>"$raw"
 
-for threads in 1 all; do
+runs=(1 all)
+# With the audit on, the route grouping is timed too (issue #12: <= 6x wc -l).
+[ "$format" = realip ] && runs+=(route)
+for threads in "${runs[@]}"; do
   jflag=()
   label="all threads"
+  tool="realip scan"
   [ "$threads" = 1 ] && jflag=(-j 1) label="1 thread"
+  [ "$threads" = route ] && jflag=(--group-by route) label="all threads, --group-by route" \
+    tool="realip scan --group-by route"
   out="$tmp/realip-$threads.json"
   measure "realip scan ($label)" "$out" \
     "$realip" scan "${jflag[@]}" --output json --no-progress "$log"
-  [ "$threads" = all ] && threads=$nproc
-  mapfile -t f < <(json_fields "$out" lines parsed malformed.count summary.requests)
+  [ "$threads" = 1 ] || threads=$nproc
+  mapfile -t f < <(json_fields "$out" lines parsed malformed.count summary.requests audit.checked)
   [ -n "${f[0]}" ] || echo "   WARNING: no JSON from realip (see stderr above)" >&2
-  echo "realip scan,$threads,$m_status,$m_seconds,$m_rss_kib,${f[0]},${f[1]},${f[2]},${f[3]},$file_bytes" >>"$raw"
+  [ "$format" = realip ] && [ -z "${f[4]}" ] && echo "   WARNING: realip ran no audit" >&2
+  echo "$tool,$threads,$m_status,$m_seconds,$m_rss_kib,${f[0]},${f[1]},${f[2]},${f[3]},$file_bytes" >>"$raw"
   if [ -n "${f[2]}" ] && [ "${f[2]}" != 0 ]; then
     echo "   realip reported ${f[2]} malformed lines; first samples:"
     python3 -c 'import json,sys
@@ -231,6 +256,7 @@ goaccess_version="not installed"
     "$(awk '/^MemTotal/ {printf "%.1f GiB RAM", $2 / 1048576}' /proc/meminfo))"
   echo "load avg:  $load_before before the runs, $(cut -d ' ' -f 1-3 /proc/loadavg) after (1/5/15 min)"
   echo "input:     $gen_desc: $file_bytes bytes, $wc_lines lines (page cache warmed by one cat)"
+  [ "$format" = realip ] && echo "audit:     on in every realip run (the format logs X-Forwarded-For and \$realip_remote_addr)"
   [ "$need_gen" = 1 ] && echo "generator: ${gen_seconds} s"
   echo "realip:    $realip_version, git $git_rev ($realip)"
   echo "goaccess:  $goaccess_version"
@@ -246,15 +272,15 @@ wc = rows[0]
 file_lines = int(wc["lines_counted"])
 
 def name(r):
-    if r["tool"] == "realip scan":
-        return f"realip scan -j {r['threads']}" + (" (all)" if r["threads"] != "1" else "")
+    if r["tool"].startswith("realip scan"):
+        return f"{r['tool']} -j {r['threads']}" + (" (all)" if r["threads"] != "1" else "")
     return r["tool"]
 
 def counted(r):
     if not r["lines_counted"]:
         return "?"
     s = r["lines_counted"]
-    if r["tool"] == "realip scan":
+    if r["tool"].startswith("realip scan"):
         s += f" (parsed {r['parsed']}, malformed {r['malformed']})"
     elif r["tool"] == "goaccess":
         s += f" (valid {r['parsed']}, failed {r['malformed']})"
@@ -284,6 +310,8 @@ print("(lines/s and MB/s use the file's line count and size; MB = 10^6 bytes)")
 by = {}
 for r in rows:
     key = r["tool"] if r["tool"] != "realip scan" else ("realip1" if r["threads"] == "1" else "realipN")
+    if r["tool"] == "realip scan --group-by route":
+        key = "realipR"
     by[key] = r
 secs = lambda k: float(by[k]["seconds"])
 
@@ -294,7 +322,7 @@ def complete(r):
         r["tool"] == "wc -l" or r["parsed"] == wc["lines_counted"])
 
 print()
-print("targets (issue #3)")
+print("targets (issue #3; with the audit, issue #12)")
 checks = []
 def check(label, keys, value, shown, target, ok, note=""):
     incomplete = [name(by[k]) for k in keys if k in by and not complete(by[k])]
@@ -309,6 +337,10 @@ def check(label, keys, value, shown, target, ok, note=""):
 r_wc = secs("realipN") / secs("wc -l")
 check("realip (all threads) / wc -l", ["realipN"], r_wc, f"{r_wc:.2f}x", "<= 5x", r_wc <= 5,
       "" if nproc == 2 else f"(target is for 2 cores; this machine has {nproc})")
+if "realipR" in by:
+    r_route = secs("realipR") / secs("wc -l")
+    check("realip --group-by route / wc -l", ["realipR"], r_route, f"{r_route:.2f}x", "<= 6x",
+          r_route <= 6)
 speedup = secs("realip1") / secs("realipN")
 check(f"speed-up 1 -> {nproc} threads", ["realip1", "realipN"], speedup, f"{speedup:.2f}x",
       ">= 1.8x", speedup >= 1.8, "" if nproc == 2 else "(target is for 1 -> 2 threads)")
@@ -318,11 +350,11 @@ if "goaccess" in by:
           g >= 50)
 else:
     check("goaccess / realip (all threads)", [], None, "", ">= 50x", False,
-          "(goaccess not installed)")
-rss = max(int(by[k]["peak_rss_kib"]) for k in ("realip1", "realipN")) / 1024
+          "(goaccess not installed, or the log is not combined)")
+rss = max(int(by[k]["peak_rss_kib"]) for k in ("realip1", "realipN", "realipR") if k in by) / 1024
 size_note = "" if 0.9e9 < file_bytes < 1.2e9 else \
     f"(target is for a 1 GB file; this one is {file_bytes / 1e6:.1f} MB)"
-check("realip peak RSS (max of both runs)", ["realip1", "realipN"], rss, f"{rss:.1f} MiB",
+check("realip peak RSS (max of the runs)", ["realip1", "realipN"], rss, f"{rss:.1f} MiB",
       "< 100 MB", rss * 1048576 < 100e6, size_note)
 
 bad = [name(r) for r in rows if not complete(r)]

@@ -26,7 +26,6 @@
 //! prints, never exits. Positions stay [`LineAt`] until the scan resolves them to `path:line`.
 //! Does not own: the resolution algorithm (`resolve`), rendering (`report`), flags (`cli`).
 
-use std::collections::HashMap;
 use std::fmt;
 use std::net::IpAddr;
 use std::ops::Range;
@@ -36,6 +35,10 @@ use crate::logfmt::{Field, Record};
 use crate::net::{reserved, Addr, NginxText, Origin, TrustNet, TrustedSet};
 use crate::presets;
 use crate::resolve::{header, Header, Resolver, Stop};
+
+/// Maps on the hot path hash with foldhash (seeded per process): SipHash showed in profiles,
+/// and these maps are bounded per worker, so a slow hash buys no protection worth its cost.
+type HashMap<K, V> = std::collections::HashMap<K, V, foldhash::fast::RandomState>;
 
 /// Where the trust an audit judges by comes from (`audit.trust_source`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -446,7 +449,7 @@ struct Tallies<K: std::hash::Hash + Eq>(HashMap<K, Tally>);
 
 impl<K: std::hash::Hash + Eq> Default for Tallies<K> {
     fn default() -> Self {
-        Tallies(HashMap::new())
+        Tallies(HashMap::default())
     }
 }
 
@@ -607,12 +610,12 @@ impl<'c> Audit<'c> {
             walked_past_entry: 0,
             front_end_trusted: 0,
             unknown_peer_trusted: 0,
-            kinds: HashMap::new(),
+            kinds: HashMap::default(),
             lb_ips: Tallies::default(),
             trusted_lb_ips: Tallies::default(),
             trusted_peers: Tallies::default(),
             drift: Tallies::default(),
-            spoofed: HashMap::new(),
+            spoofed: HashMap::default(),
             spoofed_other: 0,
         }
     }

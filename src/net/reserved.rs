@@ -7,7 +7,7 @@
 use std::net::IpAddr;
 use std::sync::LazyLock;
 
-use ipnet::IpNet;
+use ipnet::{IpNet, Ipv4Net, Ipv6Net};
 
 /// One reserved range and where it is defined.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -139,17 +139,54 @@ pub fn reserved(ip: IpAddr) -> Option<&'static Reserved> {
             .unwrap_or(IpAddr::V6(v6)),
         v4 => v4,
     };
-    NETS.iter()
-        .find(|(net, _)| net.contains(&ip))
-        .map(|(_, r)| *r)
+    let nets = &*NETS;
+    match ip {
+        IpAddr::V4(v4) => {
+            // Most clients are public: one table lookup rules out every range.
+            if !nets.v4_first_octets[usize::from(v4.octets()[0])] {
+                return None;
+            }
+            nets.v4
+                .iter()
+                .find(|(net, _)| net.contains(&v4))
+                .map(|(_, r)| *r)
+        }
+        IpAddr::V6(v6) => nets
+            .v6
+            .iter()
+            .find(|(net, _)| net.contains(&v6))
+            .map(|(_, r)| *r),
+    }
 }
 
-/// [`RESERVED`] parsed once (every entry parses: a unit test checks it).
-static NETS: LazyLock<Vec<(IpNet, &'static Reserved)>> = LazyLock::new(|| {
-    RESERVED
-        .iter()
-        .filter_map(|r| r.cidr.parse::<IpNet>().ok().map(|n| (n, r)))
-        .collect()
+/// [`RESERVED`] parsed once (every entry parses: a unit test checks it), by family in list
+/// order, with the first octets any IPv4 range covers.
+struct Nets {
+    v4: Vec<(Ipv4Net, &'static Reserved)>,
+    v6: Vec<(Ipv6Net, &'static Reserved)>,
+    v4_first_octets: [bool; 256],
+}
+
+static NETS: LazyLock<Nets> = LazyLock::new(|| {
+    let mut nets = Nets {
+        v4: Vec::new(),
+        v6: Vec::new(),
+        v4_first_octets: [false; 256],
+    };
+    for r in RESERVED {
+        match r.cidr.parse::<IpNet>() {
+            Ok(IpNet::V4(n)) => {
+                let (lo, hi) = (n.network().octets()[0], n.broadcast().octets()[0]);
+                for o in lo..=hi {
+                    nets.v4_first_octets[usize::from(o)] = true;
+                }
+                nets.v4.push((n, r));
+            }
+            Ok(IpNet::V6(n)) => nets.v6.push((n, r)),
+            Err(_) => {}
+        }
+    }
+    nets
 });
 
 #[cfg(test)]
@@ -197,5 +234,43 @@ mod tests {
         assert_eq!(r("34.120.5.6"), None);
         assert_eq!(r("8.8.8.8"), None);
         assert_eq!(r("2600:1901::1"), None);
+    }
+
+    #[test]
+    fn the_first_octet_table_changes_no_answer() {
+        // See: issue #12. The plain scan over every range, in list order, is the reference.
+        let plain = |ip: IpAddr| {
+            RESERVED
+                .iter()
+                .find(|r| r.cidr.parse::<IpNet>().is_ok_and(|n| n.contains(&ip)))
+                .map(|r| r.rfc)
+        };
+        for a in 0..=255u8 {
+            for (b, c, d) in [
+                (0, 0, 0),
+                (0, 0, 1),
+                (88, 99, 1),
+                (168, 1, 1),
+                (255, 255, 255),
+            ] {
+                let ip = IpAddr::from([a, b, c, d]);
+                assert_eq!(reserved(ip).map(|r| r.rfc), plain(ip), "{ip}");
+            }
+        }
+        for t in [
+            "2001:db8::1",
+            "fe80::1",
+            "::1",
+            "2a00:1450::1",
+            "::ffff:10.0.0.1",
+            "fc00::5",
+        ] {
+            let ip: IpAddr = t.parse().unwrap();
+            let mapped = match ip {
+                IpAddr::V6(v6) => v6.to_ipv4_mapped().map(IpAddr::V4).unwrap_or(ip),
+                v4 => v4,
+            };
+            assert_eq!(reserved(ip).map(|r| r.rfc), plain(mapped), "{t}");
+        }
     }
 }
