@@ -744,7 +744,17 @@ fn issue_9_lost_rotated_lines_are_reported_and_the_check_warns() {
     append(&log, &good[100..120]);
     std::fs::remove_file(&log).unwrap();
     append(&log, &good[120..130]);
-    let (code, line) = check_run(&state, &log);
+    let out = scan(&["--check", "--trust", TRUST, "--state", s(&state), s(&log)]);
+    let (code, line) = (
+        out.status.code().unwrap(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+    );
+    // A human is told on stderr too (cron mails it), never with "0 bytes".
+    let err = stderr(&out);
+    assert!(
+        err.starts_with("realip: warning: lost lines of ") && err.contains("unknown"),
+        "{err}"
+    );
     assert_eq!(code, 1, "{line}");
     assert!(line.starts_with("REALIP WARNING: "), "{line}");
     assert!(line.contains("lost in rotation"), "{line}");
@@ -762,7 +772,7 @@ fn issue_9_lost_rotated_lines_are_reported_and_the_check_warns() {
     let (_, v) = state_run(&state, &log);
     let notes = v["state"]["notes"].to_string();
     assert!(
-        notes.contains(&format!("skipped {} bytes of", tail.len())),
+        notes.contains(&format!("lost {} bytes of", tail.len())),
         "{notes}"
     );
 }

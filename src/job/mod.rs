@@ -286,6 +286,16 @@ impl ScanJob {
         let now = self.now.unwrap_or_else(epoch_now);
         let mut opened = self.open_inputs(now)?;
         let mut notices = Vec::new();
+        // Lines lost in a rotation need a human: a warning on stderr (unless -q), not only
+        // a line in the report.
+        for s in opened
+            .incremental
+            .iter()
+            .flat_map(|i| i.skipped.iter())
+            .filter(|s| s.lost)
+        {
+            notices.push(Notice::Warning(escape_str(&skip_text(s)).into_owned()));
+        }
         let detected = matches!(&self.format, format::Choice::Text(t) if t == "auto");
         let format = format::choose(
             &mut opened.inputs,
@@ -352,11 +362,7 @@ impl ScanJob {
                 Err(e) => out.errors.push(e.to_string()),
             }
         }
-        let mut notes: Vec<String> = inc
-            .skipped
-            .iter()
-            .map(|s| format!("skipped {} bytes of {}: {}", s.bytes, s.name, s.reason))
-            .collect();
+        let mut notes: Vec<String> = inc.skipped.iter().map(skip_text).collect();
         notes.extend(inc.notes.iter().cloned());
         out.state_notes = Some(notes);
         out.incremental = Some(inc);
@@ -619,5 +625,19 @@ impl FinishedScan {
             Some(inc) if self.report.errors.is_empty() => inc.commit(),
             _ => Ok(()),
         }
+    }
+}
+
+/// One skipped or lost range in words: never "0 bytes" for lines lost in a rotation.
+fn skip_text(s: &crate::state::Skipped) -> String {
+    if s.lost && s.bytes == 0 {
+        format!(
+            "lost lines of {} (how many is unknown): {}",
+            s.name, s.reason
+        )
+    } else if s.lost {
+        format!("lost {} bytes of {}: {}", s.bytes, s.name, s.reason)
+    } else {
+        format!("skipped {} bytes of {}: {}", s.bytes, s.name, s.reason)
     }
 }
