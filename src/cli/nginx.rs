@@ -318,51 +318,8 @@ fn check(args: CheckArgs) -> anyhow::Result<ExitCode> {
         }
     }
     let lb_list = args.lb.load()?;
-    let google = match &args.google_ranges {
-        Some(path) => {
-            let list = realip::ranges::load(path, None, now_epoch()).context("--google-ranges")?;
-            use realip::ranges::Provider;
-            if !matches!(
-                list.provenance.provider,
-                Provider::GoogleCloud | Provider::GoogleGoog
-            ) {
-                anyhow::bail!(
-                    "--google-ranges: {} is a {}, not Google's cloud.json (or goog.json)",
-                    escape_str(&path.display().to_string()),
-                    list.provenance.provider.description()
-                );
-            }
-            for w in &list.warnings {
-                messages::warning(&format!(
-                    "{}: {}",
-                    escape_str(&path.display().to_string()),
-                    escape_str(w)
-                ));
-            }
-            Some(list)
-        }
-        None => None,
-    };
-    let mut load = LoadOptions {
-        prefix: args.prefix.clone(),
-        prefix_map: Vec::new(),
-    };
-    for m in &args.prefix_map {
-        let Some((from, to)) = m.split_once('=') else {
-            anyhow::bail!(
-                "--prefix-map {}: expected FROM=TO, e.g. /etc/nginx=deploy/nginx",
-                escape_str(m)
-            );
-        };
-        if !from.starts_with('/') || to.is_empty() {
-            anyhow::bail!(
-                "--prefix-map {}: FROM must be an absolute path and TO a directory",
-                escape_str(m)
-            );
-        }
-        load.prefix_map
-            .push((PathBuf::from(from), PathBuf::from(to)));
-    }
+    let google = google_ranges(args.google_ranges.as_deref())?;
+    let load = load_options(&args)?;
     let mut providers = Vec::new();
     let now = now_epoch();
     for path in &args.ranges_file {
@@ -406,45 +363,117 @@ fn check(args: CheckArgs) -> anyhow::Result<ExitCode> {
         .context
         .map_or_else(|| lint::scope(&cfg), lint::Scope::Fragment);
     let mut findings = lint::check(&cfg, &opts);
-    if let Some(list) = &lb_list {
-        findings.extend(lint::check_lb_list(
-            &cfg,
-            &lint::LbCheck {
-                list,
-                proxy_subnets: &subnets,
-                google: google.as_ref(),
-                declared: &declared,
-            },
-        ));
-    } else if !subnets.is_empty() {
-        let empty = realip::ranges::gcloud::LbList::default();
-        findings.extend(lint::check_lb_list(
-            &cfg,
-            &lint::LbCheck {
-                list: &empty,
-                proxy_subnets: &subnets,
-                google: None,
-                declared: &declared,
-            },
+    findings.extend(lb_list_findings(
+        &cfg,
+        lb_list.as_ref(),
+        &subnets,
+        google.as_ref(),
+        &declared,
+    ));
+    write_findings(&findings, args.output, scope)?;
+    Ok(code.merge(exit_code(&findings)))
+}
+
+/// `--google-ranges`: Google's cloud.json (or goog.json), refused when it is another list.
+fn google_ranges(path: Option<&Path>) -> anyhow::Result<Option<realip::ranges::RangeList>> {
+    let Some(path) = path else {
+        return Ok(None);
+    };
+    let list = realip::ranges::load(path, None, now_epoch()).context("--google-ranges")?;
+    use realip::ranges::Provider;
+    if !matches!(
+        list.provenance.provider,
+        Provider::GoogleCloud | Provider::GoogleGoog
+    ) {
+        anyhow::bail!(
+            "--google-ranges: {} is a {}, not Google's cloud.json (or goog.json)",
+            escape_str(&path.display().to_string()),
+            list.provenance.provider.description()
+        );
+    }
+    for w in &list.warnings {
+        messages::warning(&format!(
+            "{}: {}",
+            escape_str(&path.display().to_string()),
+            escape_str(w)
         ));
     }
+    Ok(Some(list))
+}
+
+/// `--prefix` and `--prefix-map`, checked.
+fn load_options(args: &CheckArgs) -> anyhow::Result<LoadOptions> {
+    let mut load = LoadOptions {
+        prefix: args.prefix.clone(),
+        prefix_map: Vec::new(),
+    };
+    for m in &args.prefix_map {
+        let Some((from, to)) = m.split_once('=') else {
+            anyhow::bail!(
+                "--prefix-map {}: expected FROM=TO, e.g. /etc/nginx=deploy/nginx",
+                escape_str(m)
+            );
+        };
+        if !from.starts_with('/') || to.is_empty() {
+            anyhow::bail!(
+                "--prefix-map {}: FROM must be an absolute path and TO a directory",
+                escape_str(m)
+            );
+        }
+        load.prefix_map
+            .push((PathBuf::from(from), PathBuf::from(to)));
+    }
+    Ok(load)
+}
+
+/// The findings about the load balancers' own list (`--lb-ips-from`) and proxy subnets.
+fn lb_list_findings(
+    cfg: &Config,
+    list: Option<&realip::ranges::gcloud::LbList>,
+    subnets: &[ipnet::IpNet],
+    google: Option<&realip::ranges::RangeList>,
+    declared: &[IpAddr],
+) -> Vec<Finding> {
+    let empty = realip::ranges::gcloud::LbList::default();
+    let (list, google) = match list {
+        Some(l) => (l, google),
+        None if !subnets.is_empty() => (&empty, None),
+        None => return Vec::new(),
+    };
+    lint::check_lb_list(
+        cfg,
+        &lint::LbCheck {
+            list,
+            proxy_subnets: subnets,
+            google,
+            declared,
+        },
+    )
+}
+
+/// Writes the findings as a table (with the scope when not the whole configuration) or JSON.
+fn write_findings(
+    findings: &[Finding],
+    output: CheckOutput,
+    scope: lint::Scope,
+) -> anyhow::Result<()> {
     let mut out = io::stdout().lock();
-    match args.output {
+    match output {
         CheckOutput::Table => {
-            out.write_all(table(&findings).as_bytes())?;
+            out.write_all(table(findings).as_bytes())?;
             if scope != lint::Scope::Whole {
                 // Said, since findings about the includer are left out.
                 writeln!(out, "(checked as {scope})")?;
             }
         }
         CheckOutput::Json => {
-            let mut text = serde_json::to_string_pretty(&findings)?;
+            let mut text = serde_json::to_string_pretty(findings)?;
             text.push('\n');
             out.write_all(text.as_bytes())?;
         }
     }
     out.flush()?;
-    Ok(code.merge(exit_code(&findings)))
+    Ok(())
 }
 
 /// 2 with any error, 1 with warnings only, else 0.
