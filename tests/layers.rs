@@ -350,3 +350,62 @@ fn crate_paths_are_read_from_uses_groups_and_inline_paths() {
     let joined: Vec<String> = code.iter().flat_map(|(_, l)| crate_paths(l)).collect();
     assert!(joined.is_empty(), "{joined:?}");
 }
+
+/// Functions of `src/cli/` longer than `max` lines, as `path:line name (n lines)`: a function
+/// starts at a line `fn name(` (after optional `pub …`) and ends at the first `}` line with
+/// the same indentation.
+fn long_cli_functions(max: usize) -> Vec<String> {
+    let mut files = Vec::new();
+    rust_files(&src_dir().join("cli"), &mut files);
+    let mut out = Vec::new();
+    for f in files {
+        let text = std::fs::read_to_string(&f).unwrap();
+        let mut open: Option<(usize, String, usize)> = None;
+        for (n, line) in text.lines().enumerate() {
+            let indent = line.len() - line.trim_start().len();
+            let t = line.trim_start();
+            let t = t
+                .strip_prefix("pub(crate) ")
+                .or(t.strip_prefix("pub "))
+                .unwrap_or(t);
+            if open.is_none() {
+                if let Some(rest) = t.strip_prefix("fn ") {
+                    let name: String = rest
+                        .chars()
+                        .take_while(|c| c.is_alphanumeric() || *c == '_')
+                        .collect();
+                    open = Some((n, name, indent));
+                }
+            } else if let Some((start, name, ind)) = &open {
+                if indent == *ind && line.trim() == "}" {
+                    let len = n - start + 1;
+                    if len > max {
+                        out.push(format!(
+                            "{}:{} {name} ({len} lines)",
+                            f.display(),
+                            start + 1
+                        ));
+                    }
+                    open = None;
+                }
+            }
+        }
+    }
+    out
+}
+
+#[test]
+fn no_function_in_the_cli_is_over_100_lines() {
+    // See: issue #12. The CLI maps flags onto library front doors; logic longer than this
+    // belongs in the library (the scan job, lint, report).
+    let long = long_cli_functions(100);
+    assert!(
+        long.is_empty(),
+        "move logic into the library:\n{}",
+        long.join("\n")
+    );
+    assert!(
+        !long_cli_functions(10).is_empty(),
+        "the reader must see the CLI's functions"
+    );
+}
