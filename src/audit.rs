@@ -27,6 +27,9 @@
 //! Does not own: the resolution algorithm (`resolve`), rendering (`report`), flags (`cli`).
 
 use std::fmt;
+
+use base64::engine::general_purpose::STANDARD as BASE64;
+use base64::Engine as _;
 use std::net::IpAddr;
 use std::ops::Range;
 
@@ -1309,6 +1312,283 @@ impl AuditView {
                 m.rules = rules(&m.address);
             }
         }
+    }
+}
+
+// --- serialised state (`realip merge`) ------------------------------------------------
+
+/// The audit options a report was made with, as `realip merge` compares and rebuilds them.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct AuditOptions {
+    /// `inferred`, `declared` or `nginx-conf`.
+    pub trust_source: String,
+    /// The declared trust, as CIDRs (`unix:` included); empty when inferred.
+    pub trust: Vec<String>,
+    /// `real_ip_header`.
+    pub header: String,
+    /// `real_ip_recursive` (declared).
+    pub recursive: bool,
+    /// The front ends, as CIDRs.
+    pub front_ends: Vec<String>,
+    /// The front ends, in words.
+    pub front_ends_name: String,
+    /// Whether the log has `$realip_remote_addr`.
+    pub peer_logged: bool,
+    /// Sample positions kept per finding.
+    pub samples: usize,
+    /// Distinct spoofed values tracked.
+    pub max_spoof_values: usize,
+    /// Distinct addresses tracked per list.
+    pub max_addresses: usize,
+}
+
+impl AuditConfig {
+    /// The options this audit was made with.
+    pub fn options(&self) -> AuditOptions {
+        let cidrs = |s: &TrustedSet| s.entries().iter().map(|e| e.net.to_string()).collect();
+        AuditOptions {
+            trust_source: self.source.as_str().to_string(),
+            trust: cidrs(self.resolver.trusted()),
+            header: self.resolver.header().name().to_string(),
+            recursive: self.resolver.recursive(),
+            front_ends: cidrs(&self.front_ends),
+            front_ends_name: self.front_ends_name.clone(),
+            peer_logged: self.peer_logged,
+            samples: self.samples,
+            max_spoof_values: self.max_spoof_values,
+            max_addresses: self.max_addresses,
+        }
+    }
+
+    /// The audit configuration `options` describe.
+    pub fn from_options(o: &AuditOptions) -> Result<AuditConfig, crate::Error> {
+        let (trusted, _) = TrustedSet::parse(&o.trust)?;
+        let (front_ends, _) = TrustedSet::parse(&o.front_ends)?;
+        let header = Header::new(&o.header)?;
+        let field = AuditConfig::field_for_header(&o.header).unwrap_or(Field::HttpXForwardedFor);
+        let mut c = AuditConfig::with_front_ends(
+            Resolver::new(trusted, header, o.recursive),
+            front_ends,
+            field,
+            o.peer_logged,
+        );
+        c.source = match o.trust_source.as_str() {
+            "inferred" => TrustSource::Inferred,
+            "nginx-conf" => TrustSource::NginxConf,
+            _ => TrustSource::Declared,
+        };
+        c.front_ends_name = o.front_ends_name.clone();
+        c.samples = o.samples;
+        c.max_spoof_values = o.max_spoof_values;
+        c.max_addresses = o.max_addresses;
+        Ok(c)
+    }
+}
+
+/// One tally in full; samples are `[input index, 1-based line]`.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct TallyState {
+    /// What is counted: a finding kind, an address (`ip 34.120.5.6`), a range
+    /// (`net 35.191.0.0/16`), `unix`, or `others`; drift prefixes its direction.
+    pub key: String,
+    /// Lines.
+    pub count: u64,
+    /// The first sample positions.
+    pub samples: Vec<(u32, u64)>,
+    /// Earliest request time.
+    pub first_time: Option<i64>,
+    /// Latest request time.
+    pub last_time: Option<i64>,
+}
+
+/// An [`Audit`] in full, enough to merge it exactly with others made with the same options.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct AuditState {
+    /// Lines checked.
+    pub checked: u64,
+    /// Lines without a usable client.
+    pub no_client: u64,
+    /// Lines where nginx walked past a header entry.
+    pub walked_past_entry: u64,
+    /// Lines where nginx walked past a front-end peer.
+    pub front_end_trusted: u64,
+    /// Lines where nginx walked past a peer that is not logged.
+    pub unknown_peer_trusted: u64,
+    /// Per kind of finding, in report order.
+    pub kinds: Vec<TallyState>,
+    /// Unresolved LB IPs.
+    pub lb_ips: Vec<TallyState>,
+    /// Trusted LB IPs.
+    pub trusted_lb_ips: Vec<TallyState>,
+    /// Trusted peers.
+    pub trusted_peers: Vec<TallyState>,
+    /// Drift, keyed `<direction> <address>`.
+    pub drift: Vec<TallyState>,
+    /// Spoofed leftmost values (base64 of their bytes: they are untrusted and may be any
+    /// bytes) and their counts, sorted by value.
+    pub spoofed: Vec<(String, u64)>,
+    /// Spoofed values beyond the tracked ones.
+    pub spoofed_other: u64,
+}
+
+impl Key {
+    fn state_text(&self) -> String {
+        match self {
+            Key::Ip(ip) => format!("ip {ip}"),
+            Key::Net(TrustNet::Net(n)) => format!("net {n}"),
+            Key::Net(TrustNet::Unix) => "net unix:".to_string(),
+            Key::Unix => "unix".to_string(),
+            Key::Others => "others".to_string(),
+        }
+    }
+
+    fn from_state_text(s: &str) -> Result<Key, String> {
+        let bad = || format!("{s:?} is not an audit address key");
+        Ok(match s.split_once(' ') {
+            Some(("ip", ip)) => Key::Ip(ip.parse().map_err(|_| bad())?),
+            Some(("net", "unix:")) => Key::Net(TrustNet::Unix),
+            Some(("net", n)) => Key::Net(TrustNet::Net(n.parse().map_err(|_| bad())?)),
+            None if s == "unix" => Key::Unix,
+            None if s == "others" => Key::Others,
+            _ => return Err(bad()),
+        })
+    }
+}
+
+impl Tally {
+    fn state(&self, key: String, line_of: &impl Fn(LineAt) -> (u32, u64)) -> TallyState {
+        TallyState {
+            key,
+            count: self.count,
+            samples: self.samples.iter().map(|&a| line_of(a)).collect(),
+            first_time: self.first_time,
+            last_time: self.last_time,
+        }
+    }
+
+    fn from_state(s: &TallyState, file_offset: u32) -> Tally {
+        Tally {
+            count: s.count,
+            samples: s
+                .samples
+                .iter()
+                .map(|&(file, line)| LineAt {
+                    file: file.saturating_add(file_offset),
+                    unit: 0,
+                    line: line.saturating_sub(1),
+                })
+                .collect(),
+            first_time: s.first_time,
+            last_time: s.last_time,
+        }
+    }
+}
+
+fn tallies_state<K: std::hash::Hash + Eq>(
+    t: &Tallies<K>,
+    key: impl Fn(&K) -> String,
+    line_of: &impl Fn(LineAt) -> (u32, u64),
+) -> Vec<TallyState> {
+    let mut v: Vec<TallyState> = t.0.iter().map(|(k, t)| t.state(key(k), line_of)).collect();
+    v.sort_by(|a, b| a.key.cmp(&b.key));
+    v
+}
+
+fn tallies_from_state<K: std::hash::Hash + Eq>(
+    states: &[TallyState],
+    key: impl Fn(&str) -> Result<K, String>,
+    file_offset: u32,
+) -> Result<Tallies<K>, String> {
+    let mut t = Tallies::default();
+    for s in states {
+        t.0.insert(key(&s.key)?, Tally::from_state(s, file_offset));
+    }
+    Ok(t)
+}
+
+impl<'c> Audit<'c> {
+    /// The full state; `line_of` turns a position into `(input index, 1-based line)`.
+    pub fn state(&self, line_of: impl Fn(LineAt) -> (u32, u64)) -> AuditState {
+        let kinds = Kind::ALL
+            .iter()
+            .filter_map(|k| {
+                self.kinds
+                    .get(k)
+                    .map(|t| t.state(k.as_str().to_string(), &line_of))
+            })
+            .collect();
+        let mut sorted: Vec<(&[u8], u64)> = self.spoofed.iter().map(|(v, n)| (&**v, *n)).collect();
+        sorted.sort();
+        AuditState {
+            checked: self.checked,
+            no_client: self.no_client,
+            walked_past_entry: self.walked_past_entry,
+            front_end_trusted: self.front_end_trusted,
+            unknown_peer_trusted: self.unknown_peer_trusted,
+            kinds,
+            lb_ips: tallies_state(&self.lb_ips, Key::state_text, &line_of),
+            trusted_lb_ips: tallies_state(&self.trusted_lb_ips, Key::state_text, &line_of),
+            trusted_peers: tallies_state(&self.trusted_peers, Key::state_text, &line_of),
+            drift: tallies_state(
+                &self.drift,
+                |(d, k)| format!("{} {}", d.as_str(), k.state_text()),
+                &line_of,
+            ),
+            spoofed: sorted
+                .into_iter()
+                .map(|(v, n)| (BASE64.encode(v), n))
+                .collect(),
+            spoofed_other: self.spoofed_other,
+        }
+    }
+
+    /// An audit from its full state, with sample positions of input `i` moved to input
+    /// `i + file_offset` (the parts of a merge are numbered one after the other). Positions
+    /// come back as `LineAt { file, unit: 0, line: line - 1 }`.
+    pub fn from_state(
+        config: &'c AuditConfig,
+        s: &AuditState,
+        file_offset: u32,
+    ) -> Result<Audit<'c>, String> {
+        let mut a = Audit::new(config);
+        a.checked = s.checked;
+        a.no_client = s.no_client;
+        a.walked_past_entry = s.walked_past_entry;
+        a.front_end_trusted = s.front_end_trusted;
+        a.unknown_peer_trusted = s.unknown_peer_trusted;
+        for t in &s.kinds {
+            let kind = Kind::ALL
+                .iter()
+                .find(|k| k.as_str() == t.key)
+                .ok_or_else(|| format!("unknown audit finding {:?}", t.key))?;
+            a.kinds.insert(*kind, Tally::from_state(t, file_offset));
+        }
+        a.lb_ips = tallies_from_state(&s.lb_ips, Key::from_state_text, file_offset)?;
+        a.trusted_lb_ips =
+            tallies_from_state(&s.trusted_lb_ips, Key::from_state_text, file_offset)?;
+        a.trusted_peers = tallies_from_state(&s.trusted_peers, Key::from_state_text, file_offset)?;
+        a.drift = tallies_from_state(
+            &s.drift,
+            |text| {
+                let (d, k) = text
+                    .split_once(' ')
+                    .ok_or_else(|| format!("{text:?} is not a drift key"))?;
+                let d = Direction::ALL
+                    .iter()
+                    .find(|x| x.as_str() == d)
+                    .ok_or_else(|| format!("unknown drift direction {d:?}"))?;
+                Ok((*d, Key::from_state_text(k)?))
+            },
+            file_offset,
+        )?;
+        for (v, n) in &s.spoofed {
+            let bytes = BASE64
+                .decode(v)
+                .map_err(|e| format!("spoofed value is not base64: {e}"))?;
+            a.spoofed.insert(bytes.into_boxed_slice(), *n);
+        }
+        a.spoofed_other = s.spoofed_other;
+        Ok(a)
     }
 }
 

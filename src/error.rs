@@ -323,6 +323,36 @@ pub enum Error {
         /// What is wrong, with the offending value escaped.
         reason: String,
     },
+    /// A `--filter` expression that does not parse or does not type-check. Points at the
+    /// column, with the expression and a caret under it.
+    #[error("--filter: column {column}: {reason}\n  {expr}\n  {caret}^", caret = " ".repeat(column.saturating_sub(1)))]
+    Filter {
+        /// The expression, escaped.
+        expr: String,
+        /// 1-based column (in characters) where the problem is.
+        column: usize,
+        /// What is wrong, and what was expected.
+        reason: String,
+    },
+    /// A JSON report `realip merge` or `realip diff` cannot use: not JSON, without the
+    /// `mergeable` key, of another version, or made with options that differ from the others.
+    #[error("{file}: {reason}")]
+    Merge {
+        /// The report file, escaped.
+        file: String,
+        /// What is wrong, and what to do about it.
+        reason: String,
+    },
+    /// A time (`--since`/`--until`) or duration (`--bucket`) that does not parse.
+    #[error("{flag} \"{text}\": {reason}")]
+    TimeSpec {
+        /// The flag it was given to.
+        flag: &'static str,
+        /// The value as given, escaped.
+        text: String,
+        /// What is wrong, and what is accepted.
+        reason: String,
+    },
 }
 
 /// ` (pid 1234, since 2026-05-01T10:00:00Z)`, or nothing when the holder is unknown.

@@ -41,7 +41,11 @@
 //! * [`batch`]: the `PEER<TAB>VALUE…` batch contract and its streaming loop.
 //! * [`logfmt`]: log formats, compiled once into a plan that parses lines into records.
 //! * [`accumulate`]: what a scan folds records into, and line positions.
+//! * [`filter`]: `--filter` expressions (status, method, host, path, route, client, times).
+//! * [`timespec`]: `--bucket` durations and `--since`/`--until` times.
 //! * [`summary`]: latency histograms, status classes, group-by.
+//! * [`fold`]: the time window and filter in front of the summary and audit.
+//! * [`merge`]: exact merging of JSON reports from many hosts, and diffs of two.
 //! * [`audit`]: the trust nginx applied, read from the logged lines themselves (or compared
 //!   with a declared one), and the misresolutions it caused, per load-balancer IP.
 //! * [`scan`]: parallel reading and folding of access logs.
@@ -68,11 +72,12 @@
 //! 5. [`resolve`]
 //! 6. [`input`]
 //! 7. [`batch`], [`ranges`], [`logfmt`]
-//! 8. [`accumulate`]
+//! 8. [`accumulate`], [`timespec`]
 //! 9. [`summary`], [`audit`]
-//! 10. [`scan`], [`totals`]
-//! 11. [`report`], [`nginx`], [`state`]
-//! 12. [`check`], [`job`]
+//! 10. [`scan`], [`totals`], [`filter`]
+//! 11. [`report`], [`nginx`], [`state`], [`fold`]
+//! 12. [`check`], [`merge`]
+//! 13. [`job`]
 //!
 //! The command line (`src/cli/`, `src/main.rs`) sits above all of them and reaches the
 //! library through its front doors ([`job`] for scans).
@@ -85,9 +90,12 @@ pub mod batch;
 pub mod check;
 pub mod error;
 pub mod escape;
+pub mod filter;
+pub mod fold;
 pub mod input;
 pub mod job;
 pub mod logfmt;
+pub mod merge;
 pub mod net;
 pub mod nginx;
 pub mod presets;
@@ -98,6 +106,7 @@ pub mod scan;
 pub mod state;
 pub mod summary;
 pub mod timefmt;
+pub mod timespec;
 pub mod totals;
 
 pub use error::Error;

@@ -21,12 +21,16 @@
 //! `v` such that at least N % of the requests took `v` or less (nearest rank), within the
 //! histogram's precision; min, max and mean are exact.
 
+use std::collections::BTreeMap;
 use std::ops::{Add, AddAssign};
 use std::sync::Arc;
 
+use base64::engine::general_purpose::STANDARD as BASE64;
+use base64::Engine as _;
+use hdrhistogram::serialization::{Deserializer, Serializer as _, V2Serializer};
 use hdrhistogram::Histogram;
 use regex::bytes::Regex;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::accumulate::{Accumulate, LineAt};
 use crate::logfmt::{Field, Record};
@@ -69,6 +73,21 @@ impl GroupBy {
     }
 }
 
+impl GroupBy {
+    /// The key for a name used on the command line.
+    pub fn from_name(name: &str) -> Option<GroupBy> {
+        [
+            GroupBy::Route,
+            GroupBy::Host,
+            GroupBy::Method,
+            GroupBy::Status,
+            GroupBy::Client,
+        ]
+        .into_iter()
+        .find(|g| g.name() == name)
+    }
+}
+
 /// How groups are ordered in the report.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
 pub enum SortBy {
@@ -79,6 +98,17 @@ pub enum SortBy {
     Sum,
     /// Largest p99 `$request_time` first.
     P99,
+}
+
+impl SortBy {
+    /// The name used on the command line.
+    pub fn name(self) -> &'static str {
+        match self {
+            SortBy::Count => "count",
+            SortBy::Sum => "sum",
+            SortBy::P99 => "p99",
+        }
+    }
 }
 
 /// A user route rule: paths matching `regex` are grouped under `name`.
@@ -124,6 +154,8 @@ pub struct SummaryConfig {
     /// `le`); values above the last fall in `+Inf`. Counted exactly, not from the HDR
     /// histogram, so a value equal to a bound is always in that bound's bucket.
     pub buckets_us: Arc<[u64]>,
+    /// Width of the time buckets of [`SeriesView`], in seconds (`--bucket`), if any.
+    pub bucket: Option<u64>,
 }
 
 /// The default histogram buckets in seconds: 1 ms to 60 s, roughly 1-2.5-5 per decade.
@@ -172,6 +204,7 @@ impl Default for SummaryConfig {
             routes: Vec::new(),
             max_groups: 1000,
             buckets_us: default_buckets_us(),
+            bucket: None,
         }
     }
 }
@@ -243,6 +276,47 @@ impl Latency {
                 .value_at_quantile(p / 100.0)
                 .clamp(self.min_us, self.max_us)
         })
+    }
+
+    /// Counts in logarithmic bins of four per decade, from 0.1 ms up to the largest value:
+    /// `(low, high, count)` in seconds, where the first bin starts at 0. Empty when nothing
+    /// was recorded.
+    pub fn log_bins(&self) -> Vec<(f64, f64, u64)> {
+        if self.count() == 0 {
+            return Vec::new();
+        }
+        // Bin k covers [1e-4 * 10^((k-1)/4), 1e-4 * 10^(k/4)) seconds; bin 0 is [0, 1e-4).
+        let bin_of = |us: u64| -> usize {
+            let s = us as f64 / 1e6;
+            if s < 1e-4 {
+                0
+            } else {
+                ((s / 1e-4).log10() * 4.0).floor() as usize + 1
+            }
+        };
+        let edge = |k: usize| {
+            if k == 0 {
+                0.0
+            } else {
+                1e-4 * 10f64.powf((k as f64 - 1.0) / 4.0)
+            }
+        };
+        let last = bin_of(self.max_us.min(MAX_LATENCY_US));
+        let mut counts = vec![0u64; last + 1];
+        for v in self.hist.iter_recorded() {
+            // The value a recorded bucket stands for, clamped like percentiles are.
+            let us = self
+                .hist
+                .highest_equivalent(v.value_iterated_to())
+                .clamp(self.min_us, self.max_us);
+            let k = bin_of(us).min(last);
+            counts[k] += v.count_at_value();
+        }
+        counts
+            .into_iter()
+            .enumerate()
+            .map(|(k, n)| (edge(k), edge(k + 1), n))
+            .collect()
     }
 
     fn merge(&mut self, other: &Latency) {
@@ -381,6 +455,7 @@ pub struct Summary {
     /// The kept key with the largest `(key_hash, key)` while the groups are full; `None`
     /// when not computed since the groups last changed.
     cutoff: Option<(u64, Box<[u8]>)>,
+    series: Series,
     scratch: Vec<u8>,
 }
 
@@ -420,6 +495,7 @@ impl Summary {
             others,
             others_keys_seen: false,
             cutoff: None,
+            series: Series::default(),
             scratch: Vec::new(),
         }
     }
@@ -434,9 +510,21 @@ impl Summary {
         &self.request_time
     }
 
-    /// Adds one record.
+    /// Adds one record. With time buckets, its time is read from the record; a caller that
+    /// already has it uses [`Summary::record_at`].
     #[inline]
     pub fn record(&mut self, rec: &Record<'_>) {
+        let time = match self.config.bucket {
+            Some(_) => rec.epoch_seconds(),
+            None => None,
+        };
+        self.record_at(rec, time);
+    }
+
+    /// Adds one record whose request time (seconds since the epoch) is `time`, as read by
+    /// [`Record::epoch_seconds`]. The time is used only with time buckets.
+    #[inline]
+    pub fn record_at(&mut self, rec: &Record<'_>, time: Option<i64>) {
         self.requests += 1;
         let status = rec.status();
         match status {
@@ -460,6 +548,41 @@ impl Summary {
         if let Some(by) = self.config.group_by {
             self.add_to_group(by, rec, status, rt);
         }
+        if let Some(width) = self.config.bucket {
+            match time {
+                Some(t) => {
+                    if let Some(b) = self.series.bucket(t, width, &self.config.buckets_us) {
+                        b.requests += 1;
+                        if let Some(s) = status {
+                            b.classes.add(s);
+                        }
+                        if let Some(us) = rt {
+                            b.request_time.record(us);
+                        }
+                    }
+                }
+                None => self.series.untimed += 1,
+            }
+        }
+    }
+
+    /// Counts one misresolved line (found by the audit) at `time` in the time series. Lines
+    /// without a time are not in the series.
+    #[inline]
+    pub fn note_misresolved(&mut self, time: Option<i64>) {
+        if let (Some(width), Some(t)) = (self.config.bucket, time) {
+            if let Some(b) = self.series.bucket(t, width, &self.config.buckets_us) {
+                b.misresolved += 1;
+            }
+        }
+    }
+
+    /// The number of time buckets between the first and the last request, when that is more
+    /// than [`MAX_BUCKETS`] (the series is then incomplete and must not be reported).
+    pub fn series_too_long(&self) -> Option<u64> {
+        let width = self.config.bucket?;
+        let n = self.series.span(width)?;
+        (n > MAX_BUCKETS).then_some(n)
     }
 
     fn add_to_group(
@@ -625,7 +748,14 @@ impl Summary {
         if others.requests > 0 {
             group_views.push(group_view("others".to_string(), &others));
         }
+        let series = self
+            .config
+            .bucket
+            .map(|width| self.series.view(width, &self.config.buckets_us));
         SummaryView {
+            series,
+            request_time_bins: self.request_time.log_bins(),
+            sort,
             requests: self.requests,
             bytes: self.bytes,
             status,
@@ -641,6 +771,135 @@ impl Summary {
             percentile_definition: PERCENTILE_DEFINITION,
         }
     }
+}
+
+impl Summary {
+    /// Count, p50 and p99 (seconds) of every tracked group by key (`others` for the rest), or
+    /// of every request under `*` without a group-by: what `realip diff` compares.
+    pub fn diff_points(&self) -> HashMap<String, (u64, Option<f64>, Option<f64>)> {
+        let point = |n: u64, l: &Latency| {
+            let s = |us: u64| us as f64 / 1e6;
+            (
+                n,
+                l.percentile_us(50.0).map(s),
+                l.percentile_us(99.0).map(s),
+            )
+        };
+        let mut out = HashMap::default();
+        if self.config.group_by.is_none() {
+            out.insert("*".to_string(), point(self.requests, &self.request_time));
+            return out;
+        }
+        for (k, g) in &self.groups {
+            out.insert(
+                String::from_utf8_lossy(k).into_owned(),
+                point(g.requests, &g.request_time),
+            );
+        }
+        if self.others.requests > 0 {
+            out.insert(
+                "others".to_string(),
+                point(self.others.requests, &self.others.request_time),
+            );
+        }
+        out
+    }
+}
+
+/// One row of a diff: a group (or the whole, `*`) before and after.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct DiffRow {
+    /// The group key (`*` for every request when there is no group-by).
+    pub key: String,
+    /// Requests before (`None`: the group is not in BEFORE).
+    pub before_count: Option<u64>,
+    /// Requests after.
+    pub after_count: Option<u64>,
+    /// p50 `$request_time` before, seconds.
+    pub before_p50: Option<f64>,
+    /// p50 after.
+    pub after_p50: Option<f64>,
+    /// p99 before.
+    pub before_p99: Option<f64>,
+    /// p99 after.
+    pub after_p99: Option<f64>,
+    /// `after_p99 - before_p99`, seconds, when both exist.
+    pub p99_change: Option<f64>,
+    /// `after_p50 - before_p50`.
+    pub p50_change: Option<f64>,
+    /// `after_count - before_count` (either missing counts as 0).
+    pub count_change: i64,
+}
+
+/// A diff of two reports.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Diff {
+    /// What the rows are keyed by: `route`, `host`, … or `all`.
+    pub group_by: String,
+    /// Rows, biggest absolute p99 change first (rows with a change before rows without).
+    pub rows: Vec<DiffRow>,
+}
+
+/// Compares two summaries per group (every group they track, not only the ones shown), by
+/// count, p50 and p99 of `$request_time`, biggest p99 change first.
+pub fn diff(before: &Summary, after: &Summary) -> Diff {
+    let rows_b = before.diff_points();
+    let rows_a = after.diff_points();
+    let mut keys: Vec<&String> = rows_b.keys().chain(rows_a.keys()).collect();
+    keys.sort();
+    keys.dedup();
+    let mut rows: Vec<DiffRow> = keys
+        .into_iter()
+        .map(|k| {
+            let pb = rows_b.get(k);
+            let pa = rows_a.get(k);
+            let sub = |x: Option<f64>, y: Option<f64>| match (x, y) {
+                (Some(x), Some(y)) => Some(round6(y - x)),
+                _ => None,
+            };
+            let before_p50 = pb.and_then(|p| p.1);
+            let after_p50 = pa.and_then(|p| p.1);
+            let before_p99 = pb.and_then(|p| p.2);
+            let after_p99 = pa.and_then(|p| p.2);
+            let bc = pb.map(|p| p.0);
+            let ac = pa.map(|p| p.0);
+            DiffRow {
+                key: k.clone(),
+                before_count: bc,
+                after_count: ac,
+                before_p50,
+                after_p50,
+                before_p99,
+                after_p99,
+                p99_change: sub(before_p99, after_p99),
+                p50_change: sub(before_p50, after_p50),
+                count_change: i64::try_from(ac.unwrap_or(0)).unwrap_or(i64::MAX)
+                    - i64::try_from(bc.unwrap_or(0)).unwrap_or(i64::MAX),
+            }
+        })
+        .collect();
+    rows.sort_by(|x, y| {
+        let mag = |r: &DiffRow| r.p99_change.map(f64::abs);
+        match (mag(x), mag(y)) {
+            (Some(a), Some(b)) => b.total_cmp(&a),
+            (Some(_), None) => std::cmp::Ordering::Less,
+            (None, Some(_)) => std::cmp::Ordering::Greater,
+            (None, None) => std::cmp::Ordering::Equal,
+        }
+        .then_with(|| x.key.cmp(&y.key))
+    });
+    Diff {
+        group_by: after
+            .config
+            .group_by
+            .map_or("all", GroupBy::name)
+            .to_string(),
+        rows,
+    }
+}
+
+fn round6(v: f64) -> f64 {
+    (v * 1e6).round() / 1e6
 }
 
 /// How percentiles are computed, stated in every report.
@@ -671,6 +930,7 @@ impl AddAssign<&Summary> for Summary {
         self.trim_groups();
         self.others.merge(&other.others);
         self.others_keys_seen |= other.others_keys_seen;
+        self.series.merge(&other.series);
     }
 }
 
@@ -683,6 +943,153 @@ impl Accumulate for Summary {
     fn merge(&mut self, other: Self) {
         *self += other;
     }
+}
+
+/// The most time buckets a series holds; a longer span is refused (bounded memory: each
+/// bucket keeps a latency histogram).
+pub const MAX_BUCKETS: u64 = 5000;
+
+/// The percentiles of every time bucket.
+pub const SERIES_PERCENTILES: &[f64] = &[50.0, 90.0, 99.0];
+
+#[derive(Clone, Debug)]
+struct Bucket {
+    requests: u64,
+    classes: StatusClasses,
+    request_time: Latency,
+    misresolved: u64,
+}
+
+impl Bucket {
+    fn new(bounds: &Arc<[u64]>) -> Self {
+        Bucket {
+            requests: 0,
+            classes: StatusClasses::default(),
+            request_time: Latency::new(2, bounds),
+            misresolved: 0,
+        }
+    }
+
+    fn merge(&mut self, other: &Bucket) {
+        self.requests += other.requests;
+        self.classes.merge(&other.classes);
+        self.request_time.merge(&other.request_time);
+        self.misresolved += other.misresolved;
+    }
+}
+
+/// Requests per time bucket, keyed by the bucket's start (seconds since the epoch, a multiple
+/// of the width: buckets are aligned to the epoch, so `1h` buckets start on the hour UTC).
+#[derive(Clone, Debug, Default)]
+struct Series {
+    buckets: BTreeMap<i64, Bucket>,
+    /// Earliest and latest bucket start seen, kept even when the cap stops new buckets.
+    first: Option<i64>,
+    last: Option<i64>,
+    /// Lines without a usable time.
+    untimed: u64,
+}
+
+impl Series {
+    /// The bucket of `t`, created when new; `None` past the cap.
+    #[inline]
+    fn bucket(&mut self, t: i64, width: u64, bounds: &Arc<[u64]>) -> Option<&mut Bucket> {
+        let w = i64::try_from(width).unwrap_or(i64::MAX);
+        let start = t.div_euclid(w).saturating_mul(w);
+        self.first = Some(self.first.map_or(start, |f| f.min(start)));
+        self.last = Some(self.last.map_or(start, |l| l.max(start)));
+        let len = self.buckets.len() as u64;
+        match self.buckets.entry(start) {
+            std::collections::btree_map::Entry::Occupied(e) => Some(e.into_mut()),
+            std::collections::btree_map::Entry::Vacant(e) if len < MAX_BUCKETS => {
+                Some(e.insert(Bucket::new(bounds)))
+            }
+            std::collections::btree_map::Entry::Vacant(_) => None,
+        }
+    }
+
+    /// Buckets from the first to the last, inclusive.
+    fn span(&self, width: u64) -> Option<u64> {
+        let (f, l) = (self.first?, self.last?);
+        let w = i64::try_from(width).ok()?;
+        Some(u64::try_from((l - f) / w).ok()? + 1)
+    }
+
+    fn merge(&mut self, other: &Series) {
+        for (start, b) in &other.buckets {
+            if let Some(mine) = self.buckets.get_mut(start) {
+                mine.merge(b);
+            } else if (self.buckets.len() as u64) < MAX_BUCKETS {
+                self.buckets.insert(*start, b.clone());
+            }
+        }
+        self.first = match (self.first, other.first) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
+        self.last = match (self.last, other.last) {
+            (Some(a), Some(b)) => Some(a.max(b)),
+            (a, b) => a.or(b),
+        };
+        self.untimed += other.untimed;
+    }
+
+    fn view(&self, width: u64, bounds: &Arc<[u64]>) -> SeriesView {
+        let mut points = Vec::new();
+        let w = i64::try_from(width).unwrap_or(i64::MAX);
+        let empty = Bucket::new(bounds);
+        if let (Some(first), Some(last), Some(span)) = (self.first, self.last, self.span(width)) {
+            if span <= MAX_BUCKETS {
+                let mut t = first;
+                while t <= last {
+                    let b = self.buckets.get(&t).unwrap_or(&empty);
+                    points.push(PointView {
+                        start: t,
+                        requests: b.requests,
+                        status_class: b.classes.view(),
+                        request_time: b.request_time.view(SERIES_PERCENTILES),
+                        misresolved: b.misresolved,
+                    });
+                    t = t.saturating_add(w);
+                    if w == 0 {
+                        break;
+                    }
+                }
+            }
+        }
+        SeriesView {
+            bucket_seconds: width,
+            points,
+            untimed: self.untimed,
+        }
+    }
+}
+
+/// A time series as reported: one point per bucket from the first request's bucket to the
+/// last one's, empty buckets included.
+#[derive(Clone, Debug, PartialEq)]
+pub struct SeriesView {
+    /// Bucket width in seconds.
+    pub bucket_seconds: u64,
+    /// The buckets, in time order.
+    pub points: Vec<PointView>,
+    /// Requests without a usable time (counted in the summary, in no bucket).
+    pub untimed: u64,
+}
+
+/// One time bucket as reported.
+#[derive(Clone, Debug, PartialEq)]
+pub struct PointView {
+    /// Start of the bucket, seconds since the epoch (UTC).
+    pub start: i64,
+    /// Requests in the bucket.
+    pub requests: u64,
+    /// Status classes.
+    pub status_class: StatusClassView,
+    /// `$request_time` with [`SERIES_PERCENTILES`] (2 significant digits).
+    pub request_time: LatencyView,
+    /// Misresolved lines found by the audit (0 without an audit: see the report's audit).
+    pub misresolved: u64,
 }
 
 impl AddAssign for Summary {
@@ -847,6 +1254,316 @@ pub struct SummaryView {
     pub max_error: u64,
     /// How percentiles are defined.
     pub percentile_definition: &'static str,
+    /// The time series, with `--bucket`.
+    pub series: Option<SeriesView>,
+    /// `$request_time` counts in logarithmic bins (`Latency::log_bins`), for charts.
+    pub request_time_bins: Vec<(f64, f64, u64)>,
+    /// How the groups are ordered.
+    pub sort: SortBy,
+}
+
+// --- serialised state (`realip merge`) ------------------------------------------------
+
+/// A latency distribution in full: the histogram as base64 of hdrhistogram's V2
+/// serialisation, and the exact sum, min and max in microseconds.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LatencyState {
+    /// base64 (standard alphabet, padded) of the V2 serialisation of the histogram of
+    /// microseconds (lowest 1, highest [`MAX_LATENCY_US`]).
+    pub hdr: String,
+    /// Sum of every value, µs.
+    pub sum_us: u64,
+    /// Smallest value, µs (absent when empty).
+    pub min_us: Option<u64>,
+    /// Largest value, µs.
+    pub max_us: u64,
+    /// Values above one hour.
+    pub clamped: u64,
+    /// Exact counts per Prometheus bucket (not cumulative; the last is above every bound).
+    pub buckets: Vec<u64>,
+}
+
+impl Latency {
+    fn state(&self) -> LatencyState {
+        let mut bytes = Vec::new();
+        // Serialising into a Vec cannot fail for a histogram of u64 counts.
+        let _ = V2Serializer::new().serialize(&self.hist, &mut bytes);
+        LatencyState {
+            hdr: BASE64.encode(&bytes),
+            sum_us: self.sum_us,
+            min_us: (self.count() > 0).then_some(self.min_us),
+            max_us: self.max_us,
+            clamped: self.clamped,
+            buckets: self.counts.to_vec(),
+        }
+    }
+
+    fn from_state(sigfig: u8, bounds: &Arc<[u64]>, s: &LatencyState) -> Result<Latency, String> {
+        let bytes = BASE64
+            .decode(&s.hdr)
+            .map_err(|e| format!("histogram is not base64: {e}"))?;
+        let hist: Histogram<u64> = Deserializer::new()
+            .deserialize(&mut bytes.as_slice())
+            .map_err(|e| format!("histogram is not hdrhistogram V2: {e:?}"))?;
+        if hist.sigfig() != sigfig || hist.high() != MAX_LATENCY_US || hist.low() != 1 {
+            return Err(format!(
+                "histogram has {} significant digits and range {}..={} µs; realip writes {} and \
+                 1..={}",
+                hist.sigfig(),
+                hist.low(),
+                hist.high(),
+                sigfig,
+                MAX_LATENCY_US
+            ));
+        }
+        let mut l = Latency::new(sigfig, bounds);
+        if s.buckets.len() != l.counts.len() {
+            return Err(format!(
+                "{} bucket counts for {} --buckets bounds",
+                s.buckets.len(),
+                bounds.len()
+            ));
+        }
+        l.counts.copy_from_slice(&s.buckets);
+        if Histogram::<u64>::add(&mut l.hist, &hist).is_err() {
+            return Err("histogram does not fit realip's bounds".to_string());
+        }
+        l.sum_us = s.sum_us;
+        l.min_us = s.min_us.unwrap_or(u64::MAX);
+        l.max_us = s.max_us;
+        l.clamped = s.clamped;
+        Ok(l)
+    }
+}
+
+/// A group key: text when it is UTF-8, else base64 of its bytes.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct KeyState {
+    /// The key, when it is valid UTF-8.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub key: Option<String>,
+    /// base64 of the key's bytes, when it is not UTF-8.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub key_base64: Option<String>,
+}
+
+impl KeyState {
+    fn new(bytes: &[u8]) -> Self {
+        match std::str::from_utf8(bytes) {
+            Ok(s) => KeyState {
+                key: Some(s.to_string()),
+                key_base64: None,
+            },
+            Err(_) => KeyState {
+                key: None,
+                key_base64: Some(BASE64.encode(bytes)),
+            },
+        }
+    }
+
+    fn bytes(&self) -> Result<Box<[u8]>, String> {
+        match (&self.key, &self.key_base64) {
+            (Some(k), None) => Ok(Box::from(k.as_bytes())),
+            (None, Some(b)) => BASE64
+                .decode(b)
+                .map(Vec::into_boxed_slice)
+                .map_err(|e| format!("group key is not base64: {e}")),
+            _ => Err("a group needs exactly one of key and key_base64".to_string()),
+        }
+    }
+}
+
+/// One group in full.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GroupState {
+    /// The key (empty for "others").
+    #[serde(flatten)]
+    pub key: KeyState,
+    /// Requests.
+    pub requests: u64,
+    /// 1xx, 2xx, 3xx, 4xx, 5xx, 499.
+    pub status_class: [u64; 6],
+    /// `$request_time` (2 significant digits).
+    pub request_time: LatencyState,
+}
+
+impl Group {
+    fn state(&self, key: &[u8]) -> GroupState {
+        GroupState {
+            key: KeyState::new(key),
+            requests: self.requests,
+            status_class: self.classes.counts,
+            request_time: self.request_time.state(),
+        }
+    }
+
+    fn from_state(bounds: &Arc<[u64]>, s: &GroupState) -> Result<Group, String> {
+        Ok(Group {
+            requests: s.requests,
+            classes: StatusClasses {
+                counts: s.status_class,
+            },
+            request_time: Latency::from_state(2, bounds, &s.request_time)?,
+        })
+    }
+}
+
+/// One time bucket in full.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BucketState {
+    /// Start, seconds since the epoch.
+    pub start: i64,
+    /// Requests.
+    pub requests: u64,
+    /// 1xx, 2xx, 3xx, 4xx, 5xx, 499.
+    pub status_class: [u64; 6],
+    /// `$request_time` (2 significant digits).
+    pub request_time: LatencyState,
+    /// Misresolved lines.
+    pub misresolved: u64,
+}
+
+/// A time series in full.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SeriesState {
+    /// First bucket start seen.
+    pub first: Option<i64>,
+    /// Last bucket start seen.
+    pub last: Option<i64>,
+    /// Requests without a usable time.
+    pub untimed: u64,
+    /// Non-empty buckets, in time order.
+    pub buckets: Vec<BucketState>,
+}
+
+/// A [`Summary`] in full, enough to merge it exactly with others made with the same
+/// [`SummaryConfig`]: every group (not only the ones shown), every histogram.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SummaryState {
+    /// Requests.
+    pub requests: u64,
+    /// Sum of body bytes.
+    pub bytes: u64,
+    /// `[status, count]` for every status seen, ascending.
+    pub status: Vec<(u16, u64)>,
+    /// Lines without a status.
+    pub no_status: u64,
+    /// 1xx, 2xx, 3xx, 4xx, 5xx, 499.
+    pub status_class: [u64; 6],
+    /// `$request_time` (3 significant digits).
+    pub request_time: LatencyState,
+    /// `$upstream_response_time` (3 significant digits).
+    pub upstream_response_time: LatencyState,
+    /// Upstream attempts.
+    pub upstream_tries: u64,
+    /// Every tracked group, by key.
+    pub groups: Vec<GroupState>,
+    /// Requests of keys beyond `max_groups`.
+    pub others: GroupState,
+    /// Whether any key went to `others`.
+    pub others_keys_seen: bool,
+    /// The time series, with a bucket width.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub series: Option<SeriesState>,
+}
+
+impl Summary {
+    /// The full state, for `realip merge`. Groups and buckets are sorted, so equal summaries
+    /// give equal states.
+    pub fn state(&self) -> SummaryState {
+        let mut groups: Vec<(&[u8], &Group)> = self.groups.iter().map(|(k, g)| (&**k, g)).collect();
+        groups.sort_by(|a, b| a.0.cmp(b.0));
+        let series = self.config.bucket.map(|_| SeriesState {
+            first: self.series.first,
+            last: self.series.last,
+            untimed: self.series.untimed,
+            buckets: self
+                .series
+                .buckets
+                .iter()
+                .map(|(start, b)| BucketState {
+                    start: *start,
+                    requests: b.requests,
+                    status_class: b.classes.counts,
+                    request_time: b.request_time.state(),
+                    misresolved: b.misresolved,
+                })
+                .collect(),
+        });
+        SummaryState {
+            requests: self.requests,
+            bytes: self.bytes,
+            status: self
+                .status
+                .iter()
+                .enumerate()
+                .filter(|(_, &n)| n > 0)
+                .map(|(code, &n)| (u16::try_from(code).unwrap_or(0), n))
+                .collect(),
+            no_status: self.no_status,
+            status_class: self.classes.counts,
+            request_time: self.request_time.state(),
+            upstream_response_time: self.upstream_time.state(),
+            upstream_tries: self.upstream_tries,
+            groups: groups.iter().map(|(k, g)| g.state(k)).collect(),
+            others: self.others.state(b""),
+            others_keys_seen: self.others_keys_seen,
+            series,
+        }
+    }
+
+    /// A summary from its full state; `config` must be the one it was made with (the caller
+    /// checks the options). Errors say what in the state is wrong.
+    pub fn from_state(config: Arc<SummaryConfig>, s: &SummaryState) -> Result<Summary, String> {
+        let mut out = Summary::new(Arc::clone(&config));
+        out.requests = s.requests;
+        out.bytes = s.bytes;
+        for &(code, n) in &s.status {
+            let slot = out
+                .status
+                .get_mut(usize::from(code))
+                .ok_or_else(|| format!("status {code} is not a 3-digit status"))?;
+            *slot = n;
+        }
+        out.no_status = s.no_status;
+        out.classes = StatusClasses {
+            counts: s.status_class,
+        };
+        let bounds = &config.buckets_us;
+        out.request_time = Latency::from_state(3, bounds, &s.request_time)?;
+        out.upstream_time = Latency::from_state(3, bounds, &s.upstream_response_time)?;
+        out.upstream_tries = s.upstream_tries;
+        for g in &s.groups {
+            out.groups
+                .insert(g.key.bytes()?, Group::from_state(bounds, g)?);
+        }
+        out.others = Group::from_state(bounds, &s.others)?;
+        out.others_keys_seen = s.others_keys_seen;
+        match (&s.series, config.bucket) {
+            (Some(series), Some(_)) => {
+                out.series.first = series.first;
+                out.series.last = series.last;
+                out.series.untimed = series.untimed;
+                for b in &series.buckets {
+                    out.series.buckets.insert(
+                        b.start,
+                        Bucket {
+                            requests: b.requests,
+                            classes: StatusClasses {
+                                counts: b.status_class,
+                            },
+                            request_time: Latency::from_state(2, bounds, &b.request_time)?,
+                            misresolved: b.misresolved,
+                        },
+                    );
+                }
+            }
+            (None, None) => {}
+            (Some(_), None) => return Err("a time series without a bucket width".to_string()),
+            (None, Some(_)) => return Err("a bucket width without a time series".to_string()),
+        }
+        Ok(out)
+    }
 }
 
 #[cfg(test)]
@@ -1083,6 +1800,125 @@ mod tests {
         assert_eq!(keys, ["users", "/other/{id}"]);
         assert!(RouteRule::parse("no-equals").is_err());
         assert!(RouteRule::parse("([=x").is_err());
+    }
+
+    fn timed<'a>(status: &'a str, rt: &'a str, time: &'a str) -> Record<'a> {
+        let mut r = rec(status, rt, "/");
+        r.set(Field::TimeIso8601, time.as_bytes());
+        r
+    }
+
+    fn bucketed(width: u64) -> Arc<SummaryConfig> {
+        Arc::new(SummaryConfig {
+            bucket: Some(width),
+            ..SummaryConfig::default()
+        })
+    }
+
+    #[test]
+    fn series_buckets_by_the_line_time_with_empty_buckets_between() {
+        let mut s = Summary::new(bucketed(60));
+        // Out of file order on purpose: buckets come from the timestamps.
+        s.record(&timed("200", "0.010", "2026-11-25T10:02:59Z"));
+        s.record(&timed("500", "0.300", "2026-11-25T10:00:00Z"));
+        s.record(&timed("200", "0.020", "2026-11-25T10:00:59+00:00"));
+        s.record(&rec("200", "0.020", "/"));
+        s.note_misresolved(Some(1_795_600_800 + 170));
+        let v = s
+            .view(DEFAULT_PERCENTILES, 10, SortBy::Count)
+            .series
+            .unwrap();
+        assert_eq!(v.bucket_seconds, 60);
+        assert_eq!(v.untimed, 1);
+        let got: Vec<(i64, u64, u64, u64)> = v
+            .points
+            .iter()
+            .map(|p| (p.start, p.requests, p.status_class.c5xx, p.misresolved))
+            .collect();
+        let t0 = 1_795_600_800;
+        assert_eq!(
+            got,
+            [(t0, 2, 1, 0), (t0 + 60, 0, 0, 0), (t0 + 120, 1, 0, 1)]
+        );
+        assert_eq!(v.points[0].request_time.max, Some(0.3));
+        assert_eq!(v.points[1].request_time.max, None);
+        assert!(s.series_too_long().is_none());
+    }
+
+    #[test]
+    fn series_merge_exactly_and_refuse_too_many_buckets() {
+        let times: Vec<String> = (0..300)
+            .map(|i| {
+                format!(
+                    "2026-11-25T{:02}:{:02}:{:02}Z",
+                    10 + i / 120,
+                    (i * 7) % 60,
+                    i % 60
+                )
+            })
+            .collect();
+        let mut whole = Summary::new(bucketed(300));
+        let (mut a, mut b) = (Summary::new(bucketed(300)), Summary::new(bucketed(300)));
+        for (i, t) in times.iter().enumerate() {
+            let rt = format!("0.{:03}", i);
+            whole.record(&timed("200", &rt, t));
+            if i % 2 == 0 { &mut a } else { &mut b }.record(&timed("200", &rt, t));
+        }
+        let merged = b + a;
+        assert_eq!(
+            whole.view(DEFAULT_PERCENTILES, 5, SortBy::Count),
+            merged.view(DEFAULT_PERCENTILES, 5, SortBy::Count)
+        );
+        let mut long = Summary::new(bucketed(1));
+        long.record(&timed("200", "0.1", "2026-11-25T00:00:00Z"));
+        long.record(&timed("200", "0.1", "2026-11-26T00:00:00Z"));
+        assert_eq!(long.series_too_long(), Some(86_401));
+    }
+
+    #[test]
+    fn state_round_trips_and_merges_like_the_whole() {
+        let c = Arc::new(SummaryConfig {
+            group_by: Some(GroupBy::Route),
+            bucket: Some(60),
+            ..SummaryConfig::default()
+        });
+        let mut whole = Summary::new(Arc::clone(&c));
+        let (mut a, mut b) = (Summary::new(Arc::clone(&c)), Summary::new(Arc::clone(&c)));
+        for i in 0..400u32 {
+            let t = format!("2026-11-25T10:{:02}:{:02}Z", i % 7, i % 60);
+            let rt = format!("{}.{:03}", i % 3, (i * 37) % 1000);
+            let path = format!("/p/{}/{}", i % 5, ["x", "y\u{e9}"][i as usize % 2]);
+            let mut r = timed(["200", "404", "503"][i as usize % 3], &rt, &t);
+            r.set(Field::RequestUri, path.as_bytes());
+            whole.record(&r);
+            if i < 150 { &mut a } else { &mut b }.record(&r);
+        }
+        let sa = a.state();
+        let json = serde_json::to_string(&sa).unwrap();
+        let back: SummaryState = serde_json::from_str(&json).unwrap();
+        assert_eq!(back, sa);
+        let a2 = Summary::from_state(Arc::clone(&c), &back).unwrap();
+        assert_eq!(a2.state(), sa);
+        let b2 = Summary::from_state(Arc::clone(&c), &b.state()).unwrap();
+        let merged = a2 + b2;
+        assert_eq!(merged.state(), whole.state());
+        assert_eq!(
+            merged.view(DEFAULT_PERCENTILES, 3, SortBy::P99),
+            whole.view(DEFAULT_PERCENTILES, 3, SortBy::P99)
+        );
+    }
+
+    #[test]
+    fn state_refuses_foreign_histograms() {
+        let c = Arc::new(SummaryConfig::default());
+        let mut st = Summary::new(Arc::clone(&c)).state();
+        let mut other = Latency::new(3, &c.buckets_us);
+        other.hist = Histogram::new_with_max(1000, 3).unwrap();
+        st.request_time = other.state();
+        let e = Summary::from_state(Arc::clone(&c), &st).unwrap_err();
+        assert!(e.contains("range 1..=1000"), "{e}");
+        st.request_time.hdr = "!!".into();
+        assert!(Summary::from_state(c, &st).unwrap_err().contains("base64"));
     }
 
     #[test]

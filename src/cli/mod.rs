@@ -4,8 +4,10 @@
 //! and handing a checked configuration to the library. Algorithms live in the library;
 //! exit codes in [`exit`].
 
+pub mod diff;
 pub mod exit;
 pub mod lb;
+pub mod merge;
 pub mod messages;
 pub mod nginx;
 pub mod output;
@@ -75,6 +77,13 @@ pub enum Command {
     /// output) and reports realip mistakes with file:line and the exact fix; `realip nginx
     /// snippet` prints a commented realip block for the proxies you trust.
     Nginx(nginx::Args),
+    /// Merge JSON reports of `realip scan` from many hosts into the exact report of the whole.
+    ///
+    /// Counts, groups, time buckets and every percentile come out as if one scan had read
+    /// every host's logs: the JSON carries every HDR histogram under "mergeable".
+    Merge(merge::Args),
+    /// Compare two JSON reports per route (or group): count, p50 and p99 before and after.
+    Diff(diff::Args),
 }
 
 /// Runs the parsed command line.
@@ -90,6 +99,8 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Resolve(args) => resolve::run(args),
         Command::Scan(args) => scan::run(*args),
         Command::Nginx(args) => nginx::run(args),
+        Command::Merge(args) => merge::run(args),
+        Command::Diff(args) => diff::run(args),
     }
 }
 

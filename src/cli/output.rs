@@ -75,3 +75,19 @@ pub fn write_atomically(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
     })();
     result.with_context(|| format!("--output-file {}: cannot write", path.display()))
 }
+
+/// The width tables must fit in: `COLUMNS` when set, else the terminal's width when stdout is
+/// a terminal; `None` (no limit) for pipes and files.
+pub fn terminal_width() -> Option<usize> {
+    if let Some(c) = std::env::var("COLUMNS")
+        .ok()
+        .and_then(|c| c.trim().parse::<usize>().ok())
+        .filter(|&c| c > 0)
+    {
+        return Some(c);
+    }
+    if !std::io::IsTerminal::is_terminal(&std::io::stdout()) {
+        return None;
+    }
+    terminal_size::terminal_size().map(|(w, _)| usize::from(w.0))
+}

@@ -13,7 +13,7 @@ use std::time::Duration;
 use clap::ValueEnum;
 use realip::check::{self, Lost, Status, Thresholds};
 use realip::job::{
-    FinishedScan, Notice, ResolverOptions, ScanJob, StateOptions, SummaryOptions, Trust,
+    FinishedScan, Notice, ResolverOptions, ScanJob, Selection, StateOptions, SummaryOptions, Trust,
 };
 use realip::ranges::gcloud::LbList;
 use realip::report::escape::escape_str;
@@ -23,6 +23,7 @@ use realip::scan::ScanOptions;
 use realip::summary::{
     buckets_us, GroupBy, RouteRule, SortBy, SummaryConfig, DEFAULT_BUCKETS, DEFAULT_PERCENTILES,
 };
+use realip::timespec::{self, TimeRange};
 
 use super::exit::ExitCode;
 use super::{messages, output};
@@ -121,6 +122,41 @@ pub struct Args {
     /// Order of groups.
     #[arg(long, value_enum, default_value = "count")]
     pub sort: SortArg,
+
+    /// Time buckets (1m, 5m, 1h, 1d) for a series over time from each line's own timestamp:
+    /// requests, status classes, p50/p90/p99/max and misresolved per bucket, empty buckets
+    /// included (JSON summary.series, a table, TSV rows). Buckets start at multiples of the
+    /// width since the epoch, UTC. Default with --output html: 5m.
+    #[arg(long, value_name = "DURATION", help_heading = "Selection and time")]
+    pub bucket: Option<String>,
+
+    /// Keep requests at or after TIME: RFC 3339 (2026-11-25T10:00:00Z), a date, nginx
+    /// $time_local (25/Nov/2026:10:00:00 +0000), or relative to now (-1h, -30m, -2d).
+    #[arg(
+        long,
+        value_name = "TIME",
+        allow_hyphen_values = true,
+        help_heading = "Selection and time"
+    )]
+    pub since: Option<String>,
+
+    /// Keep requests before TIME (the range is half-open: [since, until)); same forms as
+    /// --since.
+    #[arg(
+        long,
+        value_name = "TIME",
+        allow_hyphen_values = true,
+        help_heading = "Selection and time"
+    )]
+    pub until: Option<String>,
+
+    /// Keep only requests matching EXPR; the others are counted as "filtered". Fields: status,
+    /// method, host, path (without query), route (as grouped), client, request_time,
+    /// upstream_response_time (seconds, or 250ms), bytes. Operators: == != < <= > >= =~ !~
+    /// (regex), and, or, not, parentheses; strings in double quotes; client ==
+    /// "10.0.0.0/8" tests a network. A comparison with a value the line lacks is false.
+    #[arg(long, value_name = "EXPR", help_heading = "Selection and time")]
+    pub filter: Option<String>,
 
     /// Distinct group keys tracked (bounds memory). Beyond it, the keys kept are a fixed
     /// sample (smallest key hashes) with exact counts, the rest go to "others", and the
@@ -310,6 +346,9 @@ pub enum OutputArg {
     Prometheus,
     /// Mackerel metric lines (name, value, epoch).
     Mackerel,
+    /// One self-contained HTML page: charts over time (with --bucket), latency
+    /// distribution, top routes, the audit.
+    Html,
 }
 
 /// `--group-by` values.
@@ -370,6 +409,7 @@ impl From<OutputArg> for Output {
             OutputArg::Tsv => Output::Tsv,
             OutputArg::Prometheus => Output::Prometheus,
             OutputArg::Mackerel => Output::Mackerel,
+            OutputArg::Html => Output::Html,
         }
     }
 }
@@ -406,12 +446,46 @@ fn job(args: &Args, lbs: Option<&LbList>) -> anyhow::Result<ScanJob> {
         .collect::<Result<Vec<_>, _>>()?;
     let buckets = buckets_us(&args.buckets).map_err(|e| anyhow::anyhow!("--buckets: {e}"))?;
     let metrics = metrics_options(args)?;
+    let now = i64::try_from(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_secs())
+            .unwrap_or(0),
+    )
+    .unwrap_or(0);
+    let bucket = match &args.bucket {
+        Some(b) => Some(timespec::parse_duration("--bucket", b)?),
+        None if matches!(args.output, Some(OutputArg::Html)) => Some(300),
+        None => None,
+    };
+    let range = TimeRange {
+        since: args
+            .since
+            .as_deref()
+            .map(|t| timespec::parse_time("--since", t, now))
+            .transpose()?,
+        until: args
+            .until
+            .as_deref()
+            .map(|t| timespec::parse_time("--until", t, now))
+            .transpose()?,
+    };
+    if let (Some(a), Some(b)) = (range.since, range.until) {
+        if a >= b {
+            anyhow::bail!(
+                "--since {} is not before --until {}: the range [since, until) is empty",
+                realip::timefmt::utc(a),
+                realip::timefmt::utc(b)
+            );
+        }
+    }
     let summary = (!args.no_summary).then(|| SummaryOptions {
         config: SummaryConfig {
             group_by: args.group_by.map(GroupBy::from),
             routes,
             max_groups: args.max_groups,
             buckets_us: buckets.into(),
+            bucket,
         },
         percentiles: args.percentiles.clone(),
         top: args.top,
@@ -442,6 +516,10 @@ fn job(args: &Args, lbs: Option<&LbList>) -> anyhow::Result<ScanJob> {
         .metrics(metrics)
         .audit(!args.no_audit)
         .summary(summary)
+        .select(Selection {
+            range,
+            filter: args.filter.clone(),
+        })
         .state(args.state.clone().map(|path| StateOptions {
             path,
             max_read: args.max_read,
@@ -548,7 +626,8 @@ fn write_report(report: &ScanReport, args: &Args) -> anyhow::Result<ExitCode> {
         None if args.check => {}
         None => {
             let mut out = io::stdout().lock();
-            out.write_all(report::render(report, output).as_bytes())?;
+            let text = report::render_width(report, output, output::terminal_width());
+            out.write_all(text.as_bytes())?;
             out.flush()?;
         }
     }

@@ -38,14 +38,18 @@ use std::sync::Arc;
 use crate::audit::{Audit, AuditConfig, TrustChoice};
 use crate::error::Error;
 use crate::escape::escape_str;
+use crate::filter::Filter;
+use crate::fold::Fold;
 use crate::input::{self, Opened};
 use crate::logfmt::{Field, Format, Plan};
+use crate::merge::{MergeOptions, MergeState, MERGE_VERSION};
 use crate::nginx::ast::Config;
 use crate::report::{MetricsOptions, ScanReport};
 use crate::resolve::{Header, NginxVersion, Resolver};
 use crate::scan::{self, ScanInput, ScanOptions};
 use crate::state::{self, Incremental};
-use crate::summary::{SortBy, Summary, SummaryConfig, DEFAULT_PERCENTILES};
+use crate::summary::{SortBy, Summary, SummaryConfig, DEFAULT_PERCENTILES, MAX_BUCKETS};
+use crate::timespec::TimeRange;
 use crate::totals::Totals;
 use crate::TrustedSet;
 
@@ -117,6 +121,16 @@ impl Default for SummaryOptions {
     }
 }
 
+/// Which parsed lines count: a time window and a filter expression. Lines left out are
+/// counted in the report's `filtered`, and reach neither the summary nor the audit.
+#[derive(Clone, Debug, Default)]
+pub struct Selection {
+    /// `[since, until)`, seconds since the epoch; lines without a time are outside a set range.
+    pub range: TimeRange,
+    /// A `--filter` expression (see [`crate::filter`]).
+    pub filter: Option<String>,
+}
+
 /// An incremental run: read only what was appended since the last run recorded in `path`.
 #[derive(Clone, Debug)]
 pub struct StateOptions {
@@ -162,6 +176,7 @@ pub struct ScanJob {
     state: Option<StateOptions>,
     scan: ScanOptions,
     metrics: MetricsOptions,
+    selection: Selection,
     now: Option<u64>,
 }
 
@@ -184,6 +199,7 @@ impl ScanJob {
             state: None,
             scan: ScanOptions::default(),
             metrics: MetricsOptions::default(),
+            selection: Selection::default(),
             now: None,
         }
     }
@@ -257,6 +273,12 @@ impl ScanJob {
         self
     }
 
+    /// Which lines count: a time window and a filter.
+    pub fn select(mut self, selection: Selection) -> Self {
+        self.selection = selection;
+        self
+    }
+
     /// The time of the run, seconds since the epoch (default: now).
     pub fn now(mut self, epoch: u64) -> Self {
         self.now = Some(epoch);
@@ -312,6 +334,26 @@ impl ScanJob {
             )));
         }
         let (audit, audit_note) = self.audit_config(&plan, nginx_cfg.as_ref(), &mut notices)?;
+        let routes = self
+            .summary
+            .as_ref()
+            .map(|s| s.config.routes.clone())
+            .unwrap_or_default();
+        let filter = self
+            .selection
+            .filter
+            .as_deref()
+            .map(|f| Filter::parse(f, routes))
+            .transpose()?;
+        let bucket = self.summary.as_ref().and_then(|s| s.config.bucket);
+        check_fields(
+            &plan,
+            bucket.is_some(),
+            self.selection.range.is_set(),
+            filter.as_ref(),
+        )?;
+        let selection = self.selection;
+        let samples = self.scan.samples;
         let summary = self
             .summary
             .map(|s| (Arc::new(s.config.clone()), s))
@@ -326,6 +368,9 @@ impl ScanJob {
             summary,
             scan: self.scan,
             metrics: self.metrics,
+            selection,
+            filter,
+            samples,
             notices,
             now,
         })
@@ -447,6 +492,52 @@ impl ScanJob {
     }
 }
 
+/// Refuses selections the log format cannot answer: times without a time field, filters on
+/// fields the format does not have (every line would be filtered out).
+fn check_fields(
+    plan: &Plan,
+    bucket: bool,
+    range: bool,
+    filter: Option<&Filter>,
+) -> Result<(), Error> {
+    let fields: Vec<Field> = plan.fields().collect();
+    let timed = [Field::TimeLocal, Field::TimeIso8601, Field::Msec]
+        .iter()
+        .any(|f| fields.contains(f));
+    if (bucket || range) && !timed {
+        return Err(Error::option(
+            if bucket {
+                "--bucket"
+            } else {
+                "--since/--until"
+            },
+            "needs the time of each request, but the log format has no $time_local, \
+             $time_iso8601 or $msec",
+        ));
+    }
+    if let Some(f) = filter {
+        for ff in f.fields() {
+            if !ff.needs().iter().any(|n| fields.contains(n)) {
+                let names: Vec<String> = ff
+                    .needs()
+                    .iter()
+                    .map(|n| format!("${}", n.name()))
+                    .collect();
+                return Err(Error::option(
+                    "--filter",
+                    format!(
+                        "reads {}, but the log format has none of {}: every line would be \
+                         filtered out",
+                        ff.name(),
+                        names.join(", ")
+                    ),
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
 fn epoch_now() -> u64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -490,6 +581,9 @@ pub struct PreparedScan {
     summary: Option<(Arc<SummaryConfig>, Vec<f64>, usize, SortBy)>,
     scan: ScanOptions,
     metrics: MetricsOptions,
+    selection: Selection,
+    filter: Option<Filter>,
+    samples: usize,
     notices: Vec<Notice>,
     now: u64,
 }
@@ -535,13 +629,20 @@ impl PreparedScan {
             summary,
             scan: opts,
             metrics,
+            selection,
+            filter,
+            samples,
             notices: _,
             now,
         } = self;
+        let bucket = summary.as_ref().and_then(|(c, ..)| c.bucket);
         let scanned = scan::scan(opened.inputs, &plan, &opts, || {
-            (
+            Fold::new(
                 summary.as_ref().map(|(c, ..)| Summary::new(Arc::clone(c))),
                 audit.as_ref().map(|c| Audit::new(c)),
+                filter.as_ref().map(Filter::matcher),
+                selection.range,
+                bucket.is_some(),
             )
         })?;
         let mut errors = opened.errors;
@@ -550,7 +651,61 @@ impl PreparedScan {
             let (name, line) = scanned.locate(at);
             format!("{name}:{line}")
         };
-        let (sum, aud) = &scanned.acc;
+        let (sum, aud) = (&scanned.acc.summary, &scanned.acc.audit);
+        if let (Some(s), Some(width)) = (sum, bucket) {
+            if let Some(n) = s.series_too_long() {
+                return Err(Error::option(
+                    "--bucket",
+                    format!(
+                        "{} gives {n} buckets between the first and the last request (at most \
+                         {MAX_BUCKETS}): use a larger --bucket, or --since/--until",
+                        crate::report::text::duration(width)
+                    ),
+                ));
+            }
+        }
+        let mergeable = MergeState {
+            version: MERGE_VERSION,
+            options: MergeOptions {
+                percentiles: summary
+                    .as_ref()
+                    .map(|(_, p, ..)| p.clone())
+                    .unwrap_or_default(),
+                group_by: summary
+                    .as_ref()
+                    .and_then(|(c, ..)| c.group_by)
+                    .map(|g| g.name().to_string()),
+                routes: summary
+                    .as_ref()
+                    .map(|(c, ..)| {
+                        c.routes
+                            .iter()
+                            .map(|r| format!("{}={}", r.regex.as_str(), r.name))
+                            .collect()
+                    })
+                    .unwrap_or_default(),
+                max_groups: summary.as_ref().map_or(0, |(c, ..)| c.max_groups),
+                buckets_us: summary
+                    .as_ref()
+                    .map(|(c, ..)| c.buckets_us.to_vec())
+                    .unwrap_or_default(),
+                bucket,
+                filter: selection.filter.clone(),
+                since: selection.range.since,
+                until: selection.range.until,
+                audit: audit.as_ref().map(|c| c.options()),
+                samples,
+                top: summary.as_ref().map_or(0, |(_, _, top, _)| *top),
+                sort: summary
+                    .as_ref()
+                    .map_or("count", |(.., sort)| sort.name())
+                    .to_string(),
+            },
+            summary: sum.as_ref().map(Summary::state),
+            audit: aud
+                .as_ref()
+                .map(|a| a.state(|at| (at.file, scanned.locate(at).1))),
+        };
         let report = ScanReport {
             inputs: scanned.names.clone(),
             format: format.name().to_string(),
@@ -574,6 +729,8 @@ impl PreparedScan {
             epoch: now,
             totals: None,
             metrics,
+            filtered: scanned.acc.filtered,
+            mergeable: serde_json::to_value(&mergeable).ok(),
         };
         let mut finished = FinishedScan {
             report,

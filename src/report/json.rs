@@ -9,7 +9,7 @@ use serde_json::{json, Map, Value};
 
 use super::model::ScanReport;
 use crate::audit::AuditView;
-use crate::summary::{LatencyView, SummaryView};
+use crate::summary::{LatencyView, SeriesView, SummaryView};
 
 fn latency(l: &LatencyView) -> Value {
     let mut m = Map::new();
@@ -25,7 +25,27 @@ fn latency(l: &LatencyView) -> Value {
     Value::Object(m)
 }
 
-fn summary(s: &SummaryView) -> Value {
+fn series(s: &SeriesView, audited: bool) -> Value {
+    s.points
+        .iter()
+        .map(|p| {
+            let mut rt = Map::new();
+            for (k, v) in &p.request_time.percentiles {
+                rt.insert(k.clone(), json!(v));
+            }
+            rt.insert("max".into(), json!(p.request_time.max));
+            json!({
+                "start": super::text::utc(p.start),
+                "requests": p.requests,
+                "status_class": p.status_class,
+                "request_time": rt,
+                "misresolved": if audited { json!(p.misresolved) } else { Value::Null },
+            })
+        })
+        .collect()
+}
+
+fn summary(s: &SummaryView, audited: bool) -> Value {
     let status: Map<String, Value> = s
         .status
         .iter()
@@ -43,7 +63,7 @@ fn summary(s: &SummaryView) -> Value {
             })
         })
         .collect();
-    json!({
+    let mut v = json!({
         "requests": s.requests,
         "bytes": s.bytes,
         "status": status,
@@ -57,7 +77,13 @@ fn summary(s: &SummaryView) -> Value {
         "groups_approximate": s.groups_approximate,
         "max_error": s.max_error,
         "percentile_definition": s.percentile_definition,
-    })
+    });
+    if let Some(sr) = &s.series {
+        v["series"] = series(sr, audited);
+        v["bucket_seconds"] = json!(sr.bucket_seconds);
+        v["untimed"] = json!(sr.untimed);
+    }
+    v
 }
 
 fn time(t: Option<i64>) -> Value {
@@ -170,10 +196,11 @@ pub fn to_value(r: &ScanReport) -> Value {
         "format".into(),
         json!({ "name": r.format, "detected": r.format_detected }),
     );
+    m.insert("filtered".into(), json!(r.filtered));
     m.insert("inputs".into(), json!(r.inputs));
     m.insert("errors".into(), json!(r.errors));
     if let Some(s) = &r.summary {
-        m.insert("summary".into(), summary(s));
+        m.insert("summary".into(), summary(s, r.audit.is_some()));
     }
     if let Some(a) = &r.audit {
         let mut v = audit(a);
@@ -199,6 +226,10 @@ pub fn to_value(r: &ScanReport) -> Value {
             "window".into(),
             json!({ "seconds": w, "requests_per_second": rate }),
         );
+    }
+    if let Some(st) = &r.mergeable {
+        // `merge::MERGEABLE_KEY`, spelled out: `merge` sits above `report`.
+        m.insert("mergeable".into(), st.clone());
     }
     Value::Object(m)
 }

@@ -16,21 +16,38 @@ fn num(v: Option<f64>) -> String {
         .unwrap_or_else(|| "NaN".to_string())
 }
 
+/// A TSV number: empty, never `NaN`, when there is no value.
+fn tsv_num(v: Option<f64>) -> String {
+    v.map(|v| format!("{v}")).unwrap_or_default()
+}
+
 /// Keeps TSV cells on one line and in one column, with control, bidi and zero-width
 /// characters escaped (`\t`, `\u{202E}`).
 fn cell(s: &str) -> String {
     escape_invisible(s).into_owned()
 }
 
-/// TSV: one row for the total, then one per group; header row first.
+/// TSV: one table, header row first: the total, one row per group, then (with `--bucket`) one
+/// row per time bucket keyed `time:<start>`, then (with the audit) rows keyed `audit:<what>`
+/// (`audit:checked`, `audit:misresolved`, `audit:unresolved_lb_ip:<ip>`,
+/// `audit:trusted_lb_ip:<ip>`, `audit:<finding>`) whose `requests` is their line count. A
+/// value a row does not have is an empty field, never `NaN`. With the audit, a last column
+/// `misresolved` holds the misresolved lines of the total and of each time bucket.
 pub fn tsv(r: &ScanReport) -> String {
     let mut out = String::new();
+    let audited = r.audit.is_some();
     let Some(s) = &r.summary else {
         let _ = writeln!(
             out,
             "lines\tparsed\tmalformed\n{}\t{}\t{}",
             r.lines, r.parsed, r.malformed
         );
+        if let Some(a) = &r.audit {
+            let _ = writeln!(out, "\nkey\trequests");
+            for (key, n) in audit_rows(a) {
+                let _ = writeln!(out, "{}\t{n}", cell(&key));
+            }
+        }
         return out;
     };
     let mut header = vec![
@@ -39,30 +56,102 @@ pub fn tsv(r: &ScanReport) -> String {
     .into_iter()
     .map(String::from)
     .collect::<Vec<_>>();
-    header.extend(s.request_time.percentiles.iter().map(|(k, _)| k.clone()));
+    let pkeys: Vec<String> = s
+        .request_time
+        .percentiles
+        .iter()
+        .map(|(k, _)| k.clone())
+        .collect();
+    header.extend(pkeys.iter().cloned());
     header.push("max".into());
+    if audited {
+        header.push("misresolved".into());
+    }
+    let width = header.len();
     let _ = writeln!(out, "{}", header.join("\t"));
-    let row = |key: &str, requests: u64, c: &crate::summary::StatusClassView, l: &LatencyView| {
+    let row = |key: &str,
+               requests: u64,
+               c: &crate::summary::StatusClassView,
+               l: &LatencyView,
+               misresolved: Option<u64>| {
         let mut cells = vec![cell(key), requests.to_string()];
         cells.extend(c.pairs().iter().map(|(_, n)| n.to_string()));
-        cells.extend([l.count.to_string(), num(l.min), num(l.mean)]);
-        cells.extend(l.percentiles.iter().map(|(_, v)| num(*v)));
-        cells.push(num(l.max));
+        cells.extend([l.count.to_string(), tsv_num(l.min), tsv_num(l.mean)]);
+        // By key: a time bucket has only p50, p90 and p99.
+        cells.extend(pkeys.iter().map(|k| {
+            tsv_num(
+                l.percentiles
+                    .iter()
+                    .find(|(pk, _)| pk == k)
+                    .and_then(|(_, v)| *v),
+            )
+        }));
+        cells.push(tsv_num(l.max));
+        if audited {
+            cells.push(misresolved.map(|n| n.to_string()).unwrap_or_default());
+        }
         cells.join("\t")
     };
+    let total_mis = r.audit.as_ref().map(|a| a.misresolved);
     let _ = writeln!(
         out,
         "{}",
-        row("(total)", s.requests, &s.status_class, &s.request_time)
+        row(
+            "(total)",
+            s.requests,
+            &s.status_class,
+            &s.request_time,
+            total_mis
+        )
     );
     for g in &s.groups {
         let _ = writeln!(
             out,
             "{}",
-            row(&g.key, g.requests, &g.status_class, &g.request_time)
+            row(&g.key, g.requests, &g.status_class, &g.request_time, None)
         );
     }
+    if let Some(series) = &s.series {
+        for p in &series.points {
+            let key = format!("time:{}", super::text::utc(p.start));
+            let mut l = p.request_time.clone();
+            // The bucket's count is its requests with a time; min and mean are not kept.
+            l.min = None;
+            l.mean = None;
+            let mis = audited.then_some(p.misresolved);
+            let _ = writeln!(out, "{}", row(&key, p.requests, &p.status_class, &l, mis));
+        }
+    }
+    if let Some(a) = &r.audit {
+        for (key, n) in audit_rows(a) {
+            let mut cells = vec![cell(&key), n.to_string()];
+            cells.resize(width, String::new());
+            let _ = writeln!(out, "{}", cells.join("\t"));
+        }
+    }
     out
+}
+
+/// The audit's TSV rows: `(key, lines)`.
+fn audit_rows(a: &crate::audit::AuditView) -> Vec<(String, u64)> {
+    let mut rows = vec![
+        ("audit:checked".to_string(), a.checked),
+        ("audit:misresolved".to_string(), a.misresolved),
+    ];
+    for l in &a.unresolved_lb_ips {
+        rows.push((format!("audit:unresolved_lb_ip:{}", l.ip), l.lines));
+    }
+    for l in &a.trusted_lb_ips {
+        rows.push((format!("audit:trusted_lb_ip:{}", l.ip), l.lines));
+    }
+    for f in &a.findings {
+        let key = match f.direction {
+            Some(d) => format!("audit:{}:{d}", f.kind),
+            None => format!("audit:{}", f.kind),
+        };
+        rows.push((key, f.count));
+    }
+    rows
 }
 
 /// A Prometheus label value: control, bidi and zero-width characters escaped as text

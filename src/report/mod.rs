@@ -6,8 +6,10 @@
 //! [`escape`] (re-exported here; it lives at the bottom of the crate so that errors and
 //! parsers below `report` can use it without importing `report`).
 
+pub mod diff;
 pub use crate::escape;
 pub mod explain;
+pub mod html;
 pub mod json;
 pub mod metrics;
 pub mod model;
@@ -28,6 +30,17 @@ pub enum Output {
     Prometheus,
     /// Mackerel metric lines.
     Mackerel,
+    /// One self-contained HTML page with charts.
+    Html,
+}
+
+/// Renders a scan report in the chosen format; tables fit in `width` characters when given
+/// (a terminal's width).
+pub fn render_width(report: &ScanReport, output: Output, width: Option<usize>) -> String {
+    match output {
+        Output::Table => text::render_width(report, width),
+        other => render(report, other),
+    }
 }
 
 /// Renders a scan report in the chosen format.
@@ -38,5 +51,6 @@ pub fn render(report: &ScanReport, output: Output) -> String {
         Output::Tsv => metrics::tsv(report),
         Output::Prometheus => metrics::prometheus(report),
         Output::Mackerel => metrics::mackerel(report),
+        Output::Html => html::render(report),
     }
 }

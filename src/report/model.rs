@@ -57,4 +57,8 @@ pub struct ScanReport {
     pub totals: Option<Totals>,
     /// Options of the metric formats.
     pub metrics: MetricsOptions,
+    /// Parsed lines left out by `--filter`, `--since` or `--until` (in no summary or audit).
+    pub filtered: u64,
+    /// What `realip merge` needs (`merge::MergeState` as JSON), written under `mergeable`.
+    pub mergeable: Option<serde_json::Value>,
 }

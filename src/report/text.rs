@@ -8,7 +8,7 @@ use std::fmt::Write;
 use super::model::ScanReport;
 use crate::audit::{AuditView, FindingView};
 use crate::escape::escape_str;
-use crate::summary::{LatencyView, StatusClassView, SummaryView};
+use crate::summary::{LatencyView, SeriesView, SortBy, StatusClassView, SummaryView};
 
 /// `1234567` -> `1,234,567`.
 pub fn thousands(n: u64) -> String {
@@ -23,13 +23,32 @@ pub fn thousands(n: u64) -> String {
     out
 }
 
-fn secs(v: Option<f64>) -> String {
-    match v {
-        None => "-".to_string(),
-        Some(v) if v >= 100.0 => format!("{v:.0}"),
-        Some(v) if v >= 10.0 => format!("{v:.1}"),
-        Some(v) => format!("{v:.3}"),
+/// Seconds shown as milliseconds with three significant digits (`0.000382` -> `0.382`,
+/// `0.0125` -> `12.5`, `0.382` -> `382`, `60` -> `60,000`): one rule for every time in a
+/// table, so that values of any size line up and compare at a glance. `-` when missing.
+pub fn ms(v: Option<f64>) -> String {
+    let Some(v) = v else {
+        return "-".to_string();
+    };
+    let m = v * 1000.0;
+    if m == 0.0 {
+        "0".to_string()
+    } else if m < 1.0 {
+        format!("{m:.3}")
+    } else if m < 10.0 {
+        format!("{m:.2}")
+    } else if m < 100.0 {
+        format!("{m:.1}")
+    } else {
+        // Three significant digits, then thousands separators: 1262 -> 1,260.
+        let digits = (m.log10().floor() as i32) + 1;
+        let scale = 10f64.powi((digits - 3).max(0));
+        thousands(((m / scale).round() * scale) as u64)
     }
+}
+
+fn secs(v: Option<f64>) -> String {
+    ms(v)
 }
 
 fn bytes(n: u64) -> String {
@@ -47,7 +66,17 @@ fn bytes(n: u64) -> String {
     }
 }
 
-/// Left-aligns the first column and right-aligns the rest.
+/// Whether a cell reads as a number (counts, times, shares, `-` for none): right-aligned.
+fn numeric(cell: &str) -> bool {
+    !cell.is_empty()
+        && cell.chars().any(|c| c.is_ascii_digit() || c == '-')
+        && cell
+            .chars()
+            .all(|c| c.is_ascii_digit() || matches!(c, ',' | '.' | '-' | '+' | '%' | '<'))
+}
+
+/// Aligns columns: text left, numbers right (a column is numeric when every cell below the
+/// header is). Padding is done by hand: a cell is untrusted text of any length.
 fn table(rows: &[Vec<String>]) -> String {
     let cols = rows.iter().map(Vec::len).max().unwrap_or(0);
     let widths: Vec<usize> = (0..cols)
@@ -59,26 +88,125 @@ fn table(rows: &[Vec<String>]) -> String {
                 .unwrap_or(0)
         })
         .collect();
+    let right: Vec<bool> = (0..cols)
+        .map(|c| {
+            c > 0
+                && rows
+                    .iter()
+                    .skip(1)
+                    .filter_map(|r| r.get(c))
+                    .all(|s| numeric(s))
+        })
+        .collect();
     let mut out = String::new();
     for r in rows {
         let mut line = String::new();
         for (c, cell) in r.iter().enumerate() {
-            // Padding by hand: `{:<w$}` panics when `w` exceeds u16::MAX, and a cell is
-            // untrusted text of any length (issue #10).
             let pad = widths[c].saturating_sub(cell.chars().count());
             line.push_str("  ");
-            if c == 0 {
-                line.push_str(cell);
+            if right[c] {
                 line.extend(std::iter::repeat_n(' ', pad));
+                line.push_str(cell);
             } else {
-                line.extend(std::iter::repeat_n(' ', pad));
                 line.push_str(cell);
+                line.extend(std::iter::repeat_n(' ', pad));
             }
         }
         out.push_str(line.trim_end());
         out.push('\n');
     }
     out
+}
+
+/// Columns dropped, in this order, when cutting text is not enough for a narrow terminal.
+const OPTIONAL_COLUMNS: &[&str] = &[
+    "p75",
+    "p95",
+    "p999",
+    "mean",
+    "min",
+    "1xx",
+    "3xx",
+    "499",
+    "count",
+    "first seen",
+    "p90",
+];
+
+/// Makes rows fit in `width` characters (`None`: no limit, not a terminal): first the widest
+/// text columns are cut with `…` (down to 16 characters), then optional columns are dropped
+/// (`OPTIONAL_COLUMNS`, by header), then text is cut down to 8 characters. Numbers are
+/// never cut; a table that still does not fit is printed as it is, not wrapped.
+fn fit(mut rows: Vec<Vec<String>>, width: Option<usize>) -> Vec<Vec<String>> {
+    let Some(width) = width else {
+        return rows;
+    };
+    let col_width = |rows: &[Vec<String>], c: usize| {
+        rows.iter()
+            .filter_map(|r| r.get(c))
+            .map(|s| s.chars().count())
+            .max()
+            .unwrap_or(0)
+    };
+    let total = |rows: &[Vec<String>]| {
+        let cols = rows.iter().map(Vec::len).max().unwrap_or(0);
+        (0..cols).map(|c| col_width(rows, c) + 2).sum::<usize>()
+    };
+    let cut = |rows: &mut Vec<Vec<String>>, min: usize| loop {
+        let over = total(rows).saturating_sub(width);
+        if over == 0 {
+            return;
+        }
+        let cols = rows.iter().map(Vec::len).max().unwrap_or(0);
+        let widest = (0..cols)
+            .filter(|&c| {
+                c == 0
+                    || !rows
+                        .iter()
+                        .skip(1)
+                        .filter_map(|r| r.get(c))
+                        .all(|s| numeric(s))
+            })
+            .map(|c| (col_width(rows, c), c))
+            .filter(|&(w, _)| w > min)
+            .max();
+        let Some((w, c)) = widest else {
+            return;
+        };
+        let target = w.saturating_sub(over).max(min);
+        for r in rows.iter_mut() {
+            if let Some(cell) = r.get_mut(c) {
+                if cell.chars().count() > target {
+                    let mut short: String = cell.chars().take(target - 1).collect();
+                    short.push('…');
+                    *cell = short;
+                }
+            }
+        }
+    };
+    cut(&mut rows, 16);
+    for name in OPTIONAL_COLUMNS {
+        if total(&rows) <= width {
+            return rows;
+        }
+        let Some(c) = rows
+            .first()
+            .and_then(|h| h.iter().position(|cell| cell == name))
+        else {
+            continue;
+        };
+        for r in rows.iter_mut() {
+            if c < r.len() {
+                r.remove(c);
+            }
+        }
+    }
+    cut(&mut rows, 8);
+    rows
+}
+
+fn fitted(rows: Vec<Vec<String>>, width: Option<usize>) -> String {
+    table(&fit(rows, width))
 }
 
 fn latency_row(name: &str, l: &LatencyView) -> Vec<String> {
@@ -114,7 +242,7 @@ fn classes(c: &StatusClassView) -> String {
         .join("  ")
 }
 
-fn write_summary(out: &mut String, s: &SummaryView) {
+fn write_summary(out: &mut String, s: &SummaryView, audited: bool, width: Option<usize>) {
     let _ = writeln!(
         out,
         "requests {}   bytes {}",
@@ -129,13 +257,13 @@ fn write_summary(out: &mut String, s: &SummaryView) {
         .collect();
     let _ = writeln!(out, "status codes    {}", codes.join("  "));
     out.push('\n');
-    let _ = writeln!(out, "latency in seconds:");
+    let _ = writeln!(out, "latency in milliseconds:");
     let rows = vec![
         latency_header("", &s.request_time),
         latency_row("request_time", &s.request_time),
         latency_row("upstream_response_time", &s.upstream_response_time),
     ];
-    out.push_str(&table(&rows));
+    out.push_str(&fitted(rows, width));
     if s.upstream_tries > s.upstream_response_time.count && s.upstream_response_time.count > 0 {
         let _ = writeln!(
             out,
@@ -159,6 +287,11 @@ fn write_summary(out: &mut String, s: &SummaryView) {
             "3xx".into(),
         ];
         header.extend(["4xx".into(), "5xx".into()]);
+        // Sorted by the total time: show the total it is sorted by.
+        let by_sum = s.sort == SortBy::Sum;
+        if by_sum {
+            header.push("sum".into());
+        }
         let lat = latency_header("", &first.request_time);
         header.extend(lat.into_iter().skip(2));
         let mut rows = vec![header];
@@ -166,10 +299,13 @@ fn write_summary(out: &mut String, s: &SummaryView) {
             let c = g.status_class;
             let mut row = vec![escape_str(&g.key).into_owned(), thousands(g.requests)];
             row.extend([c.c2xx, c.c3xx, c.c4xx, c.c5xx].map(thousands));
+            if by_sum {
+                row.push(ms(Some(g.request_time.sum)));
+            }
             row.extend(latency_row("", &g.request_time).into_iter().skip(2));
             rows.push(row);
         }
-        out.push_str(&table(&rows));
+        out.push_str(&fitted(rows, width));
         if s.groups_approximate {
             let _ = writeln!(
                 out,
@@ -186,8 +322,65 @@ fn write_summary(out: &mut String, s: &SummaryView) {
             );
         }
     }
-    out.push('\n');
-    let _ = writeln!(out, "{}", s.percentile_definition);
+    if let Some(series) = &s.series {
+        out.push('\n');
+        write_series(out, series, audited, width);
+    }
+}
+
+/// `60` -> `1m`, `5400` -> `1h30m`.
+pub fn duration(secs: u64) -> String {
+    let mut out = String::new();
+    let mut rest = secs;
+    for (unit, n) in [("d", 86_400), ("h", 3600), ("m", 60), ("s", 1)] {
+        if rest >= n {
+            let _ = write!(out, "{}{unit}", rest / n);
+            rest %= n;
+        }
+    }
+    if out.is_empty() {
+        out.push_str("0s");
+    }
+    out
+}
+
+fn write_series(out: &mut String, s: &SeriesView, audited: bool, width: Option<usize>) {
+    let _ = writeln!(
+        out,
+        "over time ({} buckets, UTC, request_time in milliseconds):",
+        duration(s.bucket_seconds)
+    );
+    if s.points.is_empty() {
+        let _ = writeln!(out, "  (no request with a time)");
+    } else {
+        let mut header: Vec<String> = ["start", "requests", "2xx", "3xx", "4xx", "5xx"]
+            .map(String::from)
+            .to_vec();
+        header.extend(["p50", "p90", "p99", "max"].map(String::from));
+        if audited {
+            header.push("misresolved".into());
+        }
+        let mut rows = vec![header];
+        for p in &s.points {
+            let c = p.status_class;
+            let mut row = vec![utc(p.start), thousands(p.requests)];
+            row.extend([c.c2xx, c.c3xx, c.c4xx, c.c5xx].map(thousands));
+            row.extend(p.request_time.percentiles.iter().map(|(_, v)| secs(*v)));
+            row.push(secs(p.request_time.max));
+            if audited {
+                row.push(thousands(p.misresolved));
+            }
+            rows.push(row);
+        }
+        out.push_str(&fitted(rows, width));
+    }
+    if s.untimed > 0 {
+        let _ = writeln!(
+            out,
+            "  ({} requests without a time are in no bucket)",
+            thousands(s.untimed)
+        );
+    }
 }
 
 pub use crate::timefmt::utc;
@@ -351,9 +544,12 @@ fn verdict_with(a: &AuditView, num: &dyn Fn(u64) -> String) -> String {
     out
 }
 
-fn write_audit(out: &mut String, a: &AuditView) {
-    let _ = writeln!(out, "audit: {}", verdict_with(a, &thousands));
-    for fix in &a.fixes {
+fn write_audit(out: &mut String, a: &AuditView, width: Option<usize>) {
+    // The headline carries the fixes of each misresolution (and, inferred, what nginx
+    // trusts); the lines below add only what it does not say.
+    let headline = verdict_with(a, &thousands);
+    let _ = writeln!(out, "audit: {headline}");
+    for fix in a.fixes.iter().filter(|f| !headline.contains(f.as_str())) {
         let _ = writeln!(out, "  fix: {fix}");
     }
     let recursion = if a.trust_source == "inferred" {
@@ -373,15 +569,21 @@ fn write_audit(out: &mut String, a: &AuditView) {
         _ => "checked against the declared trust".to_string(),
     };
     let trust = if a.trust_source == "inferred" {
-        trust_sentence(a)
+        // Said in the headline.
+        String::new()
     } else if a.trust.is_empty() {
         "set_real_ip_from (none)".to_string()
     } else {
         format!("set_real_ip_from {}", a.trust.join(", "))
     };
+    let trust = if trust.is_empty() {
+        String::new()
+    } else {
+        format!("; {trust}")
+    };
     let _ = writeln!(
         out,
-        "  {source}: real_ip_header {}; real_ip_recursive {recursion}; {trust}",
+        "  {source}: real_ip_header {}; real_ip_recursive {recursion}{trust}",
         escape_str(&a.header),
     );
     if !a.peer_logged {
@@ -440,7 +642,7 @@ fn write_audit(out: &mut String, a: &AuditView) {
                 rows.push(row);
             }
         }
-        out.push_str(&table(&rows));
+        out.push_str(&fitted(rows, width));
     }
     if !a.findings.is_empty() {
         let mut rows = vec![["finding", "lines", "share", "first sample", "meaning"]
@@ -461,7 +663,7 @@ fn write_audit(out: &mut String, a: &AuditView) {
                 meaning,
             ]);
         }
-        out.push_str(&table(&rows));
+        out.push_str(&fitted(rows, width));
         if let Some(spoof) = a.findings.iter().find(|f| !f.top.is_empty()) {
             let top: Vec<String> = spoof
                 .top
@@ -474,11 +676,17 @@ fn write_audit(out: &mut String, a: &AuditView) {
     }
 }
 
-/// The whole report as aligned text.
+/// The whole report as aligned text, without a width limit.
 pub fn render(r: &ScanReport) -> String {
+    render_width(r, None)
+}
+
+/// The whole report as aligned text whose tables fit in `width` characters (long keys and
+/// texts cut with `…`, never wrapped).
+pub fn render_width(r: &ScanReport, width: Option<usize>) -> String {
     let mut out = String::new();
     if let Some(a) = &r.audit {
-        write_audit(&mut out, a);
+        write_audit(&mut out, a, width);
         out.push('\n');
     } else if let Some(note) = &r.audit_note {
         let _ = writeln!(out, "audit: {}\n", escape_str(note));
@@ -499,9 +707,14 @@ pub fn render(r: &ScanReport) -> String {
         inputs.join(", "),
         r.format
     );
+    let filtered = if r.filtered > 0 {
+        format!("   filtered {}", thousands(r.filtered))
+    } else {
+        String::new()
+    };
     let _ = writeln!(
         out,
-        "lines {}   parsed {}   malformed {}",
+        "lines {}   parsed {}   malformed {}{filtered}",
         thousands(r.lines),
         thousands(r.parsed),
         thousands(r.malformed)
@@ -530,7 +743,7 @@ pub fn render(r: &ScanReport) -> String {
     }
     if let Some(s) = &r.summary {
         out.push('\n');
-        write_summary(&mut out, s);
+        write_summary(&mut out, s, r.audit.is_some(), width);
     }
     out
 }

@@ -10,7 +10,7 @@ use serde::Serialize;
 pub use crate::accumulate::LineAt;
 
 /// A malformed line as reported.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct Sample {
     /// The input's name (`-` for stdin).
     pub path: String,

@@ -1,0 +1,405 @@
+//! Exact merging of scan reports made on many hosts (`realip merge`) and comparing two of them
+//! (`realip diff`).
+//!
+//! Owns: [`MergeState`], what `scan --output json` writes under the top-level key
+//! [`MERGEABLE_KEY`] (`mergeable`): the options that shaped the numbers and the full
+//! summary state (every group, every HDR histogram as base64 of hdrhistogram's V2
+//! serialisation); [`merge`], which combines any number of reports into the report of the
+//! whole, identical to scanning every part's inputs in one run; and [`diff`].
+//! Does not own: the states themselves (`summary`), reading files (the CLI), rendering
+//! (`report`).
+
+use std::sync::Arc;
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::audit::{Audit, AuditConfig, AuditOptions, AuditState};
+use crate::escape::escape_str;
+use crate::report::ScanReport;
+use crate::scan::Sample;
+use crate::summary::{Diff, GroupBy, RouteRule, SortBy, Summary, SummaryConfig, SummaryState};
+use crate::Error;
+
+/// The top-level JSON key holding a report's [`MergeState`].
+pub const MERGEABLE_KEY: &str = "mergeable";
+
+/// The version of [`MergeState`] this realip writes and reads.
+pub const MERGE_VERSION: u32 = 1;
+
+/// Everything in a scan that decides its numbers; reports merge only when these are equal.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct MergeOptions {
+    /// `--percentiles`.
+    pub percentiles: Vec<f64>,
+    /// `--group-by`, by name.
+    pub group_by: Option<String>,
+    /// `--route` rules as given.
+    pub routes: Vec<String>,
+    /// `--max-groups`.
+    pub max_groups: usize,
+    /// `--buckets` (Prometheus histogram bounds), microseconds.
+    pub buckets_us: Vec<u64>,
+    /// `--bucket`, seconds.
+    pub bucket: Option<u64>,
+    /// `--filter`, as given.
+    pub filter: Option<String>,
+    /// `--since`, seconds since the epoch.
+    pub since: Option<i64>,
+    /// `--until`, seconds since the epoch.
+    pub until: Option<i64>,
+    /// The audit's trust, header, recursion and front ends; `None` without an audit.
+    pub audit: Option<AuditOptions>,
+    /// `--samples` (malformed lines kept).
+    pub samples: usize,
+    /// `--top` (groups shown; the first report's value is used).
+    pub top: usize,
+    /// `--sort` (the first report's value is used).
+    pub sort: String,
+}
+
+impl MergeOptions {
+    /// The [`SummaryConfig`] these options describe.
+    pub fn summary_config(&self) -> Result<SummaryConfig, String> {
+        let group_by = match self.group_by.as_deref() {
+            None => None,
+            Some(name) => {
+                Some(GroupBy::from_name(name).ok_or_else(|| format!("unknown group-by {name:?}"))?)
+            }
+        };
+        let routes = self
+            .routes
+            .iter()
+            .map(|r| RouteRule::parse(r).map_err(|e| e.to_string()))
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(SummaryConfig {
+            group_by,
+            routes,
+            max_groups: self.max_groups,
+            buckets_us: self.buckets_us.clone().into(),
+            bucket: self.bucket,
+        })
+    }
+
+    /// `sort` as a [`SortBy`].
+    pub fn sort_by(&self) -> SortBy {
+        match self.sort.as_str() {
+            "sum" => SortBy::Sum,
+            "p99" => SortBy::P99,
+            _ => SortBy::Count,
+        }
+    }
+
+    /// The first option that differs from `other`, with both values, for an error message.
+    fn difference(&self, other: &MergeOptions) -> Option<(&'static str, String, String)> {
+        let show = |v: &dyn std::fmt::Debug| format!("{v:?}");
+        let pairs: [(&'static str, String, String); 10] = [
+            (
+                "--percentiles",
+                show(&self.percentiles),
+                show(&other.percentiles),
+            ),
+            ("--group-by", show(&self.group_by), show(&other.group_by)),
+            ("--route", show(&self.routes), show(&other.routes)),
+            (
+                "--max-groups",
+                show(&self.max_groups),
+                show(&other.max_groups),
+            ),
+            ("--buckets", show(&self.buckets_us), show(&other.buckets_us)),
+            ("--bucket", show(&self.bucket), show(&other.bucket)),
+            ("--filter", show(&self.filter), show(&other.filter)),
+            ("--since", show(&self.since), show(&other.since)),
+            ("--until", show(&self.until), show(&other.until)),
+            ("--samples", show(&self.samples), show(&other.samples)),
+        ];
+        if let Some(d) = pairs.into_iter().find(|(_, a, b)| a != b) {
+            return Some(d);
+        }
+        if self.audit != other.audit {
+            let show = |v: &Option<AuditOptions>| match v {
+                None => "no audit".to_string(),
+                Some(v) => format!(
+                    "trust {}; header {}; recursive {}; front ends {}; peer logged {}",
+                    v.trust.join(","),
+                    v.header,
+                    v.recursive,
+                    v.front_ends.join(","),
+                    v.peer_logged
+                ),
+            };
+            return Some((
+                "the audit's trust (--trust, --header, --no-recursive, --front-end, --nginx-conf)",
+                show(&self.audit),
+                show(&other.audit),
+            ));
+        }
+        None
+    }
+}
+
+/// What a JSON report carries so that reports merge exactly.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct MergeState {
+    /// [`MERGE_VERSION`].
+    pub version: u32,
+    /// The options the numbers depend on.
+    pub options: MergeOptions,
+    /// The summary in full (absent with `--no-summary`).
+    pub summary: Option<SummaryState>,
+    /// The audit in full (absent without an audit); sample positions are `[input index,
+    /// line]`, the index into the report's `inputs`.
+    pub audit: Option<AuditState>,
+}
+
+/// One report to merge: its file name (for errors) and its parsed JSON.
+#[derive(Clone, Debug)]
+pub struct Part {
+    /// The file, as given.
+    pub name: String,
+    /// The JSON document.
+    pub json: Value,
+}
+
+fn bad(part: &Part, reason: impl Into<String>) -> Error {
+    Error::Merge {
+        file: escape_str(&part.name).into_owned(),
+        reason: reason.into(),
+    }
+}
+
+fn state_of(part: &Part) -> Result<MergeState, Error> {
+    let Some(v) = part.json.get(MERGEABLE_KEY) else {
+        return Err(bad(
+            part,
+            format!(
+                "no \"{MERGEABLE_KEY}\" key: not a report of 'realip scan --output json' (or one \
+                 from a realip too old to merge)"
+            ),
+        ));
+    };
+    let version = v.get("version").and_then(Value::as_u64);
+    if version != Some(u64::from(MERGE_VERSION)) {
+        return Err(bad(
+            part,
+            format!(
+                "\"{MERGEABLE_KEY}\" has version {}; this realip reads version {MERGE_VERSION}",
+                version.map_or("(none)".to_string(), |v| v.to_string())
+            ),
+        ));
+    }
+    MergeState::deserialize(v).map_err(|e| bad(part, format!("\"{MERGEABLE_KEY}\": {e}")))
+}
+
+fn u64_at(part: &Part, pointer: &str) -> Result<u64, Error> {
+    part.json
+        .pointer(pointer)
+        .and_then(Value::as_u64)
+        .ok_or_else(|| bad(part, format!("missing number at {pointer}")))
+}
+
+fn strings_at(part: &Part, key: &str) -> Result<Vec<String>, Error> {
+    match part.json.get(key) {
+        None => Ok(Vec::new()),
+        Some(v) => Vec::<String>::deserialize(v).map_err(|e| bad(part, format!("\"{key}\": {e}"))),
+    }
+}
+
+/// Reads the options and summaries of `parts`, refusing any that differ from the first.
+fn states(parts: &[Part]) -> Result<Vec<MergeState>, Error> {
+    let mut out: Vec<MergeState> = Vec::with_capacity(parts.len());
+    for p in parts {
+        let st = state_of(p)?;
+        if let Some(first) = out.first() {
+            if let Some((what, a, b)) = first.options.difference(&st.options) {
+                return Err(bad(
+                    p,
+                    format!(
+                        "made with other options than {}: {what} is {} there and {} here; \
+                         reports merge only when made with the same options",
+                        escape_str(&parts[0].name),
+                        escape_str(&a),
+                        escape_str(&b)
+                    ),
+                ));
+            }
+            if first.summary.is_some() != st.summary.is_some() {
+                return Err(bad(
+                    p,
+                    format!(
+                        "one of this report and {} was made with --no-summary",
+                        escape_str(&parts[0].name)
+                    ),
+                ));
+            }
+        }
+        out.push(st);
+    }
+    Ok(out)
+}
+
+/// Merges the summaries of `states` (all made with the same options).
+fn merged_summary(states: &[MergeState], parts: &[Part]) -> Result<Option<Summary>, Error> {
+    let Some(first) = states.first() else {
+        return Ok(None);
+    };
+    let config = Arc::new(
+        first
+            .options
+            .summary_config()
+            .map_err(|e| bad(&parts[0], e))?,
+    );
+    let mut total: Option<Summary> = None;
+    for (st, part) in states.iter().zip(parts) {
+        let Some(s) = &st.summary else { continue };
+        let s = Summary::from_state(Arc::clone(&config), s).map_err(|e| bad(part, e))?;
+        match &mut total {
+            Some(t) => *t += &s,
+            None => total = Some(s),
+        }
+    }
+    Ok(total)
+}
+
+/// Merges reports of `realip scan --output json` into the report of the whole: counts,
+/// status, every group and every percentile as if one run had scanned every part's inputs in
+/// order. Refuses reports made with different options. `epoch` stamps the result.
+pub fn merge(parts: &[Part], epoch: u64) -> Result<ScanReport, Error> {
+    if parts.is_empty() {
+        return Err(Error::Merge {
+            file: "-".to_string(),
+            reason: "nothing to merge".to_string(),
+        });
+    }
+    let states = states(parts)?;
+    let opts = &states[0].options;
+    let summary = merged_summary(&states, parts)?;
+    let mut inputs = Vec::new();
+    let mut errors = Vec::new();
+    let mut samples: Vec<Sample> = Vec::new();
+    let (mut lines, mut parsed, mut malformed, mut filtered) = (0u64, 0u64, 0u64, 0u64);
+    let mut formats: Vec<String> = Vec::new();
+    let mut detected = true;
+    for p in parts {
+        inputs.extend(strings_at(p, "inputs")?);
+        errors.extend(strings_at(p, "errors")?);
+        lines += u64_at(p, "/lines")?;
+        parsed += u64_at(p, "/parsed")?;
+        malformed += u64_at(p, "/malformed/count")?;
+        filtered += p.json.get("filtered").and_then(Value::as_u64).unwrap_or(0);
+        if let Some(list) = p.json.pointer("/malformed/samples") {
+            let mut s = Vec::<Sample>::deserialize(list)
+                .map_err(|e| bad(p, format!("malformed.samples: {e}")))?;
+            samples.append(&mut s);
+        }
+        let name = p
+            .json
+            .pointer("/format/name")
+            .and_then(Value::as_str)
+            .unwrap_or("?")
+            .to_string();
+        if !formats.contains(&name) {
+            formats.push(name);
+        }
+        detected &= p
+            .json
+            .pointer("/format/detected")
+            .and_then(Value::as_bool)
+            .unwrap_or(false);
+    }
+    samples.truncate(opts.samples);
+    let audit_config = match &opts.audit {
+        Some(o) => Some(AuditConfig::from_options(o).map_err(|e| bad(&parts[0], e.to_string()))?),
+        None => None,
+    };
+    let mut audit: Option<Audit<'_>> = None;
+    if let Some(config) = &audit_config {
+        let mut offset = 0u32;
+        for (st, p) in states.iter().zip(parts) {
+            let n = u32::try_from(strings_at(p, "inputs")?.len()).unwrap_or(u32::MAX);
+            if let Some(a) = &st.audit {
+                let a = Audit::from_state(config, a, offset).map_err(|e| bad(p, e))?;
+                match &mut audit {
+                    Some(t) => t.merge(a),
+                    None => audit = Some(a),
+                }
+            } else {
+                return Err(bad(
+                    p,
+                    "the audit options are there but the audit state is not",
+                ));
+            }
+            offset = offset.saturating_add(n);
+        }
+    }
+    let audit_note = parts[0]
+        .json
+        .pointer("/audit/note")
+        .or_else(|| parts[0].json.pointer("/audit/skipped"))
+        .and_then(Value::as_str)
+        .map(str::to_string);
+    let locate = |at: crate::scan::LineAt| {
+        let name = inputs.get(at.file as usize).map_or("?", String::as_str);
+        format!("{name}:{}", at.line + 1)
+    };
+    let audit_view = audit.as_ref().map(|a| a.view(locate));
+    let view = summary
+        .as_ref()
+        .map(|s| s.view(&opts.percentiles, opts.top, opts.sort_by()));
+    let mergeable = MergeState {
+        version: MERGE_VERSION,
+        options: opts.clone(),
+        summary: summary.as_ref().map(Summary::state),
+        audit: audit.as_ref().map(|a| a.state(|at| (at.file, at.line + 1))),
+    };
+    Ok(ScanReport {
+        inputs,
+        format: formats.join(", "),
+        format_detected: detected,
+        lines,
+        parsed,
+        malformed,
+        samples,
+        errors,
+        summary: view,
+        audit: audit_view,
+        audit_note,
+        state_notes: None,
+        window_seconds: None,
+        epoch,
+        totals: None,
+        metrics: crate::report::model::MetricsOptions::default(),
+        filtered,
+        mergeable: serde_json::to_value(&mergeable).ok(),
+    })
+}
+
+/// Compares two reports per group (every group they track, not only the ones shown), by
+/// count, p50 and p99 of `$request_time`. Refuses reports grouped differently.
+pub fn diff(before: &Part, after: &Part) -> Result<Diff, Error> {
+    let b = state_of(before)?;
+    let a = state_of(after)?;
+    if b.options.group_by != a.options.group_by {
+        return Err(bad(
+            after,
+            format!(
+                "grouped by {} but {} is grouped by {}; diff compares reports made with the same \
+                 --group-by",
+                a.options.group_by.as_deref().unwrap_or("nothing"),
+                escape_str(&before.name),
+                b.options.group_by.as_deref().unwrap_or("nothing"),
+            ),
+        ));
+    }
+    let load = |st: &MergeState, part: &Part| -> Result<Summary, Error> {
+        let config = Arc::new(st.options.summary_config().map_err(|e| bad(part, e))?);
+        let s = st
+            .summary
+            .as_ref()
+            .ok_or_else(|| bad(part, "made with --no-summary: nothing to compare"))?;
+        Summary::from_state(config, s).map_err(|e| bad(part, e))
+    };
+    let sb = load(&b, before)?;
+    let sa = load(&a, after)?;
+    Ok(crate::summary::diff(&sb, &sa))
+}
