@@ -100,6 +100,8 @@ fn run(data: &[u8], format: &Format, group_by: GroupBy, threads: usize, pick_qua
             metric_key_prefix: Some("realip".to_string()),
             mackerel_meta: pick_quantiles,
         },
+        filtered: 0,
+        mergeable: None,
     };
     for output in [
         Output::Table,
