@@ -158,8 +158,10 @@ impl Nginx {
                 if let Some(status) = nginx.child.try_wait().expect("try_wait nginx") {
                     return Err(format!("nginx exited with {status}\n{}", nginx.logs()));
                 }
-                let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
-                if TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_ok() {
+                // The port must be listened on by *this* nginx: a free port can be taken by
+                // another test's server between `free_port` and nginx's bind, and a connect
+                // alone would then talk to that stranger while this nginx retries its bind.
+                if listens_on(nginx.child.id(), port) {
                     break;
                 }
                 if Instant::now() > deadline {
@@ -296,6 +298,36 @@ impl Drop for Nginx {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// Whether process `pid` holds a socket listening on 127.0.0.1:`port` (Linux: the listening
+/// socket's inode in `/proc/net/tcp`, found among the process's open descriptors).
+fn listens_on(pid: u32, port: u16) -> bool {
+    let local = format!("0100007F:{port:04X}");
+    let Ok(table) = fs::read_to_string("/proc/net/tcp") else {
+        return false;
+    };
+    let inodes: Vec<String> = table
+        .lines()
+        .skip(1)
+        .filter_map(|line| {
+            let cols: Vec<&str> = line.split_whitespace().collect();
+            // sl local_address rem_address st ... inode (column 9); st 0A = LISTEN
+            (cols.len() > 9 && cols[1] == local && cols[3] == "0A")
+                .then(|| format!("socket:[{}]", cols[9]))
+        })
+        .collect();
+    if inodes.is_empty() {
+        return false;
+    }
+    let Ok(fds) = fs::read_dir(format!("/proc/{pid}/fd")) else {
+        return false;
+    };
+    fds.flatten().any(|fd| {
+        fs::read_link(fd.path())
+            .map(|target| inodes.iter().any(|i| target.as_os_str() == i.as_str()))
+            .unwrap_or(false)
+    })
 }
 
 /// A port of 127.0.0.1 that was free a moment ago.
