@@ -10,12 +10,11 @@
 use std::io::{self, Write};
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 
 use anyhow::Context;
 use clap::ValueEnum;
-use realip::audit::{Audit, AuditConfig, AuditView, TrustChoice};
-use realip::logfmt::{self, Field, Format, Plan, Record};
+use realip::job::{ScanJob, Trust};
+use realip::logfmt::Format;
 use realip::nginx::ast::Config;
 use realip::nginx::lint::{
     self, Context as Block, Finding, LintOptions, ProviderKind, ProviderList, Severity,
@@ -27,8 +26,8 @@ use realip::nginx::LoadOptions;
 use realip::presets;
 use realip::ranges::gcloud::LbKind;
 use realip::report::escape::escape_str;
-use realip::scan::{self, ScanInput, ScanOptions};
-use realip::{input, Header, TrustedSet};
+use realip::scan::ScanOptions;
+use realip::{Header, TrustedSet};
 
 use super::exit::ExitCode;
 use super::lb::LbArgs;
@@ -332,10 +331,11 @@ fn check(args: CheckArgs) -> anyhow::Result<ExitCode> {
             return Ok(ExitCode::Error);
         }
     };
-    let front_ends = realip::audit::front_ends(&args.front_end).context("--front-end")?;
+    // Checked before any log is read.
+    realip::audit::front_ends(&args.front_end).context("--front-end")?;
     let mut code = ExitCode::Ok;
     for log in &args.log {
-        match lb_ips_from_log(&cfg, log, args.log_format.as_deref(), front_ends.as_ref())? {
+        match lb_ips_from_log(&cfg, log, args.log_format.as_deref(), &args.front_end)? {
             Some(found) => {
                 for ip in found {
                     if !lb_ips.contains(&ip) {
@@ -598,81 +598,56 @@ fn now_epoch() -> i64 {
 }
 
 /// Audits one log with the configuration's own settings and returns the load-balancer IPs it
-/// logged as clients; `None` (after saying why on stderr) when the log cannot be audited.
+/// Audits one log with the configuration's own settings (the library's scan job, as `realip
+/// scan --nginx-conf` runs it) and returns the load-balancer IPs it logged as clients; `None`
+/// (after saying why on stderr) when the log cannot be read.
 fn lb_ips_from_log(
     cfg: &Config,
     log: &std::ffi::OsStr,
     format_arg: Option<&str>,
-    front_ends: Option<&TrustedSet>,
+    front_ends: &[String],
 ) -> anyhow::Result<Option<Vec<IpAddr>>> {
     let name = realip::report::escape::escape_bytes(log.as_encoded_bytes()).into_owned();
-    let sources = input::expand_inputs(&[log])?;
-    let mut inputs = Vec::new();
-    let mut head = Vec::new();
-    for (k, src) in sources.iter().enumerate() {
-        let opened = match input::open(src) {
-            Ok(o) => o,
-            Err(e) => {
-                eprintln!("realip: --log: {e}");
-                return Ok(None);
-            }
-        };
-        let opened = if k == 0 {
-            let (h, o) = input::peek_lines(opened, logfmt::DETECT_LINES)
-                .with_context(|| format!("reading {name}"))?;
-            head = h;
-            o
-        } else {
-            opened
-        };
-        inputs.push(ScanInput::new(src.name(), opened));
-    }
-    let lines: Vec<&[u8]> = head.iter().map(Vec::as_slice).collect();
     let logs = access_logs(cfg);
     let file_name = Path::new(log).file_name();
     let bound = logs
         .iter()
         .find(|l| Path::new(&l.path).file_name() == file_name && file_name.is_some());
-    let format = match format_arg {
-        Some(n) => match format_named(cfg, n) {
+    let job = ScanJob::new([log])
+        .summary(None)
+        .front_ends(front_ends.to_vec())
+        .scan_options(ScanOptions {
+            samples: 5,
+            ..ScanOptions::default()
+        })
+        .trust(Trust::NginxSettings(
+            audit_settings(cfg, bound.and_then(|l| l.server.as_deref())).resolver(),
+        ));
+    let job = match format_arg {
+        Some(n) => job.format(match format_named(cfg, n) {
             Some(f) => f,
-            None => n
-                .parse::<Format>()
-                .map_err(anyhow::Error::msg)
-                .context("--log-format")?,
-        },
-        None => choose_format(cfg, bound.map(|l| l.format.as_str()), &lines)
-            .with_context(|| format!("--log {name}: choosing the log format"))?,
+            None => n.parse::<Format>().context("--log-format")?,
+        }),
+        None => job.best_fit_format(candidate_formats(cfg, bound.map(|l| l.format.as_str()))),
     };
-    let plan = Plan::compile(&format).context("--log-format")?;
-    let settings = audit_settings(cfg, bound.and_then(|l| l.server.as_deref()));
-    // The same audit configuration as `realip scan --nginx-conf`.
-    let fields: Vec<Field> = plan.fields().collect();
-    let trust = TrustChoice::NginxConf(settings.resolver());
-    let config = match AuditConfig::for_log(trust, front_ends.cloned(), &fields) {
-        Ok(c) => Arc::new(c),
-        Err(skip) => {
-            eprintln!("realip: --log {name}: not audited: {skip}");
-            return Ok(Some(Vec::new()));
+    let report = match job.prepare() {
+        Ok(p) => p.run()?.report,
+        Err(e @ realip::Error::NothingReadable { .. }) => {
+            eprintln!("realip: --log: {e}");
+            return Ok(None);
         }
+        Err(e) => return Err(anyhow::Error::new(e).context(format!("--log {name}"))),
     };
-    let opts = ScanOptions {
-        threads: 0,
-        chunk_bytes: 16 << 20,
-        block_bytes: 1 << 20,
-        max_line: 4 << 20,
-        samples: 5,
-        progress: None,
-    };
-    let scanned = scan::scan(inputs, &plan, &opts, || Audit::new(&config))?;
-    if let Some(e) = scanned.errors.first() {
+    if let Some(e) = report.errors.first() {
         eprintln!("realip: --log: {e}");
         return Ok(None);
     }
-    let view: AuditView = scanned.acc.view(|at| {
-        let (n, line) = scanned.locate(at);
-        format!("{n}:{line}")
-    });
+    let Some(view) = report.audit else {
+        let why = report.audit_note.unwrap_or_default();
+        let why = why.strip_prefix("skipped: ").unwrap_or(&why);
+        eprintln!("realip: --log {name}: not audited: {why}");
+        return Ok(Some(Vec::new()));
+    };
     eprintln!(
         "realip: --log {name}: audit: {}",
         realip::report::text::verdict(&view)
@@ -695,36 +670,16 @@ fn lb_ips_from_log(
 }
 
 /// The configuration's access_log format that parses most of `lines` (the one bound to the
-/// log's file name first), else the detected built-in.
-fn choose_format(cfg: &Config, bound: Option<&str>, lines: &[&[u8]]) -> anyhow::Result<Format> {
+/// The configuration's access_log formats, the one bound to the log's file name first: the
+/// candidates the scan job fits to the log's first lines (else it detects a built-in).
+fn candidate_formats(cfg: &Config, bound: Option<&str>) -> Vec<Format> {
     let mut names: Vec<String> = bound.map(str::to_string).into_iter().collect();
     for l in access_logs(cfg) {
         if !names.contains(&l.format) {
             names.push(l.format);
         }
     }
-    let mut best: Option<(Format, usize)> = None;
-    let mut rec = Record::new();
-    for n in &names {
-        let Some(format) = format_named(cfg, n) else {
-            continue;
-        };
-        let Ok(plan) = Plan::compile(&format) else {
-            continue;
-        };
-        let parsed = lines
-            .iter()
-            .filter(|l| plan.parse(l, &mut rec).is_ok())
-            .count();
-        if parsed > 0 && best.as_ref().is_none_or(|(_, b)| parsed > *b) {
-            best = Some((format, parsed));
-        }
-    }
-    match best {
-        Some((format, _)) => Ok(format),
-        None if lines.is_empty() => Ok(Format::Realip),
-        None => Ok(logfmt::detect(lines)?),
-    }
+    names.iter().filter_map(|n| format_named(cfg, n)).collect()
 }
 
 /// The settings to audit a log with: the server the log belongs to (or the first).
