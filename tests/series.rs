@@ -543,3 +543,41 @@ fn diff_compares_two_known_logs_by_route() {
         "{table}"
     );
 }
+
+#[test]
+fn columns_pick_the_table_and_tsv_columns_in_order() {
+    let mut rng = Rng(5);
+    let lines = generate(&mut rng, 100, 600);
+    let dir = tempfile::tempdir().unwrap();
+    let log = write(dir.path(), "a.log", &lines);
+    let run = |out: &str| {
+        let o = realip()
+            .args([
+                "scan",
+                "--log-format",
+                FORMAT,
+                "--group-by",
+                "host",
+                "-o",
+                out,
+            ])
+            .args(["--columns", "key,p99,requests", &log])
+            .output()
+            .unwrap();
+        assert_exit(&o, 0)
+    };
+    let tsv = run("tsv");
+    assert_eq!(tsv.lines().next(), Some("key\tp99\trequests"));
+    assert!(tsv.lines().all(|l| l.split('\t').count() == 3), "{tsv}");
+    let table = run("table");
+    let at = table.find("by host:").unwrap();
+    let header = table[at..].lines().nth(1).unwrap();
+    let words: Vec<&str> = header.split_whitespace().collect();
+    assert_eq!(words, ["host", "p99", "requests"], "{table}");
+    let o = realip()
+        .args(["scan", "--columns", "key,p42", &log])
+        .output()
+        .unwrap();
+    assert_exit(&o, 2);
+    assert!(String::from_utf8_lossy(&o.stderr).contains("unknown column \"p42\""));
+}

@@ -99,6 +99,7 @@ fn run(data: &[u8], format: &Format, group_by: GroupBy, threads: usize, pick_qua
             prometheus_quantiles: pick_quantiles,
             metric_key_prefix: Some("realip".to_string()),
             mackerel_meta: pick_quantiles,
+            columns: None,
         },
         filtered: 0,
         mergeable: None,

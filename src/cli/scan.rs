@@ -21,7 +21,8 @@ use realip::report::{self, MetricsOptions, Output, ScanReport};
 use realip::resolve::NginxVersion;
 use realip::scan::ScanOptions;
 use realip::summary::{
-    buckets_us, GroupBy, RouteRule, SortBy, SummaryConfig, DEFAULT_BUCKETS, DEFAULT_PERCENTILES,
+    buckets_us, percentile_key, GroupBy, RouteRule, SortBy, SummaryConfig, DEFAULT_BUCKETS,
+    DEFAULT_PERCENTILES,
 };
 use realip::timespec::{self, TimeRange};
 
@@ -122,6 +123,11 @@ pub struct Args {
     /// Order of groups.
     #[arg(long, value_enum, default_value = "count")]
     pub sort: SortArg,
+
+    /// The columns of the groups table and of TSV, in this order, e.g.
+    /// key,requests,5xx,p99 (key: the group key). Default: all.
+    #[arg(long, value_name = "LIST", value_delimiter = ',')]
+    pub columns: Vec<String>,
 
     /// Time buckets (1m, 5m, 1h, 1d) for a series over time from each line's own timestamp:
     /// requests, status classes, p50/p90/p99/max and misresolved per bucket, empty buckets
@@ -434,7 +440,32 @@ fn metrics_options(args: &Args) -> anyhow::Result<MetricsOptions> {
         metric_key_prefix: Some(prefix.clone()),
         mackerel_meta: std::env::var_os("MACKEREL_AGENT_PLUGIN_META")
             .is_some_and(|v| !v.is_empty()),
+        columns: columns(args)?,
     })
+}
+
+/// `--columns`, checked against the columns a table or TSV can have.
+fn columns(args: &Args) -> anyhow::Result<Option<Vec<String>>> {
+    if args.columns.is_empty() {
+        return Ok(None);
+    }
+    let mut known: Vec<String> = [
+        "key", "requests", "1xx", "2xx", "3xx", "4xx", "5xx", "499", "count", "sum", "min", "mean",
+    ]
+    .map(String::from)
+    .to_vec();
+    known.extend(args.percentiles.iter().map(|&p| percentile_key(p)));
+    known.extend(["max".to_string(), "misresolved".to_string()]);
+    for c in &args.columns {
+        if !known.contains(c) {
+            anyhow::bail!(
+                "--columns: unknown column {:?}; columns: {}",
+                escape_str(c),
+                known.join(", ")
+            );
+        }
+    }
+    Ok(Some(args.columns.clone()))
 }
 
 /// The library scan job the flags describe; `lbs` adds its LB IPs to the declared trust.

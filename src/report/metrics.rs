@@ -33,7 +33,31 @@ fn cell(s: &str) -> String {
 /// `audit:trusted_lb_ip:<ip>`, `audit:<finding>`) whose `requests` is their line count. A
 /// value a row does not have is an empty field, never `NaN`. With the audit, a last column
 /// `misresolved` holds the misresolved lines of the total and of each time bucket.
+/// With `--columns`, only those columns, in that order.
 pub fn tsv(r: &ScanReport) -> String {
+    let all = tsv_all(r);
+    let (Some(columns), Some(_)) = (&r.metrics.columns, &r.summary) else {
+        return all;
+    };
+    let mut lines = all.lines();
+    let header: Vec<&str> = lines.next().unwrap_or("").split('\t').collect();
+    let picks: Vec<usize> = columns
+        .iter()
+        .filter_map(|c| header.iter().position(|h| h == c))
+        .collect();
+    let mut out = String::new();
+    for line in std::iter::once(header.join("\t").as_str()).chain(lines) {
+        let cells: Vec<&str> = line.split('\t').collect();
+        let kept: Vec<&str> = picks
+            .iter()
+            .map(|&i| cells.get(i).copied().unwrap_or(""))
+            .collect();
+        let _ = writeln!(out, "{}", kept.join("\t"));
+    }
+    out
+}
+
+fn tsv_all(r: &ScanReport) -> String {
     let mut out = String::new();
     let audited = r.audit.is_some();
     let Some(s) = &r.summary else {

@@ -19,6 +19,9 @@ pub struct MetricsOptions {
     /// Mackerel: print the graph definitions (`# mackerel-agent-plugin` and JSON) instead of
     /// values, as mackerel-agent asks with `MACKEREL_AGENT_PLUGIN_META` set.
     pub mackerel_meta: bool,
+    /// `--columns`: the columns of the groups table and of TSV, by header name (`key` for
+    /// the group key), in this order; `None`: all.
+    pub columns: Option<Vec<String>>,
 }
 
 /// Everything a scan report shows.

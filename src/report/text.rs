@@ -242,7 +242,42 @@ fn classes(c: &StatusClassView) -> String {
         .join("  ")
 }
 
-fn write_summary(out: &mut String, s: &SummaryView, audited: bool, width: Option<usize>) {
+/// Keeps the columns named in `columns` (by header; `key` is the first column), in that
+/// order; all when `None`.
+fn select_columns(rows: Vec<Vec<String>>, columns: Option<&[String]>) -> Vec<Vec<String>> {
+    let Some(columns) = columns else {
+        return rows;
+    };
+    let Some(header) = rows.first() else {
+        return rows;
+    };
+    let picks: Vec<usize> = columns
+        .iter()
+        .filter_map(|c| {
+            if c == "key" {
+                Some(0)
+            } else {
+                header.iter().position(|h| h == c)
+            }
+        })
+        .collect();
+    rows.into_iter()
+        .map(|r| {
+            picks
+                .iter()
+                .map(|&i| r.get(i).cloned().unwrap_or_default())
+                .collect()
+        })
+        .collect()
+}
+
+fn write_summary(
+    out: &mut String,
+    s: &SummaryView,
+    audited: bool,
+    width: Option<usize>,
+    columns: Option<&[String]>,
+) {
     let _ = writeln!(
         out,
         "requests {}   bytes {}",
@@ -305,7 +340,7 @@ fn write_summary(out: &mut String, s: &SummaryView, audited: bool, width: Option
             row.extend(latency_row("", &g.request_time).into_iter().skip(2));
             rows.push(row);
         }
-        out.push_str(&fitted(rows, width));
+        out.push_str(&fitted(select_columns(rows, columns), width));
         if s.groups_approximate {
             let _ = writeln!(
                 out,
@@ -743,7 +778,13 @@ pub fn render_width(r: &ScanReport, width: Option<usize>) -> String {
     }
     if let Some(s) = &r.summary {
         out.push('\n');
-        write_summary(&mut out, s, r.audit.is_some(), width);
+        write_summary(
+            &mut out,
+            s,
+            r.audit.is_some(),
+            width,
+            r.metrics.columns.as_deref(),
+        );
     }
     out
 }
