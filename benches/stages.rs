@@ -70,7 +70,7 @@ fn stages(c: &mut Criterion) {
     let fields: Vec<Field> = plan.fields().collect();
     let plain = Arc::new(SummaryConfig::default());
     let routes = Arc::new(SummaryConfig {
-        group_by: Some(GroupBy::Route),
+        group_by: vec![GroupBy::Route],
         ..SummaryConfig::default()
     });
     let inferred = audit_config(None, &fields);

@@ -18,7 +18,7 @@ use crate::audit::{Audit, AuditConfig, AuditOptions, AuditState};
 use crate::escape::escape_str;
 use crate::report::ScanReport;
 use crate::scan::Sample;
-use crate::summary::{Diff, GroupBy, RouteRule, SortBy, Summary, SummaryConfig, SummaryState};
+use crate::summary::{Diff, RouteRule, SortBy, Summary, SummaryConfig, SummaryState};
 use crate::Error;
 
 /// The top-level JSON key holding a report's [`MergeState`].
@@ -62,10 +62,9 @@ impl MergeOptions {
     /// The [`SummaryConfig`] these options describe.
     pub fn summary_config(&self) -> Result<SummaryConfig, String> {
         let group_by = match self.group_by.as_deref() {
-            None => None,
-            Some(name) => {
-                Some(GroupBy::from_name(name).ok_or_else(|| format!("unknown group-by {name:?}"))?)
-            }
+            None => Vec::new(),
+            Some(list) => crate::summary::group_by_parse(list)
+                .ok_or_else(|| format!("unknown group-by {list:?}"))?,
         };
         let routes = self
             .routes

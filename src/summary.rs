@@ -73,6 +73,30 @@ impl GroupBy {
     }
 }
 
+/// The byte between the values of a composite group key (`--group-by host,route`). A raw
+/// `0x1F` inside a value is stored as `?`, so the parts always split back exactly.
+pub const KEY_SEP: u8 = 0x1F;
+
+/// The `--group-by` keys as given on the command line (`host,route`); `None` without keys.
+pub fn group_by_name(keys: &[GroupBy]) -> Option<String> {
+    (!keys.is_empty()).then(|| keys.iter().map(|g| g.name()).collect::<Vec<_>>().join(","))
+}
+
+/// The keys of a `--group-by` list (`host,route`).
+pub fn group_by_parse(list: &str) -> Option<Vec<GroupBy>> {
+    list.split(',').map(GroupBy::from_name).collect()
+}
+
+/// A stored group key as shown: the values joined by `,` (one value: itself).
+pub fn display_key(k: &[u8]) -> String {
+    String::from_utf8_lossy(k).replace(char::from(KEY_SEP), ",")
+}
+
+/// The values of a stored composite group key.
+pub fn key_parts(k: &str) -> Vec<String> {
+    k.split(char::from(KEY_SEP)).map(str::to_string).collect()
+}
+
 impl GroupBy {
     /// The key for a name used on the command line.
     pub fn from_name(name: &str) -> Option<GroupBy> {
@@ -144,8 +168,9 @@ impl RouteRule {
 /// Settings shared by every worker's summary.
 #[derive(Clone, Debug)]
 pub struct SummaryConfig {
-    /// Group requests by this key, if set.
-    pub group_by: Option<GroupBy>,
+    /// Group requests by these keys (none: no groups). With several keys a group is the
+    /// tuple of their values, stored joined by [`KEY_SEP`].
+    pub group_by: Vec<GroupBy>,
     /// Route rules, first match wins (only with `GroupBy::Route`).
     pub routes: Vec<RouteRule>,
     /// Distinct group keys kept; requests with further keys go to "others".
@@ -200,7 +225,7 @@ fn default_buckets_us() -> Arc<[u64]> {
 impl Default for SummaryConfig {
     fn default() -> Self {
         SummaryConfig {
-            group_by: None,
+            group_by: Vec::new(),
             routes: Vec::new(),
             max_groups: 1000,
             buckets_us: default_buckets_us(),
@@ -545,8 +570,8 @@ impl Summary {
             self.upstream_time.record(up.total_us);
             self.upstream_tries += u64::from(up.tries);
         }
-        if let Some(by) = self.config.group_by {
-            self.add_to_group(by, rec, status, rt);
+        if !self.config.group_by.is_empty() {
+            self.add_to_group(rec, status, rt);
         }
         if let Some(width) = self.config.bucket {
             match time {
@@ -585,39 +610,36 @@ impl Summary {
         (n > MAX_BUCKETS).then_some(n)
     }
 
-    fn add_to_group(
-        &mut self,
-        by: GroupBy,
-        rec: &Record<'_>,
-        status: Option<u16>,
-        rt: Option<u64>,
-    ) {
+    fn add_to_group(&mut self, rec: &Record<'_>, status: Option<u16>, rt: Option<u64>) {
         // The key borrows only the record or `scratch`, never `self`, so the groups can be
         // updated below without cloning the shared config per line.
         let max_groups = self.config.max_groups;
         let mut scratch = std::mem::take(&mut self.scratch);
         scratch.clear();
-        let key: &[u8] = match by {
-            GroupBy::Route => {
-                let path = rec.path().unwrap_or(b"-");
-                match self.config.routes.iter().find(|r| r.regex.is_match(path)) {
-                    Some(rule) => scratch.extend_from_slice(rule.name.as_bytes()),
-                    None => normalize_route(path, &mut scratch),
+        let key: &[u8] = match self.config.group_by[..] {
+            [GroupBy::Route] => {
+                push_key_part(
+                    GroupBy::Route,
+                    &self.config.routes,
+                    rec,
+                    status,
+                    &mut scratch,
+                );
+                &scratch
+            }
+            [GroupBy::Host] => rec.get(Field::Host).unwrap_or(b"-"),
+            [GroupBy::Method] => rec.method().unwrap_or(b"-"),
+            [GroupBy::Client] => rec.get(Field::RemoteAddr).unwrap_or(b"-"),
+            _ => {
+                // Status, or several keys: the values joined by KEY_SEP in the reused buffer.
+                for (i, &by) in self.config.group_by.iter().enumerate() {
+                    if i > 0 {
+                        scratch.push(KEY_SEP);
+                    }
+                    push_key_part(by, &self.config.routes, rec, status, &mut scratch);
                 }
                 &scratch
             }
-            GroupBy::Host => rec.get(Field::Host).unwrap_or(b"-"),
-            GroupBy::Method => rec.method().unwrap_or(b"-"),
-            GroupBy::Status => match status {
-                Some(s) => {
-                    // Three digits by construction (parse_status); no allocation per line.
-                    let digits = [s / 100, s / 10 % 10, s % 10].map(|d| b'0' + d as u8);
-                    scratch.extend_from_slice(&digits);
-                    &scratch
-                }
-                None => b"-",
-            },
-            GroupBy::Client => rec.get(Field::RemoteAddr).unwrap_or(b"-"),
         };
         let bump = |g: &mut Group| {
             g.requests += 1;
@@ -735,18 +757,25 @@ impl Summary {
             }
             groups.truncate(top);
         }
-        let group_view = |key: String, g: &Group| GroupView {
-            key,
+        let multi = self.config.group_by.len() > 1;
+        let group_view = |raw: &[u8], g: &Group| GroupView {
+            key: display_key(raw),
+            keys: if !multi {
+                Vec::new()
+            } else if raw == b"others" {
+                // A real composite key always holds KEY_SEP: this is the merged rest.
+                vec!["others".to_string(); self.config.group_by.len()]
+            } else {
+                key_parts(&String::from_utf8_lossy(raw))
+            },
             requests: g.requests,
             status_class: g.classes.view(),
             request_time: g.request_time.view(percentiles),
         };
-        let mut group_views: Vec<GroupView> = groups
-            .iter()
-            .map(|(k, g)| group_view(String::from_utf8_lossy(k).into_owned(), g))
-            .collect();
+        let mut group_views: Vec<GroupView> =
+            groups.iter().map(|(k, g)| group_view(k, g)).collect();
         if others.requests > 0 {
-            group_views.push(group_view("others".to_string(), &others));
+            group_views.push(group_view(b"others", &others));
         }
         let series = self
             .config
@@ -763,12 +792,48 @@ impl Summary {
             request_time: self.request_time.view(percentiles),
             upstream_response_time: self.upstream_time.view(percentiles),
             upstream_tries: self.upstream_tries,
-            group_by: self.config.group_by.map(GroupBy::name),
+            group_by: group_by_name(&self.config.group_by),
             groups: group_views,
             groups_in_others: others_groups,
             groups_approximate: self.others_keys_seen,
             max_error,
             percentile_definition: PERCENTILE_DEFINITION,
+        }
+    }
+}
+
+/// Appends the value of key `by` to `out` (a raw [`KEY_SEP`] in it becomes `?`). Route
+/// normalisation and `--route` rules apply to the route part only.
+fn push_key_part(
+    by: GroupBy,
+    routes: &[RouteRule],
+    rec: &Record<'_>,
+    status: Option<u16>,
+    out: &mut Vec<u8>,
+) {
+    let start = out.len();
+    match by {
+        GroupBy::Route => {
+            let path = rec.path().unwrap_or(b"-");
+            match routes.iter().find(|r| r.regex.is_match(path)) {
+                Some(rule) => out.extend_from_slice(rule.name.as_bytes()),
+                None => normalize_route(path, out),
+            }
+        }
+        GroupBy::Host => out.extend_from_slice(rec.get(Field::Host).unwrap_or(b"-")),
+        GroupBy::Method => out.extend_from_slice(rec.method().unwrap_or(b"-")),
+        GroupBy::Status => match status {
+            // Three digits by construction (parse_status).
+            Some(s) => {
+                out.extend_from_slice(&[s / 100, s / 10 % 10, s % 10].map(|d| b'0' + d as u8))
+            }
+            None => out.push(b'-'),
+        },
+        GroupBy::Client => out.extend_from_slice(rec.get(Field::RemoteAddr).unwrap_or(b"-")),
+    }
+    for b in &mut out[start..] {
+        if *b == KEY_SEP {
+            *b = b'?';
         }
     }
 }
@@ -786,15 +851,12 @@ impl Summary {
             )
         };
         let mut out = HashMap::default();
-        if self.config.group_by.is_none() {
+        if self.config.group_by.is_empty() {
             out.insert("*".to_string(), point(self.requests, &self.request_time));
             return out;
         }
         for (k, g) in &self.groups {
-            out.insert(
-                String::from_utf8_lossy(k).into_owned(),
-                point(g.requests, &g.request_time),
-            );
+            out.insert(display_key(k), point(g.requests, &g.request_time));
         }
         if self.others.requests > 0 {
             out.insert(
@@ -892,8 +954,10 @@ pub fn diff(before: &Summary, after: &Summary) -> Diff {
         group_by: after
             .config
             .group_by
-            .map_or("all", GroupBy::name)
-            .to_string(),
+            .is_empty()
+            .then(|| "all".to_string())
+            .or_else(|| group_by_name(&after.config.group_by))
+            .unwrap_or_default(),
         rows,
     }
 }
@@ -1212,8 +1276,12 @@ impl StatusClassView {
 /// One group as reported.
 #[derive(Clone, Debug, PartialEq)]
 pub struct GroupView {
-    /// The group key (route, host, …); `others` for the merged rest.
+    /// The group key (route, host, …; several values joined by `,`); `others` for the merged
+    /// rest.
     pub key: String,
+    /// With several `--group-by` keys: the value of each key, in order (`others` for each in
+    /// the merged rest); empty with one key.
+    pub keys: Vec<String>,
     /// Requests in the group.
     pub requests: u64,
     /// Status classes.
@@ -1239,8 +1307,8 @@ pub struct SummaryView {
     pub upstream_response_time: LatencyView,
     /// Upstream attempts in total (more than requests with an upstream time means retries).
     pub upstream_tries: u64,
-    /// The group-by key, if any.
-    pub group_by: Option<&'static str>,
+    /// The group-by keys as given (`route`, `host,route`), if any.
+    pub group_by: Option<String>,
     /// Top groups, then `others`.
     pub groups: Vec<GroupView>,
     /// How many distinct keys were merged into `others` (at least; exact unless
@@ -1580,7 +1648,7 @@ mod tests {
 
     fn cfg(group_by: Option<GroupBy>, max_groups: usize) -> Arc<SummaryConfig> {
         Arc::new(SummaryConfig {
-            group_by,
+            group_by: group_by.into_iter().collect(),
             routes: vec![],
             max_groups,
             ..SummaryConfig::default()
@@ -1786,7 +1854,7 @@ mod tests {
     fn route_rules_win_over_normalisation() {
         let rule = RouteRule::parse("^/api/v[0-9]+/users=users").unwrap();
         let c = Arc::new(SummaryConfig {
-            group_by: Some(GroupBy::Route),
+            group_by: vec![GroupBy::Route],
             routes: vec![rule],
             max_groups: 10,
             ..SummaryConfig::default()
@@ -1878,7 +1946,7 @@ mod tests {
     #[test]
     fn state_round_trips_and_merges_like_the_whole() {
         let c = Arc::new(SummaryConfig {
-            group_by: Some(GroupBy::Route),
+            group_by: vec![GroupBy::Route],
             bucket: Some(60),
             ..SummaryConfig::default()
         });

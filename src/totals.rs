@@ -186,18 +186,26 @@ impl Totals {
             self.request_time.add(&Histogram::of(&s.request_time));
             self.upstream_response_time
                 .add(&Histogram::of(&s.upstream_response_time));
-            let by = s.group_by.map(str::to_string);
+            let by = s.group_by.clone();
             if by != self.group_by {
                 // Another grouping: its series start over.
                 self.groups.clear();
                 self.group_by = by;
             }
+            // Several keys: the values joined by KEY_SEP (one Prometheus label each).
+            let sep = char::from(crate::summary::KEY_SEP).to_string();
+            let nkeys = self.group_by.as_deref().map_or(1, |b| b.split(',').count());
             for g in &s.groups {
                 let run = Histogram::of(&g.request_time);
-                let key = if self.groups.contains_key(&g.key) || self.groups.len() < MAX_KEYS {
+                let own = if g.keys.is_empty() {
                     g.key.clone()
                 } else {
-                    "others".to_string()
+                    g.keys.join(&sep)
+                };
+                let key = if self.groups.contains_key(&own) || self.groups.len() < MAX_KEYS {
+                    own
+                } else {
+                    vec!["others"; nkeys].join(&sep)
                 };
                 let e = self.groups.entry(key).or_default();
                 e.requests += g.requests;

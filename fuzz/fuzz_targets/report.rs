@@ -38,7 +38,7 @@ fn run(data: &[u8], format: &Format, group_by: GroupBy, threads: usize, pick_qua
         return;
     };
     let summary_config = Arc::new(SummaryConfig {
-        group_by: Some(group_by),
+        group_by: vec![group_by],
         routes: Vec::new(),
         max_groups: 4,
         ..SummaryConfig::default()

@@ -108,9 +108,10 @@ pub struct Args {
     #[arg(long, value_name = "LIST", value_delimiter = ',', default_values_t = DEFAULT_PERCENTILES.to_vec())]
     pub percentiles: Vec<f64>,
 
-    /// Group requests by route, host, method, status or client.
-    #[arg(long, value_enum, value_name = "KEY")]
-    pub group_by: Option<GroupByArg>,
+    /// Group requests by route, host, method, status or client; several keys
+    /// (comma-separated or repeated, e.g. host,route) group by the tuple of their values.
+    #[arg(long, value_enum, value_name = "KEY[,KEY…]", value_delimiter = ',')]
+    pub group_by: Vec<GroupByArg>,
 
     /// Route rule REGEX=NAME (repeatable, first match wins), for --group-by route.
     #[arg(long, value_name = "REGEX=NAME")]
@@ -510,9 +511,16 @@ fn job(args: &Args, lbs: Option<&LbList>) -> anyhow::Result<ScanJob> {
             );
         }
     }
+    let mut group_keys: Vec<GroupBy> = Vec::new();
+    for g in args.group_by.iter().copied().map(GroupBy::from) {
+        if group_keys.contains(&g) {
+            anyhow::bail!("--group-by {} is given twice", g.name());
+        }
+        group_keys.push(g);
+    }
     let summary = (!args.no_summary).then(|| SummaryOptions {
         config: SummaryConfig {
-            group_by: args.group_by.map(GroupBy::from),
+            group_by: group_keys.clone(),
             routes,
             max_groups: args.max_groups,
             buckets_us: buckets.into(),

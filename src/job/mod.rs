@@ -673,8 +673,7 @@ impl PreparedScan {
                     .unwrap_or_default(),
                 group_by: summary
                     .as_ref()
-                    .and_then(|(c, ..)| c.group_by)
-                    .map(|g| g.name().to_string()),
+                    .and_then(|(c, ..)| crate::summary::group_by_name(&c.group_by)),
                 routes: summary
                     .as_ref()
                     .map(|(c, ..)| {

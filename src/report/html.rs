@@ -495,10 +495,10 @@ fn write_audit(out: &mut String, a: &AuditView) {
 }
 
 fn write_groups(out: &mut String, s: &SummaryView) {
-    let Some(by) = s.group_by else {
+    let Some(by) = s.group_by.clone() else {
         return;
     };
-    let _ = writeln!(out, "<h2>Top {} by {}</h2>", s.groups.len(), text(by));
+    let _ = writeln!(out, "<h2>Top {} by {}</h2>", s.groups.len(), text(&by));
     if s.groups.is_empty() {
         out.push_str("<p class=\"muted\">no requests</p>\n");
         return;
@@ -512,7 +512,7 @@ fn write_groups(out: &mut String, s: &SummaryView) {
     let _ = write!(
         out,
         "<th><button type=\"button\" data-col=\"key\">{}</button></th>",
-        text(by)
+        text(&by)
     );
     let mut cols: Vec<(String, String)> = vec![("requests".into(), "requests".into())];
     for c in ["2xx", "3xx", "4xx", "5xx"] {

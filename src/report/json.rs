@@ -55,12 +55,22 @@ fn summary(s: &SummaryView, audited: bool) -> Value {
         .groups
         .iter()
         .map(|g| {
-            json!({
+            let mut v = json!({
                 "key": g.key,
                 "requests": g.requests,
                 "status_class": g.status_class,
                 "request_time": latency(&g.request_time),
-            })
+            });
+            // Several --group-by keys: {name: value} per group.
+            if let (Some(by), false) = (&s.group_by, g.keys.is_empty()) {
+                let keys: serde_json::Map<String, Value> = by
+                    .split(',')
+                    .zip(&g.keys)
+                    .map(|(name, value)| (name.to_string(), json!(value)))
+                    .collect();
+                v["keys"] = Value::Object(keys);
+            }
+            v
         })
         .collect();
     let mut v = json!({

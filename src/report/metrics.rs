@@ -33,6 +33,8 @@ fn cell(s: &str) -> String {
 /// `audit:trusted_lb_ip:<ip>`, `audit:<finding>`) whose `requests` is their line count. A
 /// value a row does not have is an empty field, never `NaN`. With the audit, a last column
 /// `misresolved` holds the misresolved lines of the total and of each time bucket.
+/// With several `--group-by` keys, one column per key (named after it) follows `key` and
+/// holds each group's value (empty in the other rows).
 /// With `--columns`, only those columns, in that order.
 pub fn tsv(r: &ScanReport) -> String {
     let all = tsv_all(r);
@@ -74,12 +76,19 @@ fn tsv_all(r: &ScanReport) -> String {
         }
         return out;
     };
-    let mut header = vec![
-        "key", "requests", "1xx", "2xx", "3xx", "4xx", "5xx", "499", "count", "min", "mean",
-    ]
-    .into_iter()
-    .map(String::from)
-    .collect::<Vec<_>>();
+    // Several --group-by keys: one column per key after `key`.
+    let names: Vec<String> = match &s.group_by {
+        Some(by) if by.contains(',') => by.split(',').map(str::to_string).collect(),
+        _ => Vec::new(),
+    };
+    let mut header = vec!["key".to_string()];
+    header.extend(names.iter().cloned());
+    header.extend(
+        [
+            "requests", "1xx", "2xx", "3xx", "4xx", "5xx", "499", "count", "min", "mean",
+        ]
+        .map(String::from),
+    );
     let pkeys: Vec<String> = s
         .request_time
         .percentiles
@@ -94,11 +103,15 @@ fn tsv_all(r: &ScanReport) -> String {
     let width = header.len();
     let _ = writeln!(out, "{}", header.join("\t"));
     let row = |key: &str,
+               parts: &[String],
                requests: u64,
                c: &crate::summary::StatusClassView,
                l: &LatencyView,
                misresolved: Option<u64>| {
-        let mut cells = vec![cell(key), requests.to_string()];
+        let mut cells = vec![cell(key)];
+        cells.extend(parts.iter().map(|p| cell(p)));
+        cells.resize(1 + names.len(), String::new());
+        cells.push(requests.to_string());
         cells.extend(c.pairs().iter().map(|(_, n)| n.to_string()));
         cells.extend([l.count.to_string(), tsv_num(l.min), tsv_num(l.mean)]);
         // By key: a time bucket has only p50, p90 and p99.
@@ -122,6 +135,7 @@ fn tsv_all(r: &ScanReport) -> String {
         "{}",
         row(
             "(total)",
+            &[],
             s.requests,
             &s.status_class,
             &s.request_time,
@@ -132,7 +146,14 @@ fn tsv_all(r: &ScanReport) -> String {
         let _ = writeln!(
             out,
             "{}",
-            row(&g.key, g.requests, &g.status_class, &g.request_time, None)
+            row(
+                &g.key,
+                &g.keys,
+                g.requests,
+                &g.status_class,
+                &g.request_time,
+                None
+            )
         );
     }
     if let Some(series) = &s.series {
@@ -143,12 +164,18 @@ fn tsv_all(r: &ScanReport) -> String {
             l.min = None;
             l.mean = None;
             let mis = audited.then_some(p.misresolved);
-            let _ = writeln!(out, "{}", row(&key, p.requests, &p.status_class, &l, mis));
+            let _ = writeln!(
+                out,
+                "{}",
+                row(&key, &[], p.requests, &p.status_class, &l, mis)
+            );
         }
     }
     if let Some(a) = &r.audit {
         for (key, n) in audit_rows(a) {
-            let mut cells = vec![cell(&key), n.to_string()];
+            let mut cells = vec![cell(&key)];
+            cells.resize(1 + names.len(), String::new());
+            cells.push(n.to_string());
             cells.resize(width, String::new());
             let _ = writeln!(out, "{}", cells.join("\t"));
         }
@@ -338,10 +365,19 @@ pub fn prometheus(r: &ScanReport) -> String {
             prom_histogram_samples(&mut out, name, "", h);
         }
         if let Some(by) = &t.group_by {
+            // One label per key (`host="…",route="…"`); several values are stored joined by
+            // KEY_SEP.
+            let labels = |k: &str| -> String {
+                by.split(',')
+                    .zip(k.split(char::from(crate::summary::KEY_SEP)))
+                    .map(|(name, v)| format!("{name}=\"{}\"", label(v)))
+                    .collect::<Vec<_>>()
+                    .join(",")
+            };
             let group_rows: Vec<(String, u64)> = t
                 .groups
                 .iter()
-                .map(|(k, g)| (format!("{by}=\"{}\"", label(k)), g.requests))
+                .map(|(k, g)| (labels(k), g.requests))
                 .collect();
             prom_counter(
                 &mut out,
@@ -352,8 +388,7 @@ pub fn prometheus(r: &ScanReport) -> String {
             let name = "realip_group_request_time_seconds";
             prom_head(&mut out, name, "histogram", "$request_time per group.");
             for (k, g) in &t.groups {
-                let labels = format!("{by}=\"{}\"", label(k));
-                prom_histogram_samples(&mut out, name, &labels, &g.request_time);
+                prom_histogram_samples(&mut out, name, &labels(k), &g.request_time);
             }
         }
     }
@@ -520,9 +555,19 @@ pub fn mackerel(r: &ScanReport) -> String {
                 line(format!("{name}.{k}"), num(*v));
             }
         }
-        if let Some(by) = s.group_by {
+        if let Some(by) = &s.group_by {
+            // Several keys: `host_route.<host>.<route>`.
+            let by = by.replace(',', "_");
             for g in &s.groups {
-                let key = segment(&g.key);
+                let key = if g.keys.is_empty() {
+                    segment(&g.key)
+                } else {
+                    g.keys
+                        .iter()
+                        .map(|v| segment(v))
+                        .collect::<Vec<_>>()
+                        .join(".")
+                };
                 line(format!("{by}.{key}.requests"), g.requests.to_string());
                 for (k, n) in g.status_class.pairs() {
                     line(format!("{by}_status.{key}.{k}"), n.to_string());
@@ -593,18 +638,22 @@ fn mackerel_meta(r: &ScanReport, prefix: &str) -> String {
     ] {
         graph(name.into(), label.into(), "float", vec![metric("*", "%1")]);
     }
-    if let Some(by) = r.summary.as_ref().and_then(|s| s.group_by) {
+    if let Some(given) = r.summary.as_ref().and_then(|s| s.group_by.as_deref()) {
+        let n = given.split(',').count();
+        let by = given.replace(',', "_");
+        let hashes = ".#".repeat(n);
+        let last = format!("%{}", n + 1);
         graph(
-            format!("{by}.#"),
-            format!("realip: per {by} (requests; $request_time in s)"),
+            format!("{by}{hashes}"),
+            format!("realip: per {given} (requests; $request_time in s)"),
             "float",
-            vec![metric("*", "%2")],
+            vec![metric("*", &last)],
         );
         graph(
-            format!("{by}_status.#"),
-            format!("realip: status classes per {by}"),
+            format!("{by}_status{hashes}"),
+            format!("realip: status classes per {given}"),
             "integer",
-            vec![metric("*", "%2")],
+            vec![metric("*", &last)],
         );
     }
     let meta = json!({ "graphs": Value::Object(graphs) });

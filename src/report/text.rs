@@ -308,19 +308,17 @@ fn write_summary(
             thousands(s.upstream_tries - s.upstream_response_time.count)
         );
     }
-    if let Some(by) = s.group_by {
+    if let Some(by) = &s.group_by {
         out.push('\n');
         let _ = writeln!(out, "by {by}:");
         let Some(first) = s.groups.first() else {
             let _ = writeln!(out, "  (no requests)");
             return;
         };
-        let mut header = vec![
-            by.to_string(),
-            "requests".into(),
-            "2xx".into(),
-            "3xx".into(),
-        ];
+        // One column per key (`host`, `route`, …).
+        let mut header: Vec<String> = by.split(',').map(str::to_string).collect();
+        let nkeys = header.len();
+        header.extend(["requests".into(), "2xx".into(), "3xx".into()]);
         header.extend(["4xx".into(), "5xx".into()]);
         // Sorted by the total time: show the total it is sorted by.
         let by_sum = s.sort == SortBy::Sum;
@@ -332,7 +330,13 @@ fn write_summary(
         let mut rows = vec![header];
         for g in &s.groups {
             let c = g.status_class;
-            let mut row = vec![escape_str(&g.key).into_owned(), thousands(g.requests)];
+            let mut row: Vec<String> = if nkeys > 1 {
+                g.keys.iter().map(|k| escape_str(k).into_owned()).collect()
+            } else {
+                vec![escape_str(&g.key).into_owned()]
+            };
+            row.resize(nkeys, String::new());
+            row.push(thousands(g.requests));
             row.extend([c.c2xx, c.c3xx, c.c4xx, c.c5xx].map(thousands));
             if by_sum {
                 row.push(ms(Some(g.request_time.sum)));
