@@ -77,6 +77,10 @@ mod readme;
 /// splits equal to one scan of the whole, `diff`.
 mod series;
 
+/// Issue #13: `--group-by` with several keys (`host,route`): hand counts, JSON `keys`, table,
+/// TSV and Prometheus columns/labels, merge.
+mod group_keys;
+
 /// `--output html` in headless Chromium: charts and tables in the rendered DOM, a quiet
 /// console, and XSS payloads from every log field rendered as text (issue #13).
 mod html;
