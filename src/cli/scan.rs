@@ -386,6 +386,19 @@ pub enum SortArg {
 
 const PROGRESS_MIN_BYTES: u64 = 256 << 20;
 
+/// The `--group-by` keys in order (comma-separated or repeated); a key given twice is an
+/// error.
+fn group_keys(args: &[GroupByArg]) -> anyhow::Result<Vec<GroupBy>> {
+    let mut keys: Vec<GroupBy> = Vec::new();
+    for g in args.iter().copied().map(GroupBy::from) {
+        if keys.contains(&g) {
+            anyhow::bail!("--group-by {} is given twice", g.name());
+        }
+        keys.push(g);
+    }
+    Ok(keys)
+}
+
 impl From<GroupByArg> for GroupBy {
     fn from(g: GroupByArg) -> GroupBy {
         match g {
@@ -511,13 +524,7 @@ fn job(args: &Args, lbs: Option<&LbList>) -> anyhow::Result<ScanJob> {
             );
         }
     }
-    let mut group_keys: Vec<GroupBy> = Vec::new();
-    for g in args.group_by.iter().copied().map(GroupBy::from) {
-        if group_keys.contains(&g) {
-            anyhow::bail!("--group-by {} is given twice", g.name());
-        }
-        group_keys.push(g);
-    }
+    let group_keys = group_keys(&args.group_by)?;
     let summary = (!args.no_summary).then(|| SummaryOptions {
         config: SummaryConfig {
             group_by: group_keys.clone(),
