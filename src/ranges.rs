@@ -828,7 +828,7 @@ fn civil_epoch(date: &[u8], hms: [&[u8]; 3]) -> Option<i64> {
     if !(1..=month_days).contains(&d) || h > 23 || mi > 59 || s > 60 {
         return None;
     }
-    Some(days_from_civil(y, m, d) * 86_400 + h * 3600 + mi * 60 + s)
+    Some(crate::timefmt::days_from_civil(y, m, d) * 86_400 + h * 3600 + mi * 60 + s)
 }
 
 /// Two or four ASCII digits as a number.
@@ -839,28 +839,9 @@ fn num(digits: &[u8]) -> Option<i64> {
     Some(digits.iter().fold(0, |n, &b| n * 10 + i64::from(b - b'0')))
 }
 
-/// Days since 1970-01-01 (Howard Hinnant's algorithm).
-fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let mp = (m + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + d - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146_097 + doe - 719_468
-}
-
 /// Seconds since the epoch as `YYYY-MM-DD` (UTC).
 fn civil_date(t: i64) -> String {
-    let z = t.div_euclid(86_400) + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(m <= 2);
+    let (y, m, d) = crate::timefmt::civil_from_days(t.div_euclid(86_400));
     format!("{y:04}-{m:02}-{d:02}")
 }
 

@@ -18,6 +18,18 @@ pub fn utc(t: i64) -> String {
     )
 }
 
+/// Days since 1970-01-01 of a proleptic Gregorian date (the inverse of [`civil_from_days`]),
+/// by Howard Hinnant's algorithm.
+pub fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let mp = (m + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
 /// The proleptic Gregorian (year, month, day) of a day number (days since 1970-01-01),
 /// by Howard Hinnant's algorithm.
 pub fn civil_from_days(days: i64) -> (i64, i64, i64) {
@@ -36,6 +48,16 @@ pub fn civil_from_days(days: i64) -> (i64, i64, i64) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn days_and_civil_dates_are_inverse() {
+        for days in (-800_000..800_000).step_by(997) {
+            let (y, m, d) = civil_from_days(days);
+            assert_eq!(days_from_civil(y, m, d), days, "{y}-{m}-{d}");
+        }
+        assert_eq!(days_from_civil(1970, 1, 1), 0);
+        assert_eq!(days_from_civil(2000, 3, 1), 11_017);
+    }
 
     #[test]
     fn utc_dates() {

@@ -285,22 +285,11 @@ fn digits(v: &[u8]) -> Option<i64> {
     parse_u64(v).and_then(|n| i64::try_from(n).ok())
 }
 
-/// Days since 1970-01-01 for a civil date (Howard Hinnant's algorithm).
-fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let mp = (m + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + d - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146_097 + doe - 719_468
-}
-
 fn epoch(y: i64, mo: i64, d: i64, h: i64, mi: i64, s: i64, offset_s: i64) -> Option<i64> {
     if !(1..=12).contains(&mo) || !(1..=31).contains(&d) || h > 23 || mi > 59 || s > 60 {
         return None;
     }
-    Some(days_from_civil(y, mo, d) * 86_400 + h * 3600 + mi * 60 + s - offset_s)
+    Some(crate::timefmt::days_from_civil(y, mo, d) * 86_400 + h * 3600 + mi * 60 + s - offset_s)
 }
 
 fn offset(sign: u8, hh: &[u8], mm: &[u8]) -> Option<i64> {
