@@ -1398,14 +1398,40 @@ fn parse_holder(text: &str) -> (Option<u32>, Option<u64>) {
     (pid, since)
 }
 
-/// Reads the state; a missing file is an empty state (first run).
+/// The largest state file read: real ones are a few KiB to a few MiB (offsets, fingerprints and
+/// bounded totals), so anything bigger is not one, and reading it whole would only eat memory.
+const MAX_STATE_BYTES: u64 = 64 << 20;
+
+/// Reads the state; a missing file is an empty state (first run). Only a regular file of at
+/// most [`MAX_STATE_BYTES`] is read: a device (`/dev/zero`), FIFO or directory is refused
+/// before it is opened, so a wrong path can neither hang the run nor fill memory.
 fn load(path: &Path) -> Result<StateFile, Error> {
-    let bytes = match fs::read(path) {
-        Ok(b) => b,
+    const START_OVER: &str = "move it away to start over (every log is then read from its start)";
+    match fs::metadata(path) {
+        Ok(meta) if !meta.is_file() => {
+            return Err(Error::state(
+                path,
+                "is not a regular file (a device, FIFO or directory): give --state a file path"
+                    .to_string(),
+            ))
+        }
+        Ok(_) => {}
         Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(StateFile::empty()),
         Err(e) => return Err(Error::state_io(path, "cannot read", &e)),
-    };
-    const START_OVER: &str = "move it away to start over (every log is then read from its start)";
+    }
+    let mut bytes = Vec::new();
+    File::open(path)
+        .and_then(|f| f.take(MAX_STATE_BYTES + 1).read_to_end(&mut bytes))
+        .map_err(|e| Error::state_io(path, "cannot read", &e))?;
+    if bytes.len() as u64 > MAX_STATE_BYTES {
+        return Err(Error::state(
+            path,
+            format!(
+                "is larger than {} MiB, so it is not a realip state file; {START_OVER}",
+                MAX_STATE_BYTES >> 20
+            ),
+        ));
+    }
     let value: serde_json::Value = serde_json::from_slice(&bytes).map_err(|e| {
         Error::state(
             path,

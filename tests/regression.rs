@@ -390,3 +390,45 @@ fn issue_10_auto_detection_reads_past_a_first_line_longer_than_the_peek_window()
         );
     }
 }
+
+#[test]
+fn issue_10_a_state_path_that_is_a_device_fifo_or_huge_file_is_refused() {
+    // See: issue #10 (noticed while fixing it): `--state` read its file whole with no size
+    // limit, so a state path pointing at /dev/zero filled memory and a FIFO blocked forever.
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("access.log");
+    std::fs::copy(crate::util::fixture("logs/sample.log"), &log).unwrap();
+    let zero = dir.path().join("zero.state");
+    std::os::unix::fs::symlink("/dev/zero", &zero).unwrap();
+    let fifo = dir.path().join("fifo.state");
+    let made = std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .unwrap();
+    assert!(made.success());
+    let huge = dir.path().join("huge.state");
+    std::fs::File::create(&huge)
+        .unwrap()
+        .set_len((64 << 20) + 1)
+        .unwrap();
+    for (state, want) in [
+        (&zero, "is not a regular file"),
+        (&fifo, "is not a regular file"),
+        (&huge, "is larger than 64 MiB"),
+    ] {
+        let out = realip()
+            .args(["scan", "-q", "--state"])
+            .arg(state)
+            .arg(&log)
+            .output()
+            .unwrap();
+        assert_exit(&out, 2);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(stderr.contains(want), "{}: {stderr}", state.display());
+        assert!(
+            out.stdout.is_empty(),
+            "a report was printed for {}",
+            state.display()
+        );
+    }
+}
