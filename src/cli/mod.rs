@@ -4,6 +4,7 @@
 //! and handing a checked configuration to the library. Algorithms live in the library;
 //! exit codes in [`exit`].
 
+pub mod args;
 pub mod diff;
 pub mod exit;
 pub mod lb;

@@ -29,6 +29,7 @@ use realip::report::escape::escape_str;
 use realip::scan::ScanOptions;
 use realip::{Header, TrustedSet};
 
+use super::args::{FrontEndArgs, HeaderArg, MustTrustArgs, RecursionArgs, TrustArgs};
 use super::exit::ExitCode;
 use super::lb::LbArgs;
 use super::messages;
@@ -117,22 +118,15 @@ pub enum NginxCommand {
 /// The flags of `realip nginx check`.
 #[derive(Debug, clap::Args)]
 #[command(after_long_help = check_help(), after_help = "Run with --help for examples and the rules.")]
+#[command(mut_arg("front_end", |a| a.requires("log")))]
 pub struct CheckArgs {
     /// The configuration: nginx.conf (includes are followed) or `nginx -T` output.
     #[arg(value_name = "CONF")]
     pub conf: PathBuf,
 
-    /// A load-balancer IP that must be trusted (repeatable, or comma-separated), e.g. a
-    /// Google Cloud forwarding-rule IP; or a CIDR that must be trusted, e.g. the proxy-only
-    /// subnet of a regional Application LB.
-    /// (`--lb-ip` is the same flag: the name `realip nginx check` had first.)
-    #[arg(
-        long = "trust",
-        visible_alias = "lb-ip",
-        value_name = "IP",
-        value_delimiter = ','
-    )]
-    pub lb_ip: Vec<String>,
+    /// `--trust` (alias `--lb-ip`): what the configuration must trust.
+    #[command(flatten)]
+    pub lb_ip: MustTrustArgs,
 
     /// The load balancers' own list (repeatable).
     #[command(flatten)]
@@ -149,11 +143,9 @@ pub struct CheckArgs {
     #[arg(long, value_name = "FILE")]
     pub log: Vec<std::ffi::OsString>,
 
-    /// With --log: front ends that append `<client>,<lb-ip>` to X-Forwarded-For, so that the
-    /// rightmost entry is a load-balancer IP (repeatable), as for `realip scan`. Default: the
-    /// gcp preset.
-    #[arg(long, value_name = "SPEC", value_delimiter = ',', requires = "log")]
-    pub front_end: Vec<String>,
+    /// `--front-end`, for the audit of --log.
+    #[command(flatten)]
+    pub front_end: FrontEndArgs,
 
     /// The format of the --log files: a log_format name from the configuration, a built-in
     /// (combined, main, realip, ltsv, json) or a template. Default: the configuration's
@@ -244,20 +236,15 @@ pub enum CheckOutput {
 /// The flags of `realip nginx snippet`.
 #[derive(Debug, clap::Args)]
 #[command(after_long_help = SNIPPET_EXAMPLES, after_help = "Run with --help for examples.")]
+#[command(mut_arg("trust", |a| a.required_unless_present_any(["ranges_file", "presets", "lb_ips_from"])))]
 pub struct SnippetArgs {
     /// Presets or other trusted proxies, as with --trust: `realip nginx snippet gcp`.
     #[arg(value_name = "PRESET")]
     pub presets: Vec<String>,
 
-    /// Trusted proxy: an address, a CIDR, `unix:` or a preset (gcp, cloudflare); repeatable
-    /// or comma-separated.
-    #[arg(
-        long,
-        value_name = "SPEC",
-        value_delimiter = ',',
-        required_unless_present_any = ["ranges_file", "presets", "lb_ips_from"]
-    )]
-    pub trust: Vec<String>,
+    /// `--trust`; without it, a preset, --ranges-file or --lb-ips-from must say what to trust.
+    #[command(flatten)]
+    pub trust: TrustArgs,
 
     /// The load balancers' own list: one commented set_real_ip_from line per Application LB
     /// address (the gcp preset is added when global external Application LBs are listed).
@@ -274,17 +261,13 @@ pub struct SnippetArgs {
     #[arg(long, value_name = "NAME", requires = "ranges_file")]
     pub service: Option<String>,
 
-    /// The header that carries the client address (real_ip_header).
-    #[arg(long, value_name = "NAME", default_value = "X-Forwarded-For")]
-    pub header: String,
+    /// `--header`.
+    #[command(flatten)]
+    pub header: HeaderArg,
 
-    /// Write real_ip_recursive on (the default).
-    #[arg(long, overrides_with = "no_recursive")]
-    pub recursive: bool,
-
-    /// Write real_ip_recursive off (take the rightmost address only) instead of on.
-    #[arg(long, overrides_with = "recursive")]
-    pub no_recursive: bool,
+    /// `--recursive` / `--no-recursive`.
+    #[command(flatten)]
+    pub recursion: RecursionArgs,
 }
 
 /// The examples, then every rule with its id and usual severity.
@@ -308,7 +291,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
 fn check(args: CheckArgs) -> anyhow::Result<ExitCode> {
     let mut lb_ips = Vec::new();
     let mut subnets = Vec::new();
-    for text in &args.lb_ip {
+    for text in args.lb_ip.texts() {
         let context = || format!("--trust/--lb-ip {}", escape_str(text));
         if text.contains('/') {
             subnets.push(parse_lb_net(text).with_context(context)?);
@@ -332,10 +315,15 @@ fn check(args: CheckArgs) -> anyhow::Result<ExitCode> {
         }
     };
     // Checked before any log is read.
-    realip::audit::front_ends(&args.front_end).context("--front-end")?;
+    realip::audit::front_ends(args.front_end.specs()).context("--front-end")?;
     let mut code = ExitCode::Ok;
     for log in &args.log {
-        match lb_ips_from_log(&cfg, log, args.log_format.as_deref(), &args.front_end)? {
+        match lb_ips_from_log(
+            &cfg,
+            log,
+            args.log_format.as_deref(),
+            args.front_end.specs(),
+        )? {
             Some(found) => {
                 for ip in found {
                     if !lb_ips.contains(&ip) {
@@ -711,7 +699,7 @@ fn print_snippet(args: SnippetArgs) -> anyhow::Result<ExitCode> {
         .map(|d| d.as_secs() as i64)
         .unwrap_or(0);
     let mut specs = args.presets.clone();
-    specs.extend(args.trust.iter().cloned());
+    specs.extend(args.trust.specs().iter().cloned());
     let lb_list = args.lb.load()?;
     if let Some(list) = &lb_list {
         let global = list
@@ -758,10 +746,11 @@ fn print_snippet(args: SnippetArgs) -> anyhow::Result<ExitCode> {
     for w in &warnings {
         eprintln!("realip: warning: {}", escape_str(&w.to_string()));
     }
-    let header = Header::new(&args.header).context("--header")?;
+    let header = Header::new(args.header.name()).context("--header")?;
+    let recursive = args.recursion.recursive();
     let text = match &lb_list {
-        Some(list) => snippet::render_with_lbs(&trusted, &header, !args.no_recursive, list),
-        None => snippet::render(&trusted, &header, !args.no_recursive),
+        Some(list) => snippet::render_with_lbs(&trusted, &header, recursive, list),
+        None => snippet::render(&trusted, &header, recursive),
     };
     let mut out = io::stdout().lock();
     out.write_all(provenance.as_bytes())?;

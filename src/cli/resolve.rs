@@ -10,8 +10,9 @@ use realip::ranges::gcloud::LbList;
 use realip::report::escape::escape_str;
 use realip::report::explain::write_explanation;
 use realip::resolve::header::http1_value;
-use realip::{Addr, Header, NginxVersion, Resolver, TrustedSet};
+use realip::{Addr, Header, Resolver, TrustedSet};
 
+use super::args::{HeaderArg, NginxConfArgs, NginxVersionArg, RecursionArgs, TrustArgs};
 use super::exit::ExitCode;
 
 const EXAMPLES: &str = "\
@@ -56,47 +57,29 @@ reported on stderr with its line number and answered with an empty output line).
 #[command(after_long_help = EXAMPLES, after_help = "Run with --help for examples.")]
 #[command(group(clap::ArgGroup::new("mode").required(true).args(["peer", "batch"])))]
 pub struct Args {
-    /// Trusted proxy: an address, a CIDR, `unix:` or a preset (gcp, cloudflare).
-    ///
-    /// nginx's `set_real_ip_from`. Repeat it or separate values with commas. The gcp preset
-    /// holds Google's front-end ranges only: your load balancer's forwarding-rule IPs are
-    /// yours and must be added with --trust IP, or every request resolves to them.
-    #[arg(long, value_name = "SPEC", value_delimiter = ',')]
-    pub trust: Vec<String>,
+    /// Trusted proxies (`--trust`).
+    #[command(flatten)]
+    pub trust: TrustArgs,
 
-    /// Header that carries the client address (nginx's `real_ip_header`).
-    ///
-    /// Only the exact spelling `X-Forwarded-For` reads every header line; any other name,
-    /// even `x-forwarded-for`, reads the first line only, as nginx does.
-    #[arg(long, value_name = "NAME", default_value = "X-Forwarded-For")]
-    pub header: String,
+    /// `--header`.
+    #[command(flatten)]
+    pub header: HeaderArg,
 
-    /// Walk right to left through every trusted address (the default; nginx's
-    /// `real_ip_recursive on`, the only safe setting behind more than one proxy).
-    #[arg(long, overrides_with = "no_recursive")]
-    pub recursive: bool,
+    /// `--recursive` / `--no-recursive`.
+    #[command(flatten)]
+    pub recursion: RecursionArgs,
 
-    /// Take the rightmost address only (nginx's default `real_ip_recursive off`).
-    #[arg(long, overrides_with = "recursive")]
-    pub no_recursive: bool,
-
-    /// Reproduce this nginx version's rules (only `[addr]` without a port changed, in
-    /// 1.27.3). Default: current nginx.
-    #[arg(long, value_name = "V", value_parser = NginxVersion::parse)]
-    pub nginx_version: Option<NginxVersion>,
+    /// `--nginx-version`.
+    #[command(flatten)]
+    pub nginx_version: NginxVersionArg,
 
     /// The TCP peer nginx sees (its `$realip_remote_addr`), e.g. a Google front end.
     #[arg(long, value_name = "ADDR")]
     pub peer: Option<String>,
 
-    /// Take trust, header and recursion from this nginx configuration (or `nginx -T` dump)
-    /// instead of --trust/--header/--recursive: the same file nginx runs.
-    #[arg(long, value_name = "FILE", conflicts_with_all = ["trust", "header", "recursive", "no_recursive"])]
-    pub nginx_conf: Option<std::path::PathBuf>,
-
-    /// With --nginx-conf: the server (by server_name) whose settings apply [default: the first].
-    #[arg(long, value_name = "NAME", requires = "nginx_conf")]
-    pub server: Option<String>,
+    /// `--nginx-conf` and `--server`.
+    #[command(flatten)]
+    pub nginx_conf: NginxConfArgs,
 
     /// With --nginx-conf: the request URI whose location's settings apply.
     #[arg(long, value_name = "PATH", requires = "nginx_conf")]
@@ -157,18 +140,14 @@ pub fn resolver_from_conf(
 
 /// Builds the resolver from the flags, printing trust warnings to stderr.
 fn resolver(args: &Args, lbs: Option<&LbList>) -> anyhow::Result<Resolver> {
-    if let Some(conf) = &args.nginx_conf {
-        let mut r = resolver_from_conf(conf, args.server.as_deref(), args.location.as_deref())?;
-        if let Some(v) = &args.nginx_version {
-            r = r.with_nginx_version(*v);
-        }
-        return Ok(r);
+    if let Some(conf) = args.nginx_conf.path() {
+        let r = resolver_from_conf(conf, args.nginx_conf.server(), args.location.as_deref())?;
+        return Ok(match args.nginx_version.version() {
+            Some(v) => r.with_nginx_version(v),
+            None => r,
+        });
     }
-    let mut specs = args.trust.clone();
-    if let Some(list) = lbs {
-        specs.extend(super::lb::trust_specs(list, &args.trust));
-    }
-    let (trusted, warnings) = TrustedSet::parse(&specs)?;
+    let (trusted, warnings) = TrustedSet::parse(&args.trust.with_lbs(lbs))?;
     for w in &warnings {
         super::messages::warning(&escape_str(&w.to_string()));
     }
@@ -178,13 +157,12 @@ fn resolver(args: &Args, lbs: Option<&LbList>) -> anyhow::Result<Resolver> {
              every address stays the peer",
         );
     }
-    let header = Header::new(&args.header)?;
-    let recursive = !args.no_recursive;
-    let mut resolver = Resolver::new(trusted, header, recursive);
-    if let Some(v) = &args.nginx_version {
-        resolver = resolver.with_nginx_version(*v);
-    }
-    Ok(resolver)
+    let header = Header::new(args.header.name())?;
+    let resolver = Resolver::new(trusted, header, args.recursion.recursive());
+    Ok(match args.nginx_version.version() {
+        Some(v) => resolver.with_nginx_version(v),
+        None => resolver,
+    })
 }
 
 /// Runs `realip resolve`.

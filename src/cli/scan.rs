@@ -18,7 +18,6 @@ use realip::job::{
 use realip::ranges::gcloud::LbList;
 use realip::report::escape::escape_str;
 use realip::report::{self, MetricsOptions, Output, ScanReport};
-use realip::resolve::NginxVersion;
 use realip::scan::ScanOptions;
 use realip::summary::{
     buckets_us, percentile_key, GroupBy, RouteRule, SortBy, SummaryConfig, DEFAULT_BUCKETS,
@@ -26,6 +25,9 @@ use realip::summary::{
 };
 use realip::timespec::{self, TimeRange};
 
+use super::args::{
+    FrontEndArgs, HeaderArg, NginxConfArgs, NginxVersionArg, RecursionArgs, ThreadsArg, TrustArgs,
+};
 use super::exit::ExitCode;
 use super::{messages, output};
 
@@ -88,7 +90,7 @@ pub struct Args {
     pub files: Vec<std::ffi::OsString>,
 
     /// auto, combined, main, realip, ltsv, json, or an nginx log_format template
-    /// ('$remote_addr …').
+    /// ('$remote_addr …'); with --nginx-conf, also a log_format name from that configuration.
     #[arg(long, value_name = "FORMAT", default_value = "auto")]
     pub log_format: String,
 
@@ -171,15 +173,9 @@ pub struct Args {
     #[arg(long, value_name = "N", default_value_t = 1000)]
     pub max_groups: usize,
 
-    /// Worker threads [default: one per core].
-    #[arg(
-        long,
-        short = 'j',
-        value_name = "N",
-        default_value_t = 0,
-        hide_default_value = true
-    )]
-    pub threads: usize,
+    /// `-j/--threads`.
+    #[command(flatten)]
+    pub threads: ThreadsArg,
 
     /// Longest line parsed; longer lines are reported as malformed and skipped.
     #[arg(long, value_name = "BYTES", default_value_t = 4 << 20)]
@@ -197,76 +193,49 @@ pub struct Args {
     #[arg(long, value_name = "BYTES", default_value_t = 1 << 20, hide = true)]
     pub block_bytes: usize,
 
-    /// Trusted proxy for the audit: what `set_real_ip_from` should hold (address, CIDR,
-    /// unix: or preset; repeatable). Default: none declared; the trust nginx applied is
-    /// inferred from the log.
-    #[arg(
-        long,
-        value_name = "SPEC",
-        value_delimiter = ',',
-        help_heading = "Audit"
-    )]
-    pub trust: Vec<String>,
-
-    /// Take the audit's trust, header and recursion from this nginx configuration (or
-    /// `nginx -T` dump), and --log-format names from its log_format definitions.
-    #[arg(long, value_name = "FILE", conflicts_with_all = ["trust", "header", "recursive", "no_recursive"], help_heading = "Audit")]
-    pub nginx_conf: Option<std::path::PathBuf>,
-
-    /// With --nginx-conf: the server (by server_name) whose realip settings apply
-    /// [default: the first].
-    #[arg(
-        long,
-        value_name = "NAME",
-        requires = "nginx_conf",
-        help_heading = "Audit"
-    )]
-    pub server: Option<String>,
-
-    /// Front ends that append `<client>,<lb-ip>` to X-Forwarded-For, so that the rightmost
-    /// entry is a load-balancer IP (repeatable). Default: the gcp preset.
-    #[arg(
-        long,
-        value_name = "SPEC",
-        value_delimiter = ',',
-        help_heading = "Audit"
-    )]
-    pub front_end: Vec<String>,
-
     /// The load balancers' own list (gcloud forwarding-rules JSON, repeatable): their
     /// Application LB IPs (and the gcp preset, for global ones) join the declared trust, and
     /// the audit names the forwarding rule of every LB IP it reports.
     #[command(flatten)]
     pub lb: super::lb::LbArgs,
 
-    /// Header nginx should take the client from (its real_ip_header).
-    #[arg(
-        long,
-        value_name = "NAME",
-        default_value = "X-Forwarded-For",
-        help_heading = "Audit"
-    )]
-    pub header: String,
+    /// Skip the latency and status summary.
+    #[arg(long)]
+    pub no_summary: bool,
 
-    /// Audit against real_ip_recursive on (the default).
-    #[arg(long, overrides_with = "no_recursive", help_heading = "Audit")]
-    pub recursive: bool,
+    /// Never show a progress bar (it shows on a terminal for inputs over 256 MiB).
+    #[arg(long)]
+    pub no_progress: bool,
 
-    /// Audit against real_ip_recursive off.
-    #[arg(long, overrides_with = "recursive", help_heading = "Audit")]
-    pub no_recursive: bool,
+    // The audit's flags, under their own heading. Every flag above has no heading: the
+    // heading set here applies to each flag declared after it that names none.
+    /// `--trust`.
+    #[command(flatten, next_help_heading = "Audit")]
+    pub trust: TrustArgs,
 
-    /// Reproduce this nginx version's rules in the audit (default: current nginx).
-    #[arg(long, value_name = "V", help_heading = "Audit", value_parser = NginxVersion::parse)]
-    pub nginx_version: Option<NginxVersion>,
+    /// `--nginx-conf` and `--server`.
+    #[command(flatten)]
+    pub nginx_conf: NginxConfArgs,
+
+    /// `--front-end`.
+    #[command(flatten)]
+    pub front_end: FrontEndArgs,
+
+    /// `--header`.
+    #[command(flatten)]
+    pub header: HeaderArg,
+
+    /// `--recursive` / `--no-recursive`.
+    #[command(flatten)]
+    pub recursion: RecursionArgs,
+
+    /// `--nginx-version`.
+    #[command(flatten)]
+    pub nginx_version: NginxVersionArg,
 
     /// Skip the audit.
     #[arg(long, help_heading = "Audit")]
     pub no_audit: bool,
-
-    /// Skip the latency and status summary.
-    #[arg(long)]
-    pub no_summary: bool,
 
     /// Run as a monitoring check: print one status line, exit 0 OK, 1 WARNING, 2 CRITICAL,
     /// 3 UNKNOWN.
@@ -334,10 +303,6 @@ pub struct Args {
         help_heading = "Metrics"
     )]
     pub metric_key_prefix: String,
-
-    /// Never show a progress bar (it shows on a terminal for inputs over 256 MiB).
-    #[arg(long)]
-    pub no_progress: bool,
 }
 
 /// `--output` values.
@@ -537,28 +502,22 @@ fn job(args: &Args, lbs: Option<&LbList>) -> anyhow::Result<ScanJob> {
         top: args.top,
         sort: args.sort.into(),
     });
-    let trust = match &args.nginx_conf {
+    let trust = match args.nginx_conf.path() {
         Some(path) => Trust::NginxConf {
-            path: path.clone(),
-            server: args.server.clone(),
+            path: path.to_path_buf(),
+            server: args.nginx_conf.server().map(str::to_string),
         },
-        None => {
-            let mut specs = args.trust.clone();
-            if let Some(list) = lbs {
-                specs.extend(super::lb::trust_specs(list, &args.trust));
-            }
-            Trust::Declared(specs)
-        }
+        None => Trust::Declared(args.trust.with_lbs(lbs)),
     };
     Ok(ScanJob::new(args.files.iter().cloned())
         .log_format(args.log_format.clone())
         .trust(trust)
         .resolver(ResolverOptions {
-            header: args.header.clone(),
-            recursive: !args.no_recursive,
-            nginx_version: args.nginx_version,
+            header: args.header.name().to_string(),
+            recursive: args.recursion.recursive(),
+            nginx_version: args.nginx_version.version(),
         })
-        .front_ends(args.front_end.clone())
+        .front_ends(args.front_end.specs().to_vec())
         .metrics(metrics)
         .audit(!args.no_audit)
         .summary(summary)
@@ -571,7 +530,7 @@ fn job(args: &Args, lbs: Option<&LbList>) -> anyhow::Result<ScanJob> {
             max_read: args.max_read,
         }))
         .scan_options(ScanOptions {
-            threads: args.threads,
+            threads: args.threads.threads(),
             chunk_bytes: args.chunk_bytes,
             block_bytes: args.block_bytes,
             max_line: args.max_line_bytes,
