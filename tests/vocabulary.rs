@@ -110,3 +110,131 @@ fn recursive_and_no_recursive_exist_wherever_a_resolver_is_built_and_the_last_on
         }
     }
 }
+
+/// The flags of one concept each, with the subcommands that take them today (more may).
+const SHARED_FLAGS: &[(&str, &[&str])] = &[
+    ("--trust", &["resolve", "scan", "nginx snippet"]),
+    ("--header", &["resolve", "scan", "nginx snippet"]),
+    ("--recursive", &["resolve", "scan", "nginx snippet"]),
+    ("--no-recursive", &["resolve", "scan", "nginx snippet"]),
+    ("--nginx-version", &["resolve", "scan"]),
+    ("--nginx-conf", &["resolve", "scan"]),
+    ("--server", &["resolve", "scan"]),
+    ("--front-end", &["scan", "nginx check"]),
+    ("--threads", &["scan"]),
+    (
+        "--lb-ips-from",
+        &["resolve", "scan", "nginx check", "nginx snippet"],
+    ),
+];
+
+/// Where a flag of the same name is another concept on purpose, and shared as such
+/// (`cli/args.rs`): `nginx check --trust IP` names the addresses a configuration must trust
+/// (load-balancer IPs and proxy subnets, no presets), and keeps its first name as an alias.
+const VARIANTS: &[(&str, &str)] = &[("nginx check", "--trust")];
+
+/// `realip ARGS --help`.
+fn long_help(path: &[&str]) -> String {
+    let out = realip().args(path).arg("--help").output().unwrap();
+    assert_exit(&out, 0)
+}
+
+/// The leaf subcommands, as "nginx check", found from the help of every level.
+fn subcommands(path: &[&str]) -> Vec<String> {
+    let help = long_help(path);
+    let names: Vec<String> = help
+        .lines()
+        .skip_while(|l| *l != "Commands:")
+        .skip(1)
+        .take_while(|l| !l.is_empty())
+        .filter(|l| l.starts_with("  ") && !l.starts_with("   "))
+        .filter_map(|l| l.split_whitespace().next())
+        .filter(|n| *n != "help")
+        .map(str::to_string)
+        .collect();
+    if names.is_empty() {
+        return vec![path.join(" ")];
+    }
+    names
+        .iter()
+        .flat_map(|n| {
+            let mut sub = path.to_vec();
+            sub.push(n);
+            subcommands(&sub)
+        })
+        .collect()
+}
+
+/// Each flag's block in a long help, by long name: its line (`-j, --threads <N>`, aliases
+/// and all) and its help text, defaults included, wherever the heading puts it.
+fn flag_blocks(help: &str) -> Vec<(String, String)> {
+    let mut out: Vec<(String, String)> = Vec::new();
+    for line in help.lines() {
+        let flag = line.trim_start();
+        let indent = line.len() - flag.len();
+        if flag.starts_with('-') && (indent == 2 || indent == 6) {
+            let long = flag
+                .split([' ', ','])
+                .find(|w| w.starts_with("--"))
+                .unwrap_or(flag)
+                .to_string();
+            out.push((long, format!("{flag}\n")));
+        } else if let Some((_, block)) = out.last_mut().filter(|_| indent >= 10 || flag.is_empty())
+        {
+            block.push_str(line.trim_end());
+            block.push('\n');
+        } else {
+            // A heading ends the block.
+            out.push((String::new(), String::new()));
+        }
+    }
+    out.retain(|(long, _)| !long.is_empty());
+    for (_, block) in &mut out {
+        let trimmed = block.trim_end().len();
+        block.truncate(trimmed);
+    }
+    out
+}
+
+#[test]
+fn every_subcommand_that_takes_a_shared_flag_declares_it_word_for_word() {
+    let subs = subcommands(&[]);
+    assert!(subs.contains(&"nginx check".to_string()), "{subs:?}");
+    let helps: Vec<(String, Vec<(String, String)>)> = subs
+        .iter()
+        .map(|s| {
+            let path: Vec<&str> = s.split(' ').collect();
+            (s.clone(), flag_blocks(&long_help(&path)))
+        })
+        .collect();
+    for &(flag, known) in SHARED_FLAGS {
+        let mut first: Option<(&str, &str)> = None;
+        let mut takers = Vec::new();
+        for (sub, blocks) in &helps {
+            let Some((_, block)) = blocks.iter().find(|(long, _)| long == flag) else {
+                continue;
+            };
+            takers.push(sub.as_str());
+            if VARIANTS.contains(&(sub.as_str(), flag)) {
+                continue;
+            }
+            match first {
+                None => first = Some((sub, block)),
+                Some((first_sub, first_block)) => assert!(
+                    first_block == block,
+                    "`realip {sub}` declares {flag} unlike `realip {first_sub}`: flatten the \
+                     shared group from src/cli/args.rs instead of declaring it by hand\n\
+                     --- {first_sub}\n{first_block}\n--- {sub}\n{block}\n"
+                ),
+            }
+        }
+        for k in known {
+            assert!(takers.contains(k), "`realip {k}` no longer takes {flag}");
+        }
+    }
+    for &(sub, flag) in VARIANTS {
+        let (_, blocks) = helps.iter().find(|(s, _)| s == sub).unwrap();
+        let block = &blocks.iter().find(|(l, _)| l == flag).unwrap().1;
+        assert!(block.contains("[alias: --lb-ip]"), "{block}");
+    }
+}

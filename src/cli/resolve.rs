@@ -147,7 +147,7 @@ fn resolver(args: &Args, lbs: Option<&LbList>) -> anyhow::Result<Resolver> {
             None => r,
         });
     }
-    let (trusted, warnings) = TrustedSet::parse(&args.trust.with_lbs(lbs))?;
+    let (trusted, warnings) = TrustedSet::parse(args.trust.with_lbs(lbs))?;
     for w in &warnings {
         super::messages::warning(&escape_str(&w.to_string()));
     }
