@@ -1259,6 +1259,16 @@ fn issue_8_sample_log_with_no_flags_names_the_forgotten_lb_ip_and_what_nginx_tru
                 set_real_ip_from 34.149.9.9; (trust inferred from the log: nginx trusts \
                 34.120.5.6 and the Google front ends)";
     eqnice!(want, headline);
+    // Said once: the line under the headline adds only the header and the recursion (issue #12).
+    assert_eq!(
+        stdout.matches("trust inferred from the log").count(),
+        1,
+        "{stdout}"
+    );
+    eqnice!(
+        "  real_ip_header X-Forwarded-For; real_ip_recursive on (seen in the log)",
+        stdout.lines().nth(1).unwrap_or("")
+    );
     let readme = std::fs::read_to_string(crate::util::fixture("../README.md")).expect("README");
     assert!(
         readme.contains(&format!("\n{want}\n")),

@@ -602,10 +602,12 @@ fn write_audit(out: &mut String, a: &AuditView, width: Option<usize>) {
     } else {
         "off"
     };
+    // Inferred, the headline already says where the trust came from; the line below only
+    // adds the header and recursion nginx was seen using.
     let source = match a.trust_source {
-        "inferred" => "trust inferred from the log".to_string(),
-        "nginx-conf" => "checked against the nginx configuration".to_string(),
-        _ => "checked against the declared trust".to_string(),
+        "inferred" => "",
+        "nginx-conf" => "checked against the nginx configuration: ",
+        _ => "checked against the declared trust: ",
     };
     let trust = if a.trust_source == "inferred" {
         // Said in the headline.
@@ -622,7 +624,7 @@ fn write_audit(out: &mut String, a: &AuditView, width: Option<usize>) {
     };
     let _ = writeln!(
         out,
-        "  {source}: real_ip_header {}; real_ip_recursive {recursion}{trust}",
+        "  {source}real_ip_header {}; real_ip_recursive {recursion}{trust}",
         escape_str(&a.header),
     );
     if !a.peer_logged {
