@@ -376,8 +376,10 @@ impl Incremental {
     /// Writes the new state atomically (temporary file in the same directory, fsync, rename,
     /// fsync of the directory) and releases the lock.
     pub fn commit(self) -> Result<(), Error> {
-        let mut json = serde_json::to_vec_pretty(&self.state)
-            .map_err(|e| Error::state(&self.state_path, format!("cannot encode: {e}")))?;
+        // Terminal-safe like every JSON realip writes: someone will `cat` it.
+        let mut json = crate::escape::json_pretty(&self.state)
+            .map_err(|e| Error::state(&self.state_path, format!("cannot encode: {e}")))?
+            .into_bytes();
         json.push(b'\n');
         write_atomically(&self.state_path, &json)
         // The lock is released when `self._lock` is dropped here.

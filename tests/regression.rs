@@ -432,3 +432,92 @@ fn issue_10_a_state_path_that_is_a_device_fifo_or_huge_file_is_refused() {
         );
     }
 }
+
+/// The characters JSON may carry raw but a terminal must not get: C1 controls, bidi controls
+/// and the left-to-right / right-to-left marks.
+fn terminal_unsafe(c: char) -> bool {
+    matches!(c, '\u{80}'..='\u{9F}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}'
+        | '\u{200E}' | '\u{200F}')
+}
+
+/// Asserts `bytes` is JSON with no raw terminal-unsafe character, and returns it parsed.
+fn safe_json(what: &str, bytes: &[u8]) -> Value {
+    let text = std::str::from_utf8(bytes).unwrap_or_else(|e| panic!("{what}: {e}"));
+    let raw: Vec<char> = text.chars().filter(|&c| terminal_unsafe(c)).collect();
+    assert!(raw.is_empty(), "{what} has raw {raw:?}: {text}");
+    serde_json::from_str(text).unwrap_or_else(|e| panic!("{what}: {e}: {text}"))
+}
+
+#[test]
+fn issue_12_json_output_escapes_bidi_and_c1_controls_and_parses_to_the_same_strings() {
+    // See: issue #12 (noticed in #10): JSON kept bidi and C1 controls raw, so `cat report.json`
+    // on a terminal could reorder or recolour what it shows. They are \uXXXX escapes now, in
+    // every JSON realip writes, and the JSON still parses to the very same strings.
+    let route = "/a\u{202E}b\u{85}c\u{200E}d\u{2066}e\u{9B}31m";
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("access.log");
+    let line = GOOD.replace("GET / ", &format!("GET {route} "));
+    std::fs::write(&log, format!("{line}\n{line}\n")).unwrap();
+    let state = dir.path().join("scan.state");
+    let out = realip()
+        .args(["scan", "-q", "--output", "json", "--log-format", "combined"])
+        .args(["--group-by", "route", "--state"])
+        .arg(&state)
+        .arg(&log)
+        .output()
+        .unwrap();
+    assert_exit(&out, 0);
+    let v = safe_json("scan --output json", &out.stdout);
+    assert_eq!(v["summary"]["groups"][0]["key"], route, "{v}");
+    let state_json = safe_json("the --state file", &std::fs::read(&state).unwrap());
+    assert_eq!(
+        state_json["totals"]["groups"][route]["requests"], 2,
+        "{state_json}"
+    );
+
+    let report = dir.path().join("report.json");
+    std::fs::write(&report, &out.stdout).unwrap();
+    let merged = realip()
+        .args(["merge", "--output", "json"])
+        .arg(&report)
+        .arg(&report)
+        .output()
+        .unwrap();
+    assert_exit(&merged, 0);
+    let m = safe_json("merge --output json", &merged.stdout);
+    assert_eq!(m["summary"]["groups"][0]["key"], route, "{m}");
+    assert_eq!(m["summary"]["groups"][0]["requests"], 4, "{m}");
+
+    let diff = realip()
+        .args(["diff", "--output", "json"])
+        .arg(&report)
+        .arg(&report)
+        .output()
+        .unwrap();
+    assert_exit(&diff, 0);
+    let d = safe_json("diff --output json", &diff.stdout);
+    assert_eq!(d["rows"][0]["key"], route, "{d}");
+
+    // A config argument with a bidi control comes back in a finding's `remove` line.
+    let conf = dir.path().join("nginx.conf");
+    std::fs::write(
+        &conf,
+        "events {}\nhttp { set_real_ip_from 10.0.0.1\u{202E}; real_ip_header X-Forwarded-For; \
+         server { listen 80; } }\n",
+    )
+    .unwrap();
+    let check = realip()
+        .args(["nginx", "check", "--output", "json"])
+        .arg(&conf)
+        .output()
+        .unwrap();
+    let findings = safe_json("nginx check --output json", &check.stdout);
+    assert!(
+        findings
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|f| f["remove"] == "set_real_ip_from 10.0.0.1\u{202E};"),
+        "{findings}"
+    );
+}

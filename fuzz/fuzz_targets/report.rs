@@ -116,6 +116,8 @@ fn run(data: &[u8], format: &Format, group_by: GroupBy, threads: usize, pick_qua
     if let Err(e) = serde_json::from_str::<serde_json::Value>(&json) {
         panic!("invalid JSON ({e}):\n{json}");
     }
+    // JSON too: its strings carry controls, bidi and zero-width characters as \uXXXX.
+    assert_clean("Json", &json);
     if let Ok(t) = Thresholds::parse("1", "5%") {
         let line = check::outcome(&report, &t, &[], None).line();
         assert_clean("check", &line);

@@ -455,7 +455,7 @@ fn write_findings(
             }
         }
         CheckOutput::Json => {
-            let mut text = serde_json::to_string_pretty(findings)?;
+            let mut text = realip::escape::json_pretty(findings)?;
             text.push('\n');
             out.write_all(text.as_bytes())?;
         }

@@ -77,7 +77,7 @@ pub fn table(d: &Diff) -> String {
 /// before_p50, after_p50, p50_change, before_p99, after_p99, p99_change}]}`.
 pub fn json(d: &Diff) -> String {
     let v = json!({ "group_by": d.group_by, "rows": d.rows });
-    let mut s = serde_json::to_string_pretty(&v).unwrap_or_else(|_| "{}".to_string());
+    let mut s = crate::escape::json_pretty(&v).unwrap_or_else(|_| "{}".to_string());
     s.push('\n');
     s
 }

@@ -661,7 +661,7 @@ pub fn render(r: &ScanReport) -> String {
     body.push_str("</main>\n");
 
     let data = json_for_script(
-        &serde_json::to_string(&super::json::to_value(r)).unwrap_or_else(|_| "{}".into()),
+        &crate::escape::json_compact(&super::json::to_value(r)).unwrap_or_else(|_| "{}".into()),
     );
     let csp = format!(
         "default-src 'none'; style-src {}; script-src {}; img-src 'none'; base-uri 'none'; \

@@ -246,7 +246,7 @@ pub fn to_value(r: &ScanReport) -> Value {
 
 /// The report as pretty-printed JSON text with a final newline.
 pub fn render(r: &ScanReport) -> String {
-    let mut s = serde_json::to_string_pretty(&to_value(r)).unwrap_or_else(|_| "{}".to_string());
+    let mut s = crate::escape::json_pretty(&to_value(r)).unwrap_or_else(|_| "{}".to_string());
     s.push('\n');
     s
 }

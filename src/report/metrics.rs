@@ -656,7 +656,8 @@ fn mackerel_meta(r: &ScanReport, prefix: &str) -> String {
             vec![metric("*", &last)],
         );
     }
-    let meta = json!({ "graphs": Value::Object(graphs) });
+    let meta = crate::escape::json_compact(&json!({ "graphs": Value::Object(graphs) }))
+        .unwrap_or_else(|_| "{}".into());
     format!("# mackerel-agent-plugin\n{meta}\n")
 }
 
