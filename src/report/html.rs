@@ -17,6 +17,8 @@ use std::fmt::Write;
 
 use base64::engine::general_purpose::STANDARD as BASE64;
 use base64::Engine as _;
+use plotters::coord::ranged1d::{AsRangedCoord, ValueFormatter};
+use plotters::coord::types::RangedCoordi64;
 use plotters::prelude::*;
 use sha2::{Digest, Sha256};
 
@@ -159,33 +161,75 @@ type ClassCount = fn(&crate::summary::StatusClassView) -> u64;
 const W: u32 = 960;
 const H: u32 = 300;
 
-fn requests_chart(s: &SeriesView) -> Result<String, String> {
+/// A chart with time (epoch seconds, the series' buckets) across and `Y` up.
+type TimeChart<'a, 'b, Y> = ChartContext<'a, SVGBackend<'b>, Cartesian2d<RangedCoordi64, Y>>;
+
+/// One time-series chart as SVG, `height` pixels high: a white page, the series' time range
+/// across with time-of-day (or date) labels, `y` up described by `desc`; `draw` adds the
+/// series, then the legend is drawn if asked. Every chart over time shares these axes.
+fn time_chart<Y, F>(
+    s: &SeriesView,
+    height: u32,
+    y: Y,
+    desc: &str,
+    legend: Legend,
+    draw: F,
+) -> Result<String, String>
+where
+    Y: AsRangedCoord,
+    Y::CoordDescType: ValueFormatter<<Y::CoordDescType as Ranged>::ValueType>,
+    F: FnOnce(&mut TimeChart<'_, '_, Y::CoordDescType>) -> Result<(), String>,
+{
     let mut svg = String::new();
     {
-        let root = SVGBackend::with_string(&mut svg, (W, H)).into_drawing_area();
+        let root = SVGBackend::with_string(&mut svg, (W, height)).into_drawing_area();
         root.fill(&WHITE).map_err(chart_err)?;
         let (x0, x1) = x_range(s);
-        let ymax = s
-            .points
-            .iter()
-            .map(|p| p.requests)
-            .max()
-            .unwrap_or(0)
-            .max(1);
         let mut chart = ChartBuilder::on(&root)
             .margin(10)
             .x_label_area_size(30)
             .y_label_area_size(60)
-            .build_cartesian_2d(x0..x1, 0u64..ymax + ymax / 10 + 1)
+            .build_cartesian_2d(x0..x1, y)
             .map_err(chart_err)?;
         let width = s.bucket_seconds;
         chart
             .configure_mesh()
             .x_labels(8)
             .x_label_formatter(&|t| time_label(*t, width))
-            .y_desc("requests")
+            .y_desc(desc)
             .draw()
             .map_err(chart_err)?;
+        draw(&mut chart)?;
+        if legend == Legend::Shown {
+            chart
+                .configure_series_labels()
+                .position(SeriesLabelPosition::UpperLeft)
+                .background_style(WHITE.mix(0.8))
+                .border_style(BLACK.mix(0.3))
+                .draw()
+                .map_err(chart_err)?;
+        }
+        root.present().map_err(chart_err)?;
+    }
+    Ok(svg)
+}
+
+/// A count axis from 0 to a tenth above `max` (at least 1).
+fn count_axis(max: u64) -> std::ops::Range<u64> {
+    let max = max.max(1);
+    0..max + max / 10 + 1
+}
+
+/// Whether a chart draws the legend box naming its labelled series (upper left).
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Legend {
+    Shown,
+    Hidden,
+}
+
+fn requests_chart(s: &SeriesView) -> Result<String, String> {
+    let ymax = s.points.iter().map(|p| p.requests).max().unwrap_or(0);
+    time_chart(s, H, count_axis(ymax), "requests", Legend::Shown, |chart| {
         let classes: [(&str, RGBColor, ClassCount); 4] = [
             ("2xx", RGBColor(46, 125, 50), |c| c.c2xx),
             ("3xx", RGBColor(36, 87, 197), |c| c.c3xx),
@@ -212,16 +256,8 @@ fn requests_chart(s: &SeriesView) -> Result<String, String> {
                 .label(*name)
                 .legend(move |(x, y)| Rectangle::new([(x, y - 5), (x + 12, y + 5)], c.filled()));
         }
-        chart
-            .configure_series_labels()
-            .position(SeriesLabelPosition::UpperLeft)
-            .background_style(WHITE.mix(0.8))
-            .border_style(BLACK.mix(0.3))
-            .draw()
-            .map_err(chart_err)?;
-        root.present().map_err(chart_err)?;
-    }
-    Ok(svg)
+        Ok(())
+    })
 }
 
 fn x_range(s: &SeriesView) -> (i64, i64) {
@@ -232,31 +268,13 @@ fn x_range(s: &SeriesView) -> (i64, i64) {
 }
 
 fn latency_chart(s: &SeriesView) -> Result<String, String> {
-    let mut svg = String::new();
-    {
-        let root = SVGBackend::with_string(&mut svg, (W, H)).into_drawing_area();
-        root.fill(&WHITE).map_err(chart_err)?;
-        let (x0, x1) = x_range(s);
-        let ymax = s
-            .points
-            .iter()
-            .filter_map(|p| p.request_time.percentiles.last().and_then(|(_, v)| *v))
-            .fold(0.0f64, f64::max);
-        let ymax = if ymax > 0.0 { ymax * 1.1 } else { 1.0 };
-        let mut chart = ChartBuilder::on(&root)
-            .margin(10)
-            .x_label_area_size(30)
-            .y_label_area_size(60)
-            .build_cartesian_2d(x0..x1, 0f64..ymax)
-            .map_err(chart_err)?;
-        let width = s.bucket_seconds;
-        chart
-            .configure_mesh()
-            .x_labels(8)
-            .x_label_formatter(&|t| time_label(*t, width))
-            .y_desc("seconds")
-            .draw()
-            .map_err(chart_err)?;
+    let ymax = s
+        .points
+        .iter()
+        .filter_map(|p| p.request_time.percentiles.last().and_then(|(_, v)| *v))
+        .fold(0.0f64, f64::max);
+    let ymax = if ymax > 0.0 { ymax * 1.1 } else { 1.0 };
+    time_chart(s, H, 0f64..ymax, "seconds", Legend::Shown, |chart| {
         let colors = [
             RGBColor(46, 125, 50),
             RGBColor(237, 160, 0),
@@ -298,59 +316,33 @@ fn latency_chart(s: &SeriesView) -> Result<String, String> {
                 }
             }
         }
-        chart
-            .configure_series_labels()
-            .position(SeriesLabelPosition::UpperLeft)
-            .background_style(WHITE.mix(0.8))
-            .border_style(BLACK.mix(0.3))
-            .draw()
-            .map_err(chart_err)?;
-        root.present().map_err(chart_err)?;
-    }
-    Ok(svg)
+        Ok(())
+    })
 }
 
 fn misresolved_chart(s: &SeriesView) -> Result<String, String> {
-    let mut svg = String::new();
-    {
-        let root = SVGBackend::with_string(&mut svg, (W, 220)).into_drawing_area();
-        root.fill(&WHITE).map_err(chart_err)?;
-        let (x0, x1) = x_range(s);
-        let ymax = s
-            .points
-            .iter()
-            .map(|p| p.misresolved)
-            .max()
-            .unwrap_or(0)
-            .max(1);
-        let mut chart = ChartBuilder::on(&root)
-            .margin(10)
-            .x_label_area_size(30)
-            .y_label_area_size(60)
-            .build_cartesian_2d(x0..x1, 0u64..ymax + ymax / 10 + 1)
-            .map_err(chart_err)?;
-        let width = s.bucket_seconds;
-        chart
-            .configure_mesh()
-            .x_labels(8)
-            .x_label_formatter(&|t| time_label(*t, width))
-            .y_desc("misresolved")
-            .draw()
-            .map_err(chart_err)?;
-        let red = RGBColor(179, 38, 30);
-        chart
-            .draw_series(
-                AreaSeries::new(
-                    s.points.iter().map(|p| (p.start, p.misresolved)),
-                    0,
-                    red.mix(0.5),
+    let ymax = s.points.iter().map(|p| p.misresolved).max().unwrap_or(0);
+    time_chart(
+        s,
+        220,
+        count_axis(ymax),
+        "misresolved",
+        Legend::Hidden,
+        |chart| {
+            let red = RGBColor(179, 38, 30);
+            chart
+                .draw_series(
+                    AreaSeries::new(
+                        s.points.iter().map(|p| (p.start, p.misresolved)),
+                        0,
+                        red.mix(0.5),
+                    )
+                    .border_style(red),
                 )
-                .border_style(red),
-            )
-            .map_err(chart_err)?;
-        root.present().map_err(chart_err)?;
-    }
-    Ok(svg)
+                .map_err(chart_err)?;
+            Ok(())
+        },
+    )
 }
 
 fn distribution_chart(bins: &[(f64, f64, u64)]) -> Result<String, String> {
@@ -360,12 +352,12 @@ fn distribution_chart(bins: &[(f64, f64, u64)]) -> Result<String, String> {
         root.fill(&WHITE).map_err(chart_err)?;
         let lo = 1e-5f64;
         let hi = bins.last().map_or(1.0, |b| b.1).max(1e-3);
-        let ymax = bins.iter().map(|b| b.2).max().unwrap_or(0).max(1);
+        let ymax = bins.iter().map(|b| b.2).max().unwrap_or(0);
         let mut chart = ChartBuilder::on(&root)
             .margin(10)
             .x_label_area_size(35)
             .y_label_area_size(60)
-            .build_cartesian_2d((lo..hi).log_scale(), 0u64..ymax + ymax / 10 + 1)
+            .build_cartesian_2d((lo..hi).log_scale(), count_axis(ymax))
             .map_err(chart_err)?;
         chart
             .configure_mesh()
