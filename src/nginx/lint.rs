@@ -486,6 +486,17 @@ pub fn check(cfg: &Config, opts: &LintOptions) -> Vec<Finding> {
     found.into_iter().map(|(_, f)| f).collect()
 }
 
+/// A request context with a `set_real_ip_from` list in effect.
+struct ActiveList {
+    /// Its index in `Lint::ctxs`.
+    i: usize,
+    ctx: Ctx,
+    /// The list's first entry: where findings about the list point.
+    first: Pos,
+    /// The ranges it trusts (entries that are not ranges left out).
+    nets: Vec<IpNet>,
+}
+
 struct Lint<'a> {
     cfg: &'a Config,
     ctxs: Vec<Ctx>,
@@ -653,117 +664,143 @@ impl Lint<'_> {
         }
     }
 
+    /// Rules about one `set_real_ip_from` value alone.
     fn trust_value(&mut self, f: &FromDirective) {
-        let text = &f.text;
         match &f.value {
-            FromValue::Hostname => match presets::find(text) {
-                Some(p) => self.add(
-                    "hostname-in-trust",
-                    Severity::Error,
-                    f.pos,
-                    format!(
-                        "set_real_ip_from {text}: \"{text}\" is a realip preset name, not \
-                         something nginx knows; nginx looks up a host named {text} and fails \
-                         to start when there is none. Write the preset's ranges instead"
-                    ),
-                    Some(from_lines(p.ranges.iter().copied())),
-                ),
-                None => self.add_removing(
-                    "hostname-in-trust",
-                    Severity::Warning,
-                    f.pos,
-                    format!(
-                        "set_real_ip_from {text}: a hostname is resolved once, when nginx \
-                         starts; later DNS changes are not seen until a reload, and nginx fails \
-                         to start when the name does not resolve. List the addresses instead \
-                         (one set_real_ip_from line each)"
-                    ),
-                    None,
-                    Some(from_lines([text])),
-                ),
-            },
-            FromValue::Invalid => {
-                let fix = (text.eq_ignore_ascii_case("unix:") || text.starts_with("unix:"))
-                    .then(|| "set_real_ip_from unix:;".to_string());
-                self.add_removing(
-                    "invalid-trust",
-                    Severity::Error,
-                    f.pos,
-                    format!(
-                        "set_real_ip_from {text}: not unix:, an address or a CIDR (prefix \
-                         length at most 32 or 128, no port, no brackets); nginx fails to start \
-                         with \"host not found\""
-                    ),
-                    fix,
-                    Some(from_lines([text])),
-                );
-            }
-            FromValue::Net { net, masked } => {
-                let TrustNet::Net(net) = *net else {
-                    return;
-                };
+            FromValue::Hostname => self.hostname_trust(f),
+            FromValue::Invalid => self.invalid_trust(f),
+            FromValue::Net {
+                net: TrustNet::Net(net),
+                masked,
+            } => {
                 if *masked {
-                    self.add(
-                        "host-bits-set",
-                        Severity::Warning,
-                        f.pos,
-                        format!(
-                            "set_real_ip_from {text}: the address has bits set beyond the \
-                             prefix; nginx masks them (\"low address bits are meaningless\") \
-                             and trusts {}. Write the range you mean",
-                            net_text(net)
-                        ),
-                        Some(from_lines([net_text(net)])),
-                    );
+                    self.masked_trust(f, *net);
                 }
-                if let Some(v4) = mapped_v4(net) {
-                    self.add(
-                        "never-matches",
-                        Severity::Warning,
-                        f.pos,
-                        format!(
-                            "set_real_ip_from {text}: nginx tests IPv4-mapped addresses \
-                             (::ffff:a.b.c.d) as IPv4, against IPv4 entries only, so this IPv6 \
-                             entry never matches anything"
-                        ),
-                        Some(from_lines([v4])),
-                    );
-                } else if net.prefix_len() == 0 {
-                    self.add_removing(
-                        "trusts-internet",
-                        Severity::Error,
-                        f.pos,
-                        format!(
-                            "set_real_ip_from {text} trusts every {} address: any client can \
-                             send the header and pick its own address. Trust only your proxies",
-                            if matches!(net, IpNet::V4(_)) {
-                                "IPv4"
-                            } else {
-                                "IPv6"
-                            }
-                        ),
-                        None,
-                        Some(from_lines([text])),
-                    );
-                } else if is_huge_public(net) && !self.providers.iter().any(|p| p.is_former(net)) {
-                    // A wide range that is (or was) a provider's is provider-list-stale's.
-                    self.add_removing(
-                        "trusts-internet",
-                        Severity::Warning,
-                        f.pos,
-                        format!(
-                            "set_real_ip_from {text} trusts {} addresses, far more than any \
-                             proxy provider publishes in one range (Cloudflare's widest is a \
-                             /13); whoever holds an address in it (another customer of the same \
-                             cloud) can spoof the client address. Trust only your proxies' \
-                             ranges",
-                            huge_size(net)
-                        ),
-                        None,
-                        Some(from_lines([text])),
-                    );
-                }
+                self.trust_reach(f, *net);
             }
+            FromValue::Net { .. } => {}
+        }
+    }
+
+    /// `hostname-in-trust`: a preset name (an error: nginx cannot resolve it) or a hostname
+    /// (resolved once, at start).
+    fn hostname_trust(&mut self, f: &FromDirective) {
+        let text = &f.text;
+        match presets::find(text) {
+            Some(p) => self.add(
+                "hostname-in-trust",
+                Severity::Error,
+                f.pos,
+                format!(
+                    "set_real_ip_from {text}: \"{text}\" is a realip preset name, not \
+                     something nginx knows; nginx looks up a host named {text} and fails \
+                     to start when there is none. Write the preset's ranges instead"
+                ),
+                Some(from_lines(p.ranges.iter().copied())),
+            ),
+            None => self.add_removing(
+                "hostname-in-trust",
+                Severity::Warning,
+                f.pos,
+                format!(
+                    "set_real_ip_from {text}: a hostname is resolved once, when nginx \
+                     starts; later DNS changes are not seen until a reload, and nginx fails \
+                     to start when the name does not resolve. List the addresses instead \
+                     (one set_real_ip_from line each)"
+                ),
+                None,
+                Some(from_lines([text])),
+            ),
+        }
+    }
+
+    /// `invalid-trust`: a value nginx refuses.
+    fn invalid_trust(&mut self, f: &FromDirective) {
+        let text = &f.text;
+        let fix = (text.eq_ignore_ascii_case("unix:") || text.starts_with("unix:"))
+            .then(|| "set_real_ip_from unix:;".to_string());
+        self.add_removing(
+            "invalid-trust",
+            Severity::Error,
+            f.pos,
+            format!(
+                "set_real_ip_from {text}: not unix:, an address or a CIDR (prefix \
+                 length at most 32 or 128, no port, no brackets); nginx fails to start \
+                 with \"host not found\""
+            ),
+            fix,
+            Some(from_lines([text])),
+        );
+    }
+
+    /// `host-bits-set`: bits beyond the prefix, which nginx masks.
+    fn masked_trust(&mut self, f: &FromDirective, net: IpNet) {
+        let text = &f.text;
+
+        self.add(
+            "host-bits-set",
+            Severity::Warning,
+            f.pos,
+            format!(
+                "set_real_ip_from {text}: the address has bits set beyond the \
+                 prefix; nginx masks them (\"low address bits are meaningless\") \
+                 and trusts {}. Write the range you mean",
+                net_text(net)
+            ),
+            Some(from_lines([net_text(net)])),
+        );
+    }
+
+    /// `never-matches` for an IPv4-mapped IPv6 entry, `trusts-internet` for a /0 or a huge
+    /// public range that no provider publishes (or published).
+    fn trust_reach(&mut self, f: &FromDirective, net: IpNet) {
+        let text = &f.text;
+        if let Some(v4) = mapped_v4(net) {
+            self.add(
+                "never-matches",
+                Severity::Warning,
+                f.pos,
+                format!(
+                    "set_real_ip_from {text}: nginx tests IPv4-mapped addresses \
+                     (::ffff:a.b.c.d) as IPv4, against IPv4 entries only, so this IPv6 \
+                     entry never matches anything"
+                ),
+                Some(from_lines([v4])),
+            );
+        } else if net.prefix_len() == 0 {
+            self.add_removing(
+                "trusts-internet",
+                Severity::Error,
+                f.pos,
+                format!(
+                    "set_real_ip_from {text} trusts every {} address: any client can \
+                     send the header and pick its own address. Trust only your proxies",
+                    if matches!(net, IpNet::V4(_)) {
+                        "IPv4"
+                    } else {
+                        "IPv6"
+                    }
+                ),
+                None,
+                Some(from_lines([text])),
+            );
+        } else if is_huge_public(net) && !self.providers.iter().any(|p| p.is_former(net)) {
+            // A wide range that is (or was) a provider's is provider-list-stale's.
+            self.add_removing(
+                "trusts-internet",
+                Severity::Warning,
+                f.pos,
+                format!(
+                    "set_real_ip_from {text} trusts {} addresses, far more than any \
+                     proxy provider publishes in one range (Cloudflare's widest is a \
+                     /13); whoever holds an address in it (another customer of the same \
+                     cloud) can spoof the client address. Trust only your proxies' \
+                     ranges",
+                    huge_size(net)
+                ),
+                None,
+                Some(from_lines([text])),
+            );
         }
     }
 
@@ -787,96 +824,107 @@ impl Lint<'_> {
                     _ => None,
                 })
                 .collect();
-            // Duplicates and shadowed entries.
-            for (k, (net, f)) in nets.iter().enumerate() {
-                if let Some((_, first)) = nets[..k].iter().find(|(n, _)| n == net) {
-                    self.add_removing(
-                        "duplicate-trust",
-                        Severity::Info,
-                        f.pos,
-                        format!(
-                            "set_real_ip_from {}: the same range as set_real_ip_from {} at {}; \
-                             delete one",
-                            f.text,
-                            first.text,
-                            self.at(first.pos)
-                        ),
-                        None,
-                        Some(from_lines([&f.text])),
-                    );
-                } else if let Some((wide, w)) = nets
-                    .iter()
-                    .filter(|(n, _)| n != net && n.contains(net))
-                    .min_by_key(|(n, _)| n.prefix_len())
-                {
-                    self.add_removing(
-                        "shadowed-trust",
-                        Severity::Info,
-                        f.pos,
-                        format!(
-                            "set_real_ip_from {}: already covered by set_real_ip_from {}{} at \
-                             {}; delete one",
-                            f.text,
-                            w.text,
-                            if net_text(*wide) == w.text {
-                                String::new()
-                            } else {
-                                format!(" ({})", net_text(*wide))
-                            },
-                            self.at(w.pos)
-                        ),
-                        None,
-                        Some(from_lines([&f.text])),
-                    );
-                }
-            }
-            let list: Vec<IpNet> = nets.iter().map(|(n, _)| *n).collect();
-            // GCP front ends: all or nothing.
-            let gcp: Vec<IpNet> = presets::GCP
-                .ranges
-                .iter()
-                .filter_map(|r| r.parse().ok())
-                .collect();
-            if let Some((_, f)) = nets.iter().find(|(n, _)| gcp.iter().any(|g| g.contains(n))) {
-                let missing_v4: Vec<&str> = GCP_V4
-                    .iter()
-                    .copied()
-                    .filter(|r| r.parse().is_ok_and(|g| !covers(&list, g)))
-                    .collect();
-                let v6_missing = serves_ipv6 && GCP_V6.parse().is_ok_and(|g| !covers(&list, g));
-                if !missing_v4.is_empty() {
-                    let mut add = missing_v4.clone();
-                    if v6_missing {
-                        add.push(GCP_V6);
-                    }
-                    self.add(
-                        "gcp-ranges-incomplete",
-                        Severity::Error,
-                        f.pos,
-                        format!(
-                            "this list trusts Google Cloud front ends only in part: {} missing; \
-                             requests through a missing front end keep its address as the \
-                             client",
-                            add.join(", ")
-                        ),
-                        Some(from_lines(add.iter().copied())),
-                    );
-                } else if v6_missing {
-                    self.add(
-                        "gcp-ranges-incomplete",
-                        Severity::Warning,
-                        f.pos,
-                        format!(
-                            "the site is served over IPv6 but this list lacks Google's IPv6 \
-                             front-end range {GCP_V6}: IPv6 requests keep the front end's \
-                             address as the client"
-                        ),
-                        Some(from_lines([GCP_V6])),
-                    );
-                }
-            }
+            self.repeated_entries(&nets);
+            self.gcp_all_or_nothing(&nets, serves_ipv6);
             self.provider_lists(&nets, serves_ipv6);
             self.dropped(i, &own);
+        }
+    }
+
+    /// `duplicate-trust` and `shadowed-trust`: an entry the same as, or inside, another one
+    /// of the same list.
+    fn repeated_entries(&mut self, nets: &[(IpNet, &FromDirective)]) {
+        for (k, (net, f)) in nets.iter().enumerate() {
+            if let Some((_, first)) = nets[..k].iter().find(|(n, _)| n == net) {
+                self.add_removing(
+                    "duplicate-trust",
+                    Severity::Info,
+                    f.pos,
+                    format!(
+                        "set_real_ip_from {}: the same range as set_real_ip_from {} at {}; \
+                         delete one",
+                        f.text,
+                        first.text,
+                        self.at(first.pos)
+                    ),
+                    None,
+                    Some(from_lines([&f.text])),
+                );
+            } else if let Some((wide, w)) = nets
+                .iter()
+                .filter(|(n, _)| n != net && n.contains(net))
+                .min_by_key(|(n, _)| n.prefix_len())
+            {
+                self.add_removing(
+                    "shadowed-trust",
+                    Severity::Info,
+                    f.pos,
+                    format!(
+                        "set_real_ip_from {}: already covered by set_real_ip_from {}{} at \
+                         {}; delete one",
+                        f.text,
+                        w.text,
+                        if net_text(*wide) == w.text {
+                            String::new()
+                        } else {
+                            format!(" ({})", net_text(*wide))
+                        },
+                        self.at(w.pos)
+                    ),
+                    None,
+                    Some(from_lines([&f.text])),
+                );
+            }
+        }
+    }
+
+    /// `gcp-ranges-incomplete`: Google Cloud front ends trusted in part (all IPv4 ranges are
+    /// needed; the IPv6 one too when the site serves IPv6).
+    fn gcp_all_or_nothing(&mut self, nets: &[(IpNet, &FromDirective)], serves_ipv6: bool) {
+        let gcp: Vec<IpNet> = presets::GCP
+            .ranges
+            .iter()
+            .filter_map(|r| r.parse().ok())
+            .collect();
+        let Some((_, f)) = nets.iter().find(|(n, _)| gcp.iter().any(|g| g.contains(n))) else {
+            return;
+        };
+        let list: Vec<IpNet> = nets.iter().map(|(n, _)| *n).collect();
+        let missing_v4: Vec<&str> = GCP_V4
+            .iter()
+            .copied()
+            .filter(|r| r.parse().is_ok_and(|g| !covers(&list, g)))
+            .collect();
+        let v6_missing = serves_ipv6 && GCP_V6.parse().is_ok_and(|g| !covers(&list, g));
+        if !missing_v4.is_empty() {
+            let mut add = missing_v4.clone();
+            if v6_missing {
+                add.push(GCP_V6);
+            }
+            self.add(
+                "gcp-ranges-incomplete",
+                Severity::Error,
+                f.pos,
+                format!(
+                    "this list trusts Google Cloud front ends only in part: {} missing; \
+                     requests through a missing front end keep its address as the \
+                     client",
+                    add.join(", ")
+                ),
+                Some(from_lines(add.iter().copied())),
+            );
+        } else if v6_missing {
+            self.add(
+                "gcp-ranges-incomplete",
+                Severity::Warning,
+                f.pos,
+                format!(
+                    "the site is served over IPv6 but this list lacks Google's IPv6 \
+                     front-end range {GCP_V6}: IPv6 requests keep the front end's \
+                     address as the client"
+                ),
+                Some(from_lines([GCP_V6])),
+            );
         }
     }
 
@@ -889,105 +937,133 @@ impl Lint<'_> {
             // A list is this provider's when it holds three of its ranges (current or
             // former); one former range alone is enough to be stale.
             let identified = members.len() >= 3;
-            let list: Vec<IpNet> = nets.iter().map(|(n, _)| *n).collect();
-            for &(net, f) in nets {
-                if p.covers(net) || stale_seen.contains(&f.pos) {
-                    continue;
-                }
-                let former = p.is_former(net);
-                let partly = !is_huge_public(net) && p.nets.iter().any(|r| net.contains(r));
-                // A public range in a provider's list that no provider publishes.
-                let stray = identified
-                    && !is_private(net)
-                    && net.prefix_len() < net.max_prefix_len()
-                    && !is_huge_public(net)
-                    && !self.providers.iter().any(|q| q.owns(net));
-                if !(former || (identified && partly) || stray) {
-                    continue;
-                }
-                stale_seen.insert(f.pos);
-                // Published ranges inside the stale one that the rest of the list lacks.
-                let rest: Vec<IpNet> = list.iter().copied().filter(|l| *l != net).collect();
-                let inside: Vec<String> = p
-                    .nets
-                    .iter()
-                    .filter(|r| net.contains(*r) && !covers(&rest, **r))
-                    .map(|r| net_text(*r))
-                    .collect();
-                let replaced = if inside.is_empty() {
-                    String::new()
-                } else {
-                    format!(
-                        "; of it, {} {} still published",
-                        inside.join(", "),
-                        if inside.len() == 1 { "is" } else { "are" }
-                    )
-                };
-                self.add_removing(
-                    "provider-list-stale",
-                    Severity::Warning,
-                    f.pos,
-                    format!(
-                        "set_real_ip_from {}: {} no longer publishes {} (its list, {}: {}){replaced}; \
-                         whoever holds those addresses now can send the header and choose the \
-                         client address",
-                        f.text,
-                        p.name,
-                        if partly { "all of this range" } else { "this range" },
-                        p.dated,
-                        p.source
-                    ),
-                    (!inside.is_empty()).then(|| from_lines(&inside)),
-                    Some(from_lines([&f.text])),
-                );
-            }
+            self.provider_stale(&p, nets, identified, &mut stale_seen);
             if !identified || p.kind == ProviderKind::Gcp {
                 continue;
             }
-            let has_v4 = members.iter().any(|(n, _)| matches!(n, IpNet::V4(_)));
-            let has_v6 = members.iter().any(|(n, _)| matches!(n, IpNet::V6(_)));
-            let missing: Vec<String> = p
-                .nets
-                .iter()
-                .filter(|r| match r {
-                    IpNet::V4(_) => has_v4,
-                    IpNet::V6(_) => has_v6 || serves_ipv6,
-                })
-                .filter(|r| !covers(&list, **r))
-                .map(|r| net_text(*r))
-                .collect();
-            let Some((_, first)) = members.first() else {
-                continue;
-            };
-            if missing.is_empty() {
+            if let Some((_, first)) = members.first() {
+                self.provider_incomplete(&p, nets, &members, first.pos, serves_ipv6);
+            }
+        }
+    }
+
+    /// `provider-list-stale`: entries of `nets` that provider `p` no longer publishes, or
+    /// (when the list is identified as `p`'s) publishes only part of, or never published.
+    /// An entry is reported once over all providers (`stale_seen`).
+    fn provider_stale(
+        &mut self,
+        p: &ProviderList,
+        nets: &[(IpNet, &FromDirective)],
+        identified: bool,
+        stale_seen: &mut HashSet<Pos>,
+    ) {
+        let list: Vec<IpNet> = nets.iter().map(|(n, _)| *n).collect();
+        for &(net, f) in nets {
+            if p.covers(net) || stale_seen.contains(&f.pos) {
                 continue;
             }
-            let published = p
+            let former = p.is_former(net);
+            let partly = !is_huge_public(net) && p.nets.iter().any(|r| net.contains(r));
+            // A public range in a provider's list that no provider publishes.
+            let stray = identified
+                && !is_private(net)
+                && net.prefix_len() < net.max_prefix_len()
+                && !is_huge_public(net)
+                && !self.providers.iter().any(|q| q.owns(net));
+            if !(former || (identified && partly) || stray) {
+                continue;
+            }
+            stale_seen.insert(f.pos);
+            // Published ranges inside the stale one that the rest of the list lacks.
+            let rest: Vec<IpNet> = list.iter().copied().filter(|l| *l != net).collect();
+            let inside: Vec<String> = p
                 .nets
                 .iter()
-                .filter(|r| match r {
-                    IpNet::V4(_) => has_v4,
-                    IpNet::V6(_) => has_v6 || serves_ipv6,
-                })
-                .count();
-            self.add(
-                "provider-list-incomplete",
-                Severity::Warning,
-                first.pos,
+                .filter(|r| net.contains(*r) && !covers(&rest, **r))
+                .map(|r| net_text(*r))
+                .collect();
+            let replaced = if inside.is_empty() {
+                String::new()
+            } else {
                 format!(
-                    "this list trusts {} in part: {} of its {published} published ranges {} \
-                     missing ({}, {}): {}; requests through those edges keep the edge's address \
-                     as the client",
+                    "; of it, {} {} still published",
+                    inside.join(", "),
+                    if inside.len() == 1 { "is" } else { "are" }
+                )
+            };
+            self.add_removing(
+                "provider-list-stale",
+                Severity::Warning,
+                f.pos,
+                format!(
+                    "set_real_ip_from {}: {} no longer publishes {} (its list, {}: {}){replaced}; \
+                     whoever holds those addresses now can send the header and choose the \
+                     client address",
+                    f.text,
                     p.name,
-                    missing.len(),
-                    if missing.len() == 1 { "is" } else { "are" },
+                    if partly {
+                        "all of this range"
+                    } else {
+                        "this range"
+                    },
                     p.dated,
-                    p.source,
-                    missing.join(", ")
+                    p.source
                 ),
-                Some(from_lines(&missing)),
+                (!inside.is_empty()).then(|| from_lines(&inside)),
+                Some(from_lines([&f.text])),
             );
         }
+    }
+
+    /// `provider-list-incomplete`: a list identified as provider `p`'s (its `members`) lacks
+    /// some of `p`'s published ranges of the families it trusts (IPv6 too when the site
+    /// serves IPv6), reported at `pos`, the first member.
+    fn provider_incomplete(
+        &mut self,
+        p: &ProviderList,
+        nets: &[(IpNet, &FromDirective)],
+        members: &[&(IpNet, &FromDirective)],
+        pos: Pos,
+        serves_ipv6: bool,
+    ) {
+        let list: Vec<IpNet> = nets.iter().map(|(n, _)| *n).collect();
+        let has_v4 = members.iter().any(|(n, _)| matches!(n, IpNet::V4(_)));
+        let has_v6 = members.iter().any(|(n, _)| matches!(n, IpNet::V6(_)));
+        let wanted: Vec<IpNet> = p
+            .nets
+            .iter()
+            .copied()
+            .filter(|r| match r {
+                IpNet::V4(_) => has_v4,
+                IpNet::V6(_) => has_v6 || serves_ipv6,
+            })
+            .collect();
+        let missing: Vec<String> = wanted
+            .iter()
+            .filter(|r| !covers(&list, **r))
+            .map(|r| net_text(*r))
+            .collect();
+        if missing.is_empty() {
+            return;
+        }
+        self.add(
+            "provider-list-incomplete",
+            Severity::Warning,
+            pos,
+            format!(
+                "this list trusts {} in part: {} of its {} published ranges {} \
+                 missing ({}, {}): {}; requests through those edges keep the edge's address \
+                 as the client",
+                p.name,
+                missing.len(),
+                wanted.len(),
+                if missing.len() == 1 { "is" } else { "are" },
+                p.dated,
+                p.source,
+                missing.join(", ")
+            ),
+            Some(from_lines(&missing)),
+        );
     }
 
     /// `location-drops-trust`: a level's own list replaces the inherited one.
@@ -1065,118 +1141,158 @@ impl Lint<'_> {
 
     /// Rules about the settings a request sees.
     fn requests(&mut self, opts: &LintOptions) {
-        let servers = self.ctxs.iter().any(|c| c.level == Level::Server);
-        let request: Vec<usize> = (0..self.ctxs.len())
-            .filter(|&i| (self.ctxs[i].level == Level::Http) != servers)
-            .collect();
-        let mut any_active = false;
-        for &i in &request {
-            let c = self.ctxs[i].clone();
-            let Some(first) = c.from.first() else {
-                continue;
-            };
-            any_active = true;
-            let nets: Vec<IpNet> = c.from.iter().filter_map(ip_net).collect();
-            let header = c.header.as_ref().map(|(n, _)| n.as_str());
-            // A fragment's includer may set the header: only a whole configuration says.
-            if header.is_none() && !self.fragment {
-                let provider = nets.iter().find_map(|n| self.provider_of(*n)).cloned();
-                if let Some(p) = provider {
-                    self.add(
-                        "no-real-ip-header",
-                        Severity::Error,
-                        first.pos,
-                        format!(
-                            "set_real_ip_from without real_ip_header: nginx reads the X-Real-IP \
-                             header (its default), and the trusted peers are {}, which pass a \
-                             client's own X-Real-IP through unchanged, so every client chooses \
-                             its address",
-                            p.name
-                        ),
-                        Some(p.kind.header_fix().to_string()),
-                    );
-                }
-            }
-            let recursive = c.recursive.is_some_and(|(r, _)| r);
-            let recursion_known = c.recursive.is_some() || !self.fragment;
-            if header.is_some_and(|h| h.eq_ignore_ascii_case("X-Forwarded-For"))
-                && !recursive
-                && recursion_known
-            {
-                let pos = c
-                    .recursive
-                    .map(|(_, p)| p)
-                    .or(c.header.as_ref().map(|(_, p)| *p))
-                    .unwrap_or(first.pos);
-                let gcp = nets.iter().any(|n| {
-                    self.provider_of(*n)
-                        .is_some_and(|p| p.kind == ProviderKind::Gcp)
-                });
-                if gcp {
-                    self.add(
-                        "recursive-off-behind-proxies",
-                        Severity::Error,
-                        pos,
-                        "X-Forwarded-For with real_ip_recursive off behind a Google Cloud load \
-                         balancer: it appends two entries (client, load-balancer IP), and \
-                         without recursion nginx takes the rightmost, so every request \
-                         \"comes from\" the load balancer"
-                            .to_string(),
-                        Some("real_ip_recursive on;".into()),
-                    );
-                } else if let Some(why) = self.chain(&nets) {
-                    self.add(
-                        "recursive-off-behind-proxies",
-                        Severity::Warning,
-                        pos,
-                        format!(
-                            "X-Forwarded-For with real_ip_recursive off, but the trusted peers \
-                             can form a chain ({why}): without recursion nginx takes the \
-                             rightmost entry, the proxy in front of the last one, not the client"
-                        ),
-                        Some("real_ip_recursive on;".into()),
-                    );
-                }
-            }
+        let request = self.request_contexts();
+        let active = self.active_lists(&request);
+        for list in &active {
+            self.header_needed(list);
+            self.recursion_needed(list);
             for ip in &opts.lb_ips {
-                let n = IpNet::from(normalize(*ip));
-                if !covers(&nets, n) {
-                    self.add(
-                        "lb-ip-missing",
-                        Severity::Error,
-                        first.pos,
-                        format!(
-                            "load-balancer IP {} is not trusted by this list: requests through \
-                             it are logged with the load balancer as the client",
-                            NginxText(*ip)
-                        ),
-                        Some(from_lines([NginxText(*ip).to_string()])),
-                    );
+                if covers(&list.nets, IpNet::from(normalize(*ip))) {
+                    continue;
                 }
+                self.add(
+                    "lb-ip-missing",
+                    Severity::Error,
+                    list.first,
+                    format!(
+                        "load-balancer IP {} is not trusted by this list: requests through \
+                         it are logged with the load balancer as the client",
+                        NginxText(*ip)
+                    ),
+                    Some(from_lines([NginxText(*ip).to_string()])),
+                );
             }
-            self.preempted(i);
+            self.preempted(list.i);
         }
-        if !any_active && !opts.lb_ips.is_empty() {
-            let pos = request
-                .first()
-                .map(|&i| self.ctxs[i].pos)
-                .unwrap_or_default();
+        if active.is_empty() && !opts.lb_ips.is_empty() {
             let ips: Vec<String> = opts
                 .lb_ips
                 .iter()
                 .map(|ip| NginxText(*ip).to_string())
                 .collect();
+            let fix = from_lines(ips.iter().map(String::as_str));
+            self.nothing_trusted(&request, &ips, "", fix);
+        }
+    }
+
+    /// The contexts whose settings requests see: every server and location when there are
+    /// servers, else the http level (a configuration without servers).
+    fn request_contexts(&self) -> Vec<usize> {
+        let servers = self.ctxs.iter().any(|c| c.level == Level::Server);
+        (0..self.ctxs.len())
+            .filter(|&i| (self.ctxs[i].level == Level::Http) != servers)
+            .collect()
+    }
+
+    /// Those of `request` with a `set_real_ip_from` list in effect, in order.
+    fn active_lists(&self, request: &[usize]) -> Vec<ActiveList> {
+        request
+            .iter()
+            .filter_map(|&i| {
+                let ctx = self.ctxs[i].clone();
+                let first = ctx.from.first()?.pos;
+                let nets = ctx.from.iter().filter_map(ip_net).collect();
+                Some(ActiveList {
+                    i,
+                    ctx,
+                    first,
+                    nets,
+                })
+            })
+            .collect()
+    }
+
+    /// `lb-ip-missing` when no request context has a list: realip is off, so none of the
+    /// load-balancer IPs `ips` (`whose` they are, said after them) is trusted; `fix` is the
+    /// whole list to write.
+    fn nothing_trusted(&mut self, request: &[usize], ips: &[String], whose: &str, fix: String) {
+        let pos = request
+            .first()
+            .map(|&i| self.ctxs[i].pos)
+            .unwrap_or_default();
+        self.add(
+            "lb-ip-missing",
+            Severity::Error,
+            pos,
+            format!(
+                "no set_real_ip_from anywhere: realip is inactive, and every request is logged \
+                 with its TCP peer as the client; load-balancer IPs {}{whose} are not trusted",
+                ips.join(", ")
+            ),
+            Some(fix),
+        );
+    }
+
+    /// `no-real-ip-header`: a provider's ranges trusted with nginx's default header, X-Real-IP,
+    /// which the provider passes through from the client. Whole configurations only.
+    fn header_needed(&mut self, list: &ActiveList) {
+        // A fragment's includer may set the header: only a whole configuration says.
+        if list.ctx.header.is_some() || self.fragment {
+            return;
+        }
+        let provider = list.nets.iter().find_map(|n| self.provider_of(*n)).cloned();
+        if let Some(p) = provider {
             self.add(
-                "lb-ip-missing",
+                "no-real-ip-header",
+                Severity::Error,
+                list.first,
+                format!(
+                    "set_real_ip_from without real_ip_header: nginx reads the X-Real-IP \
+                     header (its default), and the trusted peers are {}, which pass a \
+                     client's own X-Real-IP through unchanged, so every client chooses \
+                     its address",
+                    p.name
+                ),
+                Some(p.kind.header_fix().to_string()),
+            );
+        }
+    }
+
+    /// `recursive-off-behind-proxies`: X-Forwarded-For without recursion behind a Google
+    /// load balancer (an error) or peers that can form a chain (a warning).
+    fn recursion_needed(&mut self, list: &ActiveList) {
+        let c = &list.ctx;
+        let header = c.header.as_ref().map(|(n, _)| n.as_str());
+        let recursive = c.recursive.is_some_and(|(r, _)| r);
+        let recursion_known = c.recursive.is_some() || !self.fragment;
+        if !header.is_some_and(|h| h.eq_ignore_ascii_case("X-Forwarded-For"))
+            || recursive
+            || !recursion_known
+        {
+            return;
+        }
+        let pos = c
+            .recursive
+            .map(|(_, p)| p)
+            .or(c.header.as_ref().map(|(_, p)| *p))
+            .unwrap_or(list.first);
+        let gcp = list.nets.iter().any(|n| {
+            self.provider_of(*n)
+                .is_some_and(|p| p.kind == ProviderKind::Gcp)
+        });
+        if gcp {
+            self.add(
+                "recursive-off-behind-proxies",
                 Severity::Error,
                 pos,
+                "X-Forwarded-For with real_ip_recursive off behind a Google Cloud load \
+                 balancer: it appends two entries (client, load-balancer IP), and \
+                 without recursion nginx takes the rightmost, so every request \
+                 \"comes from\" the load balancer"
+                    .to_string(),
+                Some("real_ip_recursive on;".into()),
+            );
+        } else if let Some(why) = self.chain(&list.nets) {
+            self.add(
+                "recursive-off-behind-proxies",
+                Severity::Warning,
+                pos,
                 format!(
-                    "no set_real_ip_from anywhere: realip is inactive, and every request is \
-                     logged with its TCP peer as the client; load-balancer IPs {} are not \
-                     trusted",
-                    ips.join(", ")
+                    "X-Forwarded-For with real_ip_recursive off, but the trusted peers \
+                     can form a chain ({why}): without recursion nginx takes the \
+                     rightmost entry, the proxy in front of the last one, not the client"
                 ),
-                Some(from_lines(ips.iter().map(String::as_str))),
+                Some("real_ip_recursive on;".into()),
             );
         }
     }
@@ -1545,105 +1661,14 @@ impl Lint<'_> {
             .flat_map(|a| a.rules.iter())
             .filter(|r| r.kind.needs_proxy_subnet())
             .collect();
-        let gfe: Vec<IpNet> = GCP_V4.iter().filter_map(|r| r.parse().ok()).collect();
-        let servers = self.ctxs.iter().any(|c| c.level == Level::Server);
-        let request: Vec<usize> = (0..self.ctxs.len())
-            .filter(|&i| (self.ctxs[i].level == Level::Http) != servers)
-            .collect();
-        let mut any_active = false;
-        for &i in &request {
-            let c = self.ctxs[i].clone();
-            let Some(first) = c.from.first() else {
-                continue;
-            };
-            any_active = true;
-            let nets: Vec<IpNet> = c.from.iter().filter_map(ip_net).collect();
-            for ip in &albs {
-                if covers(&nets, ip.net) {
-                    continue;
-                }
-                self.add(
-                    "lb-ip-missing",
-                    Severity::Error,
-                    first.pos,
-                    format!(
-                        "load-balancer IP {} of {} is not trusted by this list: nginx logs it as \
-                         the client of every request through it",
-                        ip.trust_text(),
-                        lb_rules_text(ip)
-                    ),
-                    Some(lb_fix_line(ip)),
-                );
-            }
-            for ip in &unknown {
-                if covers(&nets, ip.net) {
-                    continue;
-                }
-                self.add(
-                    "lb-ip-missing",
-                    Severity::Warning,
-                    first.pos,
-                    format!(
-                        "address {} is used by forwarding rule{} {}, which no forwarding-rules \
-                         list describes: if it is an Application LB, nginx logs it as the client; \
-                         add `gcloud compute forwarding-rules list --format=json` to \
-                         --lb-ips-from to know",
-                        ip.trust_text(),
-                        if ip.rules.len() == 1 { "" } else { "s" },
-                        ip.names()
-                    ),
-                    Some(lb_fix_line(ip)),
-                );
-            }
-            if !global.is_empty() && !nets.iter().any(|n| gfe.iter().any(|g| g.contains(n))) {
-                let names: Vec<String> = global.iter().map(|a| a.names()).collect();
-                self.add(
-                    "gcp-ranges-incomplete",
-                    Severity::Error,
-                    first.pos,
-                    format!(
-                        "forwarding rule{} {} {} global external Application LBs, whose requests \
-                         come from Google front ends, but this list trusts none of {}: nginx \
-                         never reads X-Forwarded-For from them",
-                        if names.len() == 1 { "" } else { "s" },
-                        names.join(", "),
-                        if names.len() == 1 { "is a" } else { "are" },
-                        GCP_V4.join(", ")
-                    ),
-                    Some(from_lines(GCP_V4.iter().copied())),
-                );
-            }
-            for subnet in lb.proxy_subnets {
-                if covers(&nets, *subnet) {
-                    continue;
-                }
-                let whose = if regional.is_empty() {
-                    "given on the command line".to_string()
-                } else {
-                    let names: Vec<&str> = regional.iter().map(|r| r.name.as_str()).collect();
-                    format!(
-                        "(given for the regional Application LBs {})",
-                        names.join(", ")
-                    )
-                };
-                self.add(
-                    "lb-ip-missing",
-                    Severity::Error,
-                    first.pos,
-                    format!(
-                        "range {} {whose} is not trusted by this list: requests from it keep \
-                         the proxy's address as the client",
-                        net_text(*subnet)
-                    ),
-                    Some(from_lines([net_text(*subnet)])),
-                );
-            }
+        let request = self.request_contexts();
+        let active = self.active_lists(&request);
+        for list in &active {
+            self.albs_covered(list, &albs, &unknown);
+            self.front_ends_for(list, &global);
+            self.proxy_subnets_covered(list, lb.proxy_subnets, &regional);
         }
-        if !any_active && (!albs.is_empty() || !unknown.is_empty()) {
-            let pos = request
-                .first()
-                .map(|&i| self.ctxs[i].pos)
-                .unwrap_or_default();
+        if active.is_empty() && (!albs.is_empty() || !unknown.is_empty()) {
             let mut fix: Vec<String> = Vec::new();
             if !global.is_empty() {
                 fix.push(from_lines(GCP_V4.iter().copied()));
@@ -1652,19 +1677,122 @@ impl Lint<'_> {
             fix.extend(lb.proxy_subnets.iter().map(|n| from_lines([net_text(*n)])));
             fix.push("real_ip_header X-Forwarded-For;\nreal_ip_recursive on;".into());
             let ips: Vec<String> = albs.iter().map(AlbIp::trust_text).collect();
+            self.nothing_trusted(&request, &ips, " of your forwarding rules", fix.join("\n"));
+        }
+        self.proxy_subnet_unknown(&request, &regional, lb, active.is_empty());
+        self.stale_lb_ips(lb);
+    }
+
+    /// `lb-ip-missing` for each Application LB address (error) and each address of a rule no
+    /// forwarding-rules list describes (warning) that `list` does not cover.
+    fn albs_covered(&mut self, list: &ActiveList, albs: &[AlbIp], unknown: &[AlbIp]) {
+        let described = albs.iter().map(|ip| (ip, true));
+        for (ip, alb) in described.chain(unknown.iter().map(|ip| (ip, false))) {
+            if covers(&list.nets, ip.net) {
+                continue;
+            }
+            let (severity, message) = if alb {
+                (
+                    Severity::Error,
+                    format!(
+                        "load-balancer IP {} of {} is not trusted by this list: nginx logs it \
+                         as the client of every request through it",
+                        ip.trust_text(),
+                        lb_rules_text(ip)
+                    ),
+                )
+            } else {
+                (
+                    Severity::Warning,
+                    format!(
+                        "address {} is used by forwarding rule{} {}, which no forwarding-rules \
+                         list describes: if it is an Application LB, nginx logs it as the \
+                         client; add `gcloud compute forwarding-rules list --format=json` to \
+                         --lb-ips-from to know",
+                        ip.trust_text(),
+                        if ip.rules.len() == 1 { "" } else { "s" },
+                        ip.names()
+                    ),
+                )
+            };
+            self.add(
+                "lb-ip-missing",
+                severity,
+                list.first,
+                message,
+                Some(lb_fix_line(ip)),
+            );
+        }
+    }
+
+    /// `gcp-ranges-incomplete`: global external ALBs listed, but `list` trusts no Google front
+    /// end, so nginx never reads their X-Forwarded-For.
+    fn front_ends_for(&mut self, list: &ActiveList, global: &[&AlbIp]) {
+        let gfe: Vec<IpNet> = GCP_V4.iter().filter_map(|r| r.parse().ok()).collect();
+        if global.is_empty() || list.nets.iter().any(|n| gfe.iter().any(|g| g.contains(n))) {
+            return;
+        }
+        let names: Vec<String> = global.iter().map(|a| a.names()).collect();
+        self.add(
+            "gcp-ranges-incomplete",
+            Severity::Error,
+            list.first,
+            format!(
+                "forwarding rule{} {} {} global external Application LBs, whose requests \
+                 come from Google front ends, but this list trusts none of {}: nginx \
+                 never reads X-Forwarded-For from them",
+                if names.len() == 1 { "" } else { "s" },
+                names.join(", "),
+                if names.len() == 1 { "is a" } else { "are" },
+                GCP_V4.join(", ")
+            ),
+            Some(from_lines(GCP_V4.iter().copied())),
+        );
+    }
+
+    /// `lb-ip-missing` for each proxy-only subnet given that `list` does not cover.
+    fn proxy_subnets_covered(
+        &mut self,
+        list: &ActiveList,
+        subnets: &[IpNet],
+        regional: &[&LbRule],
+    ) {
+        for subnet in subnets {
+            if covers(&list.nets, *subnet) {
+                continue;
+            }
+            let whose = if regional.is_empty() {
+                "given on the command line".to_string()
+            } else {
+                let names: Vec<&str> = regional.iter().map(|r| r.name.as_str()).collect();
+                format!(
+                    "(given for the regional Application LBs {})",
+                    names.join(", ")
+                )
+            };
             self.add(
                 "lb-ip-missing",
                 Severity::Error,
-                pos,
+                list.first,
                 format!(
-                    "no set_real_ip_from anywhere: realip is inactive, and every request is \
-                     logged with its TCP peer as the client; load-balancer IPs {} of your \
-                     forwarding rules are not trusted",
-                    ips.join(", ")
+                    "range {} {whose} is not trusted by this list: requests from it keep \
+                     the proxy's address as the client",
+                    net_text(*subnet)
                 ),
-                Some(fix.join("\n")),
+                Some(from_lines([net_text(*subnet)])),
             );
         }
+    }
+
+    /// `proxy-subnet-unknown`: regional ALBs listed without their proxy-only subnet, and a
+    /// list (or none at all, `inactive`) that does not seem to trust one.
+    fn proxy_subnet_unknown(
+        &mut self,
+        request: &[usize],
+        regional: &[&LbRule],
+        lb: &LbCheck<'_>,
+        inactive: bool,
+    ) {
         // Proxy-only subnets are private ranges of /26 or wider: a list without any private
         // range wider than one address surely lacks them.
         let lacking: Vec<usize> = request
@@ -1680,9 +1808,7 @@ impl Lint<'_> {
                         .any(|n| is_private(n) && n.prefix_len() < n.max_prefix_len())
             })
             .collect();
-        if !regional.is_empty()
-            && lb.proxy_subnets.is_empty()
-            && (!lacking.is_empty() || !any_active)
+        if !regional.is_empty() && lb.proxy_subnets.is_empty() && (!lacking.is_empty() || inactive)
         {
             let pos = lacking
                 .first()
@@ -1724,7 +1850,6 @@ impl Lint<'_> {
                 None,
             );
         }
-        self.stale_lb_ips(lb);
     }
 
     /// `stale-lb-ip`: a trusted single public address that the lists no longer hold.
