@@ -9,6 +9,7 @@
 //! Does not own: the states themselves (`summary`), reading files (the CLI), rendering
 //! (`report`).
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
@@ -17,6 +18,7 @@ use serde_json::Value;
 use crate::audit::{Audit, AuditConfig, AuditOptions, AuditState};
 use crate::escape::escape_str;
 use crate::report::ScanReport;
+use crate::resolve::NginxVersion;
 use crate::scan::Sample;
 use crate::summary::{Diff, RouteRule, SortBy, Summary, SummaryConfig, SummaryState};
 use crate::Error;
@@ -26,6 +28,10 @@ pub const MERGEABLE_KEY: &str = "mergeable";
 
 /// The version of [`MergeState`] this realip writes and reads.
 pub const MERGE_VERSION: u32 = 1;
+
+/// The key, beside `options` in [`MERGEABLE_KEY`], naming the `--nginx-version` whose realip
+/// rules the audit reproduced; absent without `--nginx-version` (the newest rules).
+pub const NGINX_VERSION_KEY: &str = "nginx_version";
 
 /// Everything in a scan that decides its numbers; reports merge only when these are equal.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -115,26 +121,80 @@ impl MergeOptions {
         if let Some(d) = pairs.into_iter().find(|(_, a, b)| a != b) {
             return Some(d);
         }
-        if self.audit != other.audit {
-            let show = |v: &Option<AuditOptions>| match v {
-                None => "no audit".to_string(),
-                Some(v) => format!(
-                    "trust {}; header {}; recursive {}; front ends {}; peer logged {}",
-                    v.trust.join(","),
-                    v.header,
-                    v.recursive,
-                    v.front_ends.join(","),
-                    v.peer_logged
-                ),
+        audit_difference(self.audit.as_ref(), other.audit.as_ref())
+    }
+}
+
+/// The first audit option that differs, named by the flag (or fact) that sets it.
+fn audit_difference(
+    a: Option<&AuditOptions>,
+    b: Option<&AuditOptions>,
+) -> Option<(&'static str, String, String)> {
+    let (a, b) = match (a, b) {
+        (Some(a), Some(b)) => (a, b),
+        (None, None) => return None,
+        _ => {
+            let show = |v: Option<&AuditOptions>| {
+                if v.is_some() { "an audit" } else { "no audit" }.to_string()
             };
             return Some((
-                "the audit's trust (--trust, --header, --no-recursive, --front-end, --nginx-conf)",
-                show(&self.audit),
-                show(&other.audit),
+                "the audit (--no-audit, or a log format without the addresses)",
+                show(a),
+                show(b),
             ));
         }
-        None
-    }
+    };
+    let list = |v: &[String]| {
+        if v.is_empty() {
+            "(none)".to_string()
+        } else {
+            v.join(",")
+        }
+    };
+    let pairs: [(&'static str, String, String); 9] = [
+        (
+            "where the audit's trust comes from (inferred from the log, --trust or \
+             --lb-ips-from, --nginx-conf)",
+            a.trust_source.clone(),
+            b.trust_source.clone(),
+        ),
+        (
+            "the audit's trust (--trust, --lb-ips-from, --nginx-conf)",
+            list(&a.trust),
+            list(&b.trust),
+        ),
+        ("--header", a.header.clone(), b.header.clone()),
+        (
+            "--recursive/--no-recursive",
+            a.recursive.to_string(),
+            b.recursive.to_string(),
+        ),
+        ("--front-end", list(&a.front_ends), list(&b.front_ends)),
+        (
+            "whether the log has $realip_remote_addr (the log format)",
+            a.peer_logged.to_string(),
+            b.peer_logged.to_string(),
+        ),
+        (
+            "the audit's samples kept per finding",
+            a.samples.to_string(),
+            b.samples.to_string(),
+        ),
+        (
+            "the audit's spoofed values kept",
+            a.max_spoof_values.to_string(),
+            b.max_spoof_values.to_string(),
+        ),
+        (
+            "the audit's addresses kept",
+            a.max_addresses.to_string(),
+            b.max_addresses.to_string(),
+        ),
+    ];
+    pairs.into_iter().find(|(_, x, y)| x != y).or_else(|| {
+        // Fields not listed above (front-end names in words): refuse all the same.
+        (a != b).then(|| ("the audit's options", format!("{a:?}"), format!("{b:?}")))
+    })
 }
 
 /// What a JSON report carries so that reports merge exactly.
@@ -237,6 +297,108 @@ fn states(parts: &[Part]) -> Result<Vec<MergeState>, Error> {
     Ok(out)
 }
 
+/// Records in `report`'s mergeable state the nginx version whose realip rules its audit
+/// reproduced (`--nginx-version`), so that [`merge`] can tell audits made under other rules.
+pub fn record_nginx_version(report: &mut ScanReport, version: NginxVersion) {
+    if let Some(Value::Object(m)) = report.mergeable.as_mut() {
+        m.insert(
+            NGINX_VERSION_KEY.to_string(),
+            Value::String(version.to_string()),
+        );
+    }
+}
+
+/// The nginx version a part's audit reproduced; `None` without `--nginx-version`.
+fn nginx_version_of(part: &Part) -> Result<Option<NginxVersion>, Error> {
+    let key = format!("\"{MERGEABLE_KEY}.{NGINX_VERSION_KEY}\"");
+    match part
+        .json
+        .get(MERGEABLE_KEY)
+        .and_then(|m| m.get(NGINX_VERSION_KEY))
+    {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(text)) => NginxVersion::parse(text)
+            .map(Some)
+            .map_err(|e| bad(part, format!("{key}: {e}"))),
+        Some(_) => Err(bad(part, format!("{key} is not a string"))),
+    }
+}
+
+/// Whether an audit under `version` (`None`: the newest rules) reads `[addr]` without a port
+/// as an address: the one realip rule that changed between nginx versions.
+fn brackets_without_port(version: Option<NginxVersion>) -> bool {
+    version.is_none_or(NginxVersion::brackets_without_port)
+}
+
+fn rules_of(version: Option<NginxVersion>) -> String {
+    match version {
+        Some(v) => format!("nginx {v}"),
+        None => "the newest nginx (no --nginx-version)".to_string(),
+    }
+}
+
+/// A warning when the audits of `parts` reproduced realip rules that differ: each audit is
+/// right for its own nginx (a fleet may run several versions), so they are added up, but the
+/// reader should know.
+fn nginx_rules_warning(parts: &[Part], versions: &[Option<NginxVersion>]) -> Option<String> {
+    let first = *versions.first()?;
+    let (i, other) = versions
+        .iter()
+        .enumerate()
+        .find(|(_, v)| brackets_without_port(**v) != brackets_without_port(first))?;
+    Some(format!(
+        "{} was audited with the realip rules of {} and {} with those of {}, which differ: \
+         `[addr]` without a port in the header is an address from nginx 1.27.3 on, and invalid \
+         before; each audit is right for its own nginx, and the merged audit adds them up",
+        escape_str(&parts[0].name),
+        rules_of(first),
+        escape_str(&parts[i].name),
+        rules_of(*other)
+    ))
+}
+
+/// The forwarding-rule names (`--lb-ips-from`) that the parts' audits give their addresses,
+/// united over the parts in the order they first appear.
+fn lb_rule_names(parts: &[Part]) -> HashMap<String, Vec<String>> {
+    let mut names: HashMap<String, Vec<String>> = HashMap::new();
+    let lists = [
+        ("/audit/unresolved_lb_ips", "ip"),
+        ("/audit/trusted_lb_ips", "ip"),
+        ("/audit/misresolutions", "address"),
+    ];
+    for p in parts {
+        for (list, key) in lists {
+            let Some(items) = p.json.pointer(list).and_then(Value::as_array) else {
+                continue;
+            };
+            for item in items {
+                let address = item.get(key).and_then(Value::as_str);
+                let rules = item.get("rules").and_then(Value::as_array);
+                let (Some(address), Some(rules)) = (address, rules) else {
+                    continue;
+                };
+                let known = names.entry(address.to_string()).or_default();
+                for r in rules.iter().filter_map(Value::as_str) {
+                    if !known.iter().any(|k| k == r) {
+                        known.push(r.to_string());
+                    }
+                }
+            }
+        }
+    }
+    names
+}
+
+/// A merged report, and what a person should be told about it.
+#[derive(Clone, Debug)]
+pub struct Merged {
+    /// The report of the whole.
+    pub report: ScanReport,
+    /// Warnings (already escaped): the parts merged, but differ in a way the reader should
+    /// know (their audits reproduced different nginx versions' rules).
+    pub warnings: Vec<String>,
+}
+
 /// Merges the summaries of `states` (all made with the same options).
 fn merged_summary(states: &[MergeState], parts: &[Part]) -> Result<Option<Summary>, Error> {
     let Some(first) = states.first() else {
@@ -262,8 +424,9 @@ fn merged_summary(states: &[MergeState], parts: &[Part]) -> Result<Option<Summar
 
 /// Merges reports of `realip scan --output json` into the report of the whole: counts,
 /// status, every group and every percentile as if one run had scanned every part's inputs in
-/// order. Refuses reports made with different options. `epoch` stamps the result.
-pub fn merge(parts: &[Part], epoch: u64) -> Result<ScanReport, Error> {
+/// order. Refuses reports made with different options; the forwarding-rule names of
+/// `--lb-ips-from` are united. `epoch` stamps the result.
+pub fn merge(parts: &[Part], epoch: u64) -> Result<Merged, Error> {
     if parts.is_empty() {
         return Err(Error::Merge {
             file: "-".to_string(),
@@ -341,7 +504,21 @@ pub fn merge(parts: &[Part], epoch: u64) -> Result<ScanReport, Error> {
         let name = inputs.get(at.file as usize).map_or("?", String::as_str);
         format!("{name}:{}", at.line + 1)
     };
-    let audit_view = audit.as_ref().map(|a| a.view(locate));
+    let mut audit_view = audit.as_ref().map(|a| a.view(locate));
+    let names = lb_rule_names(parts);
+    if let Some(view) = audit_view.as_mut().filter(|_| !names.is_empty()) {
+        view.name_lb_rules(|ip| names.get(ip).cloned().unwrap_or_default());
+    }
+    let versions = parts
+        .iter()
+        .map(nginx_version_of)
+        .collect::<Result<Vec<_>, Error>>()?;
+    let warnings: Vec<String> = opts
+        .audit
+        .as_ref()
+        .and_then(|_| nginx_rules_warning(parts, &versions))
+        .into_iter()
+        .collect();
     let view = summary
         .as_ref()
         .map(|s| s.view(&opts.percentiles, opts.top, opts.sort_by()));
@@ -351,7 +528,7 @@ pub fn merge(parts: &[Part], epoch: u64) -> Result<ScanReport, Error> {
         summary: summary.as_ref().map(Summary::state),
         audit: audit.as_ref().map(|a| a.state(|at| (at.file, at.line + 1))),
     };
-    Ok(ScanReport {
+    let mut report = ScanReport {
         inputs,
         format: formats.join(", "),
         format_detected: detected,
@@ -370,7 +547,14 @@ pub fn merge(parts: &[Part], epoch: u64) -> Result<ScanReport, Error> {
         metrics: crate::report::model::MetricsOptions::default(),
         filtered,
         mergeable: serde_json::to_value(&mergeable).ok(),
-    })
+    };
+    // The version travels on while every part agrees (a merge of merges compares it again).
+    if let Some(&Some(v)) = versions.first() {
+        if versions.iter().all(|w| *w == Some(v)) {
+            record_nginx_version(&mut report, v);
+        }
+    }
+    Ok(Merged { report, warnings })
 }
 
 /// Compares two reports per group (every group they track, not only the ones shown), by

@@ -581,3 +581,221 @@ fn columns_pick_the_table_and_tsv_columns_in_order() {
     assert_exit(&o, 2);
     assert!(String::from_utf8_lossy(&o.stderr).contains("unknown column \"p42\""));
 }
+
+/// `realip scan --output json ARGS` as written (no format or trust added).
+fn scan_plain(args: &[&str]) -> String {
+    let out = realip()
+        .args(["scan", "-q", "--output", "json"])
+        .args(args)
+        .output()
+        .unwrap();
+    assert_exit(&out, 0)
+}
+
+/// testdata/gcp/access.log cut in two (lines 1-2, 3-5), so that each part shows LB IPs the
+/// other does not: their paths.
+fn gcp_log_in_two(dir: &Path) -> (String, String) {
+    let log = std::fs::read_to_string(crate::util::fixture("gcp/access.log")).unwrap();
+    let lines: Vec<&str> = log.split_inclusive('\n').collect();
+    assert_eq!(lines.len(), 5, "the fixture changed");
+    let a = dir.join("p1.log");
+    let b = dir.join("p2.log");
+    std::fs::write(&a, lines[..2].concat()).unwrap();
+    std::fs::write(&b, lines[2..].concat()).unwrap();
+    (a.display().to_string(), b.display().to_string())
+}
+
+#[test]
+fn merge_carries_the_forwarding_rule_names_of_lb_ips_from() {
+    // See: issue #12 (noticed in #13): merge dropped the names --lb-ips-from gives LB IPs.
+    let dir = tempfile::tempdir().unwrap();
+    let (a, b) = gcp_log_in_two(dir.path());
+    let rules = crate::util::fixture("gcp/forwarding-rules.json");
+    let rules = rules.to_str().unwrap();
+    let mut files = Vec::new();
+    for (i, part) in [&a, &b].into_iter().enumerate() {
+        let f = dir.path().join(format!("p{i}.json"));
+        std::fs::write(&f, scan_plain(&["--lb-ips-from", rules, part])).unwrap();
+        files.push(f.display().to_string());
+    }
+    let merged = assert_exit(&merge(&files, &["-o", "json"]), 0);
+    // Byte-identical to one scan of both parts, names included.
+    let whole = scan_plain(&["--lb-ips-from", rules, &a, &b]);
+    crate::eqnice!(whole, merged);
+    let v: Value = serde_json::from_str(&merged).unwrap();
+    let named: BTreeMap<String, Value> = ["unresolved_lb_ips", "trusted_lb_ips"]
+        .iter()
+        .flat_map(|k| v["audit"][k].as_array().unwrap().clone())
+        .map(|l| (l["ip"].as_str().unwrap().to_string(), l["rules"].clone()))
+        .collect();
+    assert_eq!(
+        named["34.120.5.6"],
+        serde_json::json!(["web-http", "web-https"])
+    );
+    assert_eq!(named["34.149.9.9"], serde_json::json!(["shop-https"]));
+    assert_eq!(
+        named["2600:1901:0:8c3a::"],
+        serde_json::json!(["web-https-v6"])
+    );
+    let table = assert_exit(&merge(&files, &["-o", "table"]), 0);
+    assert!(table.contains("forwarding rule"), "{table}");
+    assert!(
+        table.contains("your forwarding rule web-https-v6"),
+        "{table}"
+    );
+}
+
+#[test]
+fn merge_refuses_other_trust_naming_both_files_and_the_setting() {
+    // See: issue #12: audits judged against other trust cannot be added up.
+    let dir = tempfile::tempdir().unwrap();
+    let log = crate::util::fixture("logs/sample.log");
+    let log = log.to_str().unwrap();
+    let mut files = Vec::new();
+    for (name, args) in [
+        ("one.json", vec!["--trust", "gcp,34.120.5.6"]),
+        ("two.json", vec!["--trust", "gcp,34.120.5.9"]),
+        ("inferred.json", vec![]),
+        (
+            "norec.json",
+            vec!["--trust", "gcp,34.120.5.6", "--no-recursive"],
+        ),
+    ] {
+        let mut args = args.clone();
+        args.push(log);
+        let f = dir.path().join(name);
+        std::fs::write(&f, scan_plain(&args)).unwrap();
+        files.push(f.display().to_string());
+    }
+    for (other, setting, values) in [
+        (1, "the audit's trust", ("34.120.5.6/32", "34.120.5.9/32")),
+        (
+            2,
+            "where the audit's trust comes from",
+            ("declared", "inferred"),
+        ),
+        (3, "--recursive/--no-recursive", ("true", "false")),
+    ] {
+        let out = merge(&[files[0].clone(), files[other].clone()], &["-o", "json"]);
+        assert_exit(&out, 2);
+        assert!(out.stdout.is_empty(), "a report was written");
+        let err = String::from_utf8_lossy(&out.stderr);
+        for want in [&files[0], &files[other], setting, values.0, values.1] {
+            assert!(err.contains(want), "{want:?} missing from: {err}");
+        }
+    }
+}
+
+#[test]
+fn merge_warns_when_audits_reproduced_other_nginx_versions() {
+    // See: issue #12 (noticed in #13): merge ignored --nginx-version. Hosts may run other nginx
+    // versions and each audit is right for its own, so merge adds them up, but says so when the
+    // rules differ (`[addr]` without a port: an address from 1.27.3 on).
+    let dir = tempfile::tempdir().unwrap();
+    let (a, b) = gcp_log_in_two(dir.path());
+    let report = |name: &str, version: Option<&str>, part: &str| {
+        let mut args = vec!["--trust", "gcp,34.120.5.6"];
+        if let Some(v) = version {
+            args.extend(["--nginx-version", v]);
+        }
+        args.push(part);
+        let f = dir.path().join(name);
+        std::fs::write(&f, scan_plain(&args)).unwrap();
+        f.display().to_string()
+    };
+    let old_a = report("old-a.json", Some("1.22.1"), &a);
+    let old_b = report("old-b.json", Some("1.22.1"), &b);
+    let new_b = report("new-b.json", Some("1.27.3"), &b);
+    let none_a = report("none-a.json", None, &a);
+
+    let out = merge(&[old_a.clone(), new_b.clone()], &["-o", "json"]);
+    assert_exit(&out, 0);
+    let err = String::from_utf8_lossy(&out.stderr);
+    for want in [
+        "warning",
+        &old_a,
+        "nginx 1.22.1",
+        &new_b,
+        "nginx 1.27.3",
+        "[addr]",
+    ] {
+        assert!(err.contains(want), "{want:?} missing from: {err}");
+    }
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        v["mergeable"]["nginx_version"],
+        Value::Null,
+        "mixed: no one version"
+    );
+
+    // The same version: silent, carried on, and the same as one scan of both parts.
+    let out = merge(&[old_a.clone(), old_b], &["-o", "json"]);
+    let merged = assert_exit(&out, 0);
+    assert!(
+        out.stderr.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let whole = scan_plain(&[
+        "--trust",
+        "gcp,34.120.5.6",
+        "--nginx-version",
+        "1.22.1",
+        &a,
+        &b,
+    ]);
+    crate::eqnice!(whole, merged);
+    let v: Value = serde_json::from_str(&merged).unwrap();
+    assert_eq!(v["mergeable"]["nginx_version"], "1.22.1");
+
+    // No --nginx-version means the newest rules: the same as 1.27.3's, so nothing to say.
+    let out = merge(&[none_a, new_b], &["-o", "json"]);
+    assert_exit(&out, 0);
+    assert!(
+        out.stderr.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[test]
+fn merge_adds_up_the_runs_of_state_reports_not_their_totals() {
+    // See: issue #12: what merge does with --state reports, as the README says: each report
+    // holds the lines its run read (new since the run before), so merge adds those runs; the
+    // cumulative totals stay in each host's state file and are not carried.
+    let dir = tempfile::tempdir().unwrap();
+    let sample = std::fs::read_to_string(crate::util::fixture("logs/sample.log")).unwrap();
+    let lines: Vec<&str> = sample.split_inclusive('\n').collect();
+    let log = dir.path().join("access.log");
+    let state = dir.path().join("host.state");
+    let state_arg = state.display().to_string();
+    let log_arg = log.display().to_string();
+    let mut files = Vec::new();
+    for (run, range) in [(0, 0..300), (1, 300..500)] {
+        let mut text = std::fs::read_to_string(&log).unwrap_or_default();
+        text.push_str(&lines[range].concat());
+        std::fs::write(&log, text).unwrap();
+        let f = dir.path().join(format!("run{run}.json"));
+        std::fs::write(&f, scan_plain(&["--state", &state_arg, &log_arg])).unwrap();
+        files.push(f.display().to_string());
+    }
+    let runs: Vec<Value> = files
+        .iter()
+        .map(|f| serde_json::from_str(&std::fs::read_to_string(f).unwrap()).unwrap())
+        .collect();
+    assert_eq!(
+        (runs[0]["lines"].as_u64(), runs[1]["lines"].as_u64()),
+        (Some(300), Some(200))
+    );
+    assert!(runs[1].get("state").is_some(), "a --state report says so");
+    let merged: Value =
+        serde_json::from_str(&assert_exit(&merge(&files, &["-o", "json"]), 0)).unwrap();
+    assert_eq!(merged["lines"], 500);
+    assert_eq!(merged["summary"]["requests"], 500);
+    assert_eq!(
+        merged.get("state"),
+        None,
+        "the state's notes and totals are not carried"
+    );
+    assert_eq!(merged.get("window"), None);
+}

@@ -30,7 +30,9 @@ scan over all the inputs: the JSON of 'realip scan --output json' carries every 
 (base64 of hdrhistogram's V2 serialisation) under the key \"mergeable\". Reports made with
 different options (--percentiles, --group-by, --route, --max-groups, --bucket, --filter,
 --since, --until, --samples, or the audit's trust) are refused. --top and --sort come from the
-first report.
+first report. Audits under --nginx-version rules that differ are merged with a warning;
+--lb-ips-from rule names are carried. A --state report holds its run's lines: merge adds the
+runs, not the state files' cumulative totals.
 
 Exit codes: 0 merged; 2 a file that cannot be read or merged.";
 
@@ -71,7 +73,10 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_secs())
         .unwrap_or(0);
-    let report = merge::merge(&parts, now)?;
+    let merge::Merged { report, warnings } = merge::merge(&parts, now)?;
+    for w in &warnings {
+        super::messages::warning(w);
+    }
     let output = args
         .output
         .map_or(report::Output::Table, report::Output::from);

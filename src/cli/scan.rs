@@ -580,6 +580,9 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     if let (Some(view), Some(list)) = (finished.report.audit.as_mut(), &lb_list) {
         view.name_lb_rules(|ip| super::lb::rule_names(list, ip));
     }
+    if let Some(v) = args.nginx_version.version() {
+        realip::merge::record_nginx_version(&mut finished.report, v);
+    }
     let code = write_report(&finished.report, &args)?;
     let code = if args.check {
         check_line(&finished, &thresholds)?
