@@ -34,7 +34,7 @@ use std::net::IpAddr;
 use std::ops::Range;
 
 use crate::accumulate::{Accumulate, LineAt};
-use crate::logfmt::{Field, Record};
+use crate::logfmt::{Field, Record, TimeCache};
 use crate::net::{reserved, Addr, NginxText, Origin, TrustNet, TrustedSet};
 use crate::presets;
 use crate::resolve::{header, Header, Resolver, Stop};
@@ -586,6 +586,7 @@ pub struct Audit<'c> {
     drift: Tallies<(Direction, Key)>,
     spoofed: HashMap<Box<[u8]>, u64>,
     spoofed_other: u64,
+    clock: TimeCache,
 }
 
 /// Where nginx stopped: at its peer, at a header entry, or the log cannot tell.
@@ -620,6 +621,7 @@ impl<'c> Audit<'c> {
             drift: Tallies::default(),
             spoofed: HashMap::default(),
             spoofed_other: 0,
+            clock: TimeCache::default(),
         }
     }
 
@@ -640,13 +642,19 @@ impl<'c> Audit<'c> {
 
     /// Audits one line.
     pub fn record(&mut self, rec: &Record<'_>, at: LineAt) {
+        let time = self.clock.epoch_seconds(rec);
+        self.record_at(rec, at, time);
+    }
+
+    /// Audits one line whose request time (seconds since the epoch) is `time`, as read by
+    /// [`Record::epoch_seconds`]: for a caller that already read it.
+    pub fn record_at(&mut self, rec: &Record<'_>, at: LineAt, time: Option<i64>) {
         let cfg = self.config;
         let Some(logged) = rec.get(Field::RemoteAddr).and_then(|v| Addr::parse(v).ok()) else {
             self.no_client += 1;
             return;
         };
         self.checked += 1;
-        let time = rec.epoch_seconds();
         let peer = if cfg.peer_logged {
             rec.get(Field::RealipRemoteAddr)
                 .and_then(|v| Addr::parse(v).ok())

@@ -6,12 +6,13 @@
 //! Does not own: the filter language (`filter`), times (`timespec`), what is accumulated
 //! (`summary`, `audit`), parallelism (`scan`).
 //!
-//! The request time is parsed only when something needs it (`--since`, `--until`,
-//! `--bucket`), once per line, and shared.
+//! The request time is read only when something needs it (`--since`, `--until`,
+//! `--bucket`, the audit's first/last times), once per line through a [`TimeCache`], and
+//! shared.
 
 use crate::audit::Audit;
 use crate::filter::Matcher;
-use crate::logfmt::Record;
+use crate::logfmt::{Record, TimeCache};
 use crate::scan::{Accumulate, LineAt};
 use crate::summary::Summary;
 use crate::timespec::TimeRange;
@@ -27,6 +28,7 @@ pub struct Fold<'c> {
     range: TimeRange,
     need_time: bool,
     bucketed: bool,
+    clock: TimeCache,
     /// Parsed lines left out by the time window or the filter.
     pub filtered: u64,
 }
@@ -42,13 +44,15 @@ impl<'c> Fold<'c> {
         bucketed: bool,
     ) -> Self {
         let bucketed = bucketed && summary.is_some();
+        let need_time = range.is_set() || bucketed || audit.is_some();
         Fold {
             summary,
             audit,
             matcher,
             range,
-            need_time: range.is_set() || bucketed,
+            need_time,
             bucketed,
+            clock: TimeCache::default(),
             filtered: 0,
         }
     }
@@ -58,7 +62,7 @@ impl Accumulate for Fold<'_> {
     #[inline]
     fn record(&mut self, rec: &Record<'_>, at: LineAt) {
         let time = if self.need_time {
-            rec.epoch_seconds()
+            self.clock.epoch_seconds(rec)
         } else {
             None
         };
@@ -79,14 +83,14 @@ impl Accumulate for Fold<'_> {
         if let Some(a) = &mut self.audit {
             if self.bucketed {
                 let before = a.misresolved();
-                a.record(rec, at);
+                a.record_at(rec, at, time);
                 if a.misresolved() != before {
                     if let Some(s) = &mut self.summary {
                         s.note_misresolved(time);
                     }
                 }
             } else {
-                a.record(rec, at);
+                a.record_at(rec, at, time);
             }
         }
     }

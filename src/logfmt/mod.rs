@@ -38,7 +38,7 @@ pub mod template;
 use std::fmt;
 use std::str::FromStr;
 
-pub use record::{Field, Record};
+pub use record::{Field, Record, TimeCache};
 pub use template::{Piece, Var};
 
 use crate::escape::{escape_bytes, escape_str};
