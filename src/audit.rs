@@ -492,7 +492,9 @@ struct Walk {
     leftmost: Range<usize>,
 }
 
-fn walk(value: &[u8], logged: &Addr) -> Walk {
+/// `logged_text` is the logged client as written (`logged` parsed): an entry with the same
+/// text is that address without parsing it again.
+fn walk(value: &[u8], logged: &Addr, logged_text: &[u8]) -> Walk {
     let mut w = Walk {
         n: 0,
         e1: None,
@@ -507,9 +509,12 @@ fn walk(value: &[u8], logged: &Addr) -> Walk {
         // Parse only what is needed: the two rightmost entries, and until the stop.
         let need = w.n <= 2 || w.stop.is_none();
         if need {
-            let ip = header::parse_token(&value[span.clone()], true)
-                .ok()
-                .map(|(ip, _)| ip);
+            let token = &value[span.clone()];
+            let ip = if token == logged_text {
+                logged.ip()
+            } else {
+                header::parse_token(token, true).ok().map(|(ip, _)| ip)
+            };
             match w.n {
                 1 => w.e1 = ip,
                 2 => w.e2 = ip,
@@ -650,14 +655,21 @@ impl<'c> Audit<'c> {
     /// [`Record::epoch_seconds`]: for a caller that already read it.
     pub fn record_at(&mut self, rec: &Record<'_>, at: LineAt, time: Option<i64>) {
         let cfg = self.config;
-        let Some(logged) = rec.get(Field::RemoteAddr).and_then(|v| Addr::parse(v).ok()) else {
+        let logged_text = rec.get(Field::RemoteAddr).unwrap_or(b"");
+        let Ok(logged) = Addr::parse(logged_text) else {
             self.no_client += 1;
             return;
         };
         self.checked += 1;
+        // The same text is the same address: parse each text once per line.
         let peer = if cfg.peer_logged {
-            rec.get(Field::RealipRemoteAddr)
-                .and_then(|v| Addr::parse(v).ok())
+            rec.get(Field::RealipRemoteAddr).and_then(|v| {
+                if v == logged_text {
+                    Some(logged)
+                } else {
+                    Addr::parse(v).ok()
+                }
+            })
         } else {
             None
         };
@@ -687,7 +699,7 @@ impl<'c> Audit<'c> {
         };
 
         // What nginx did, as the line shows it.
-        let w = walk(value, &logged);
+        let w = walk(value, &logged, logged_text);
         let stopped = match (peer, w.stop) {
             (Some(p), _) if p == logged => Stopped::Peer,
             (_, Some(k)) => Stopped::Entry(k),
