@@ -166,9 +166,11 @@ impl<'a> Record<'a> {
             return Some(p);
         }
         if let Some(req) = self.get(Field::Request) {
-            let sp = memchr::memchr(b' ', req)?;
+            // Inline scans, not `memchr` calls: the method and the protocol are a few
+            // bytes at either end.
+            let sp = req.iter().position(|&b| b == b' ')?;
             let rest = &req[sp + 1..];
-            let end = memchr::memrchr(b' ', rest).unwrap_or(rest.len());
+            let end = rest.iter().rposition(|&b| b == b' ').unwrap_or(rest.len());
             return Some(&rest[..end]);
         }
         self.get(Field::Uri)

@@ -71,19 +71,18 @@ pub fn token_span(value: &[u8], len: usize) -> Range<usize> {
     if len == 0 {
         return 0..0;
     }
-    let mut end = len;
-    let mut p = len - 1;
-    while p > 0 && is_sep(value[p]) {
-        p -= 1;
-        end -= 1;
+    // Index 0 is never a separator, so both searches look at `value[1..]` only.
+    let Some(body) = value.get(1..len) else {
+        return 0..len.min(value.len());
+    };
+    let end = match body.iter().rposition(|&b| !is_sep(b)) {
+        Some(i) => i + 2,
+        None => 1,
+    };
+    match body[..end - 1].iter().rposition(|&b| is_sep(b)) {
+        Some(i) => i + 2..end,
+        None => 0..end,
     }
-    while p > 0 {
-        if is_sep(value[p]) {
-            return p + 1..end;
-        }
-        p -= 1;
-    }
-    0..end
 }
 
 /// Parses a token like nginx's `ngx_parse_addr_port`: the whole token as an address, else
