@@ -652,13 +652,15 @@ impl<'c> Audit<'c> {
     }
 
     /// Audits one line whose request time (seconds since the epoch) is `time`, as read by
-    /// [`Record::epoch_seconds`]: for a caller that already read it.
-    pub fn record_at(&mut self, rec: &Record<'_>, at: LineAt, time: Option<i64>) {
+    /// [`Record::epoch_seconds`]: for a caller that already read it. Returns whether the
+    /// line counts as misresolved (one of the lines [`misresolved`](Audit::misresolved)
+    /// adds up).
+    pub fn record_at(&mut self, rec: &Record<'_>, at: LineAt, time: Option<i64>) -> bool {
         let cfg = self.config;
         let logged_text = rec.get(Field::RemoteAddr).unwrap_or(b"");
         let Ok(logged) = Addr::parse(logged_text) else {
             self.no_client += 1;
-            return;
+            return false;
         };
         self.checked += 1;
         // The same text is the same address: parse each text once per line.
@@ -683,7 +685,7 @@ impl<'c> Audit<'c> {
         let ua = rec.get(Field::HttpUserAgent).unwrap_or(b"");
         if value.is_none() && from_front_end && ua.starts_with(b"GoogleHC/") {
             self.tally(Kind::HealthCheck, at, time);
-            return;
+            return false;
         }
         if let Some(ip) = logged.ip() {
             if reserved::reserved(ip).is_some() {
@@ -695,7 +697,7 @@ impl<'c> Audit<'c> {
             if peer.is_some_and(|p| p != logged) {
                 self.tally(Kind::Unexplained, at, time);
             }
-            return;
+            return false;
         };
 
         // What nginx did, as the line shows it.
@@ -817,6 +819,7 @@ impl<'c> Audit<'c> {
             }
         }
 
+        let misresolved = wrong.is_some();
         match wrong {
             Some(Wrong::LbIp(ip)) => {
                 self.lb_ips.add(Key::Ip(ip), Key::Others, at, time, cfg);
@@ -872,6 +875,7 @@ impl<'c> Audit<'c> {
             self.tally(Kind::SpoofAttempt, at, time);
             self.note_spoof(&value[w.leftmost.clone()]);
         }
+        misresolved
     }
 
     fn note_spoof(&mut self, leftmost: &[u8]) {

@@ -81,16 +81,10 @@ impl Accumulate for Fold<'_> {
             s.record_at(rec, time);
         }
         if let Some(a) = &mut self.audit {
-            if self.bucketed {
-                let before = a.misresolved();
-                a.record_at(rec, at, time);
-                if a.misresolved() != before {
-                    if let Some(s) = &mut self.summary {
-                        s.note_misresolved(time);
-                    }
+            if a.record_at(rec, at, time) && self.bucketed {
+                if let Some(s) = &mut self.summary {
+                    s.note_misresolved(time);
                 }
-            } else {
-                a.record_at(rec, at, time);
             }
         }
     }

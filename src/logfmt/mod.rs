@@ -279,19 +279,15 @@ impl Plan {
 /// not seconds with decimals. Such a line is malformed, not a request without a status.
 /// Shared by the fast and the reference parser, which call it after a successful parse.
 #[inline]
-pub(crate) fn check_values(line: &[u8], rec: &Record<'_>) -> Result<(), LineError> {
+pub(crate) fn check_values(line: &[u8], rec: &mut Record<'_>) -> Result<(), LineError> {
     let offset = |v: &[u8]| (v.as_ptr() as usize).wrapping_sub(line.as_ptr() as usize);
     if let Some(v) = rec.get(Field::Status) {
         if !matches!(v, [a, b, c] if [a, b, c].iter().all(|d| d.is_ascii_digit())) {
             return Err(LineError::new(LineErrorKind::BadValue, offset(v)).with_field("status"));
         }
     }
-    if let Some(v) = rec.get(Field::RequestTime) {
-        if record::parse_seconds_us(v).is_none() {
-            return Err(
-                LineError::new(LineErrorKind::BadValue, offset(v)).with_field("request_time")
-            );
-        }
+    if let Err(v) = rec.parse_request_time() {
+        return Err(LineError::new(LineErrorKind::BadValue, offset(v)).with_field("request_time"));
     }
     Ok(())
 }

@@ -94,6 +94,17 @@ fields! {
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Record<'a> {
     fields: [Option<&'a [u8]>; Field::COUNT],
+    /// `$request_time` once parsed (the line parser validates it, and the summary needs it
+    /// again): parsed once per line.
+    request_time: Parsed<u64>,
+}
+
+/// A value derived from a field, remembered until the field changes.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+enum Parsed<T> {
+    #[default]
+    Unknown,
+    Known(Option<T>),
 }
 
 impl<'a> Record<'a> {
@@ -101,6 +112,7 @@ impl<'a> Record<'a> {
     pub fn new() -> Self {
         Record {
             fields: [None; Field::COUNT],
+            request_time: Parsed::Unknown,
         }
     }
 
@@ -108,6 +120,7 @@ impl<'a> Record<'a> {
     #[inline]
     pub fn clear(&mut self) {
         self.fields = [None; Field::COUNT];
+        self.request_time = Parsed::Unknown;
     }
 
     /// The raw value of a field as logged, if present and not `-`.
@@ -119,6 +132,9 @@ impl<'a> Record<'a> {
     /// Sets a field's raw value; `-` (nginx's "no value") and empty are stored as absent.
     #[inline]
     pub fn set(&mut self, field: Field, value: &'a [u8]) {
+        if field == Field::RequestTime {
+            self.request_time = Parsed::Unknown;
+        }
         self.fields[field as usize] = if value == b"-" || value.is_empty() {
             None
         } else {
@@ -133,7 +149,23 @@ impl<'a> Record<'a> {
 
     /// `$request_time` in microseconds.
     pub fn request_time_us(&self) -> Option<u64> {
-        parse_seconds_us(self.get(Field::RequestTime)?)
+        match self.request_time {
+            Parsed::Known(v) => v,
+            Parsed::Unknown => parse_seconds_us(self.get(Field::RequestTime)?),
+        }
+    }
+
+    /// Parses `$request_time` now and remembers it (or its absence) for
+    /// [`request_time_us`](Record::request_time_us). `Err(value)` when the field holds
+    /// something else than seconds.
+    #[inline]
+    pub(crate) fn parse_request_time(&mut self) -> Result<Option<u64>, &'a [u8]> {
+        let value = match self.get(Field::RequestTime) {
+            None => None,
+            Some(v) => Some(parse_seconds_us(v).ok_or(v)?),
+        };
+        self.request_time = Parsed::Known(value);
+        Ok(value)
     }
 
     /// `$upstream_response_time`: the sum in microseconds and the number of values.
@@ -335,6 +367,13 @@ fn parse_seconds_us_checked(v: &[u8]) -> Option<u64> {
 /// (internal redirect to another upstream group); `-` values (no response) are skipped.
 /// `None` when no value parses.
 pub fn parse_upstream_times(v: &[u8]) -> Option<UpstreamTime> {
+    // The common case, one upstream: a plain number is its own only part.
+    if let Some(us) = parse_seconds_us(v) {
+        return Some(UpstreamTime {
+            total_us: us,
+            tries: 1,
+        });
+    }
     let mut total: u64 = 0;
     let mut tries = 0u32;
     for part in v.split(|&b| b == b',' || b == b':') {
