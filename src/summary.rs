@@ -695,6 +695,31 @@ impl Summary {
         self.cutoff.as_ref()
     }
 
+    /// Takes one group of another summary: merged into the same key, kept when there is
+    /// room or its key sorts below the cutoff (which then leaves), else merged into "others".
+    fn absorb_group(&mut self, key: Box<[u8]>, group: Group) {
+        if let Some(mine) = self.groups.get_mut(&key) {
+            mine.merge(&group);
+            return;
+        }
+        if self.groups.len() < self.config.max_groups {
+            self.cutoff = None;
+            self.groups.insert(key, group);
+            return;
+        }
+        self.others_keys_seen = true;
+        let h = key_hash(&key);
+        let below = self
+            .cutoff()
+            .is_some_and(|(ch, ck)| (h, &*key) < (*ch, &**ck));
+        if below {
+            self.evict_cutoff();
+            self.groups.insert(key, group);
+        } else {
+            self.others.merge(&group);
+        }
+    }
+
     /// Moves the cutoff key's group into "others".
     fn evict_cutoff(&mut self) {
         if let Some((_, k)) = self.cutoff.take() {
@@ -1160,8 +1185,15 @@ pub struct PointView {
 }
 
 impl AddAssign for Summary {
-    fn add_assign(&mut self, other: Summary) {
+    /// Merges by moving the other side's groups in one at a time, never holding more than
+    /// `max_groups` of them (the same result as the union trimmed at the end, without the
+    /// memory of both sides' groups plus clones at once).
+    fn add_assign(&mut self, mut other: Summary) {
+        let groups = std::mem::take(&mut other.groups);
         *self += &other;
+        for (k, g) in groups {
+            self.absorb_group(k, g);
+        }
     }
 }
 
@@ -1857,7 +1889,12 @@ mod tests {
         assert!(want.groups_approximate);
         assert!(want.max_error > 0);
         assert_eq!(want.groups.iter().map(|g| g.requests).sum::<u64>(), 3000);
-        for parts in [2usize, 3, 7, 64] {
+        // By reference (union, then trimmed) and by value (groups moved in one at a time,
+        // never more than the cap: how workers merge).
+        for (parts, by_value) in [2usize, 3, 7, 64]
+            .into_iter()
+            .flat_map(|p| [(p, false), (p, true)])
+        {
             for interleaved in [false, true] {
                 let mut split: Vec<Summary> = (0..parts).map(|_| Summary::new(c.clone())).collect();
                 for (i, (st, rt, p)) in recs.iter().enumerate() {
@@ -1871,17 +1908,24 @@ mod tests {
                 // Merge in an uneven tree: right to left, then pairwise.
                 let mut merged = split.pop().unwrap();
                 while let Some(mut s) = split.pop() {
-                    if split.len().is_multiple_of(2) {
-                        s += &merged;
-                        merged = s;
-                    } else {
-                        merged += &s;
+                    match (by_value, split.len().is_multiple_of(2)) {
+                        (false, true) => {
+                            s += &merged;
+                            merged = s;
+                        }
+                        (false, false) => merged += &s,
+                        (true, true) => {
+                            s += merged;
+                            merged = s;
+                        }
+                        (true, false) => merged += s,
                     }
+                    assert!(!by_value || merged.groups.len() <= 20);
                 }
                 assert_eq!(
                     view(&merged),
                     want,
-                    "{parts} parts, interleaved {interleaved}"
+                    "{parts} parts, interleaved {interleaved}, by value {by_value}"
                 );
             }
         }

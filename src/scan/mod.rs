@@ -15,7 +15,7 @@ pub mod malformed;
 use std::collections::HashMap;
 use std::fs::File;
 use std::ops::{ControlFlow, Range};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::mpsc::sync_channel;
 use std::sync::Arc;
 
@@ -277,12 +277,21 @@ where
             return w;
         }
     };
-    chunks
-        .par_iter()
-        .enumerate()
-        .fold(
-            || Worker::new(make(), opts.samples),
-            |mut w, (ci, range)| {
+    // One accumulator per thread, each taking the next chunk until none is left: rayon's
+    // `fold` would start a new accumulator at every split of the chunk list, and with
+    // thousands of tracked groups each holding a histogram, the accumulators alive at once
+    // (not the file size) set the peak memory.
+    let next = AtomicUsize::new(0);
+    let threads = rayon::current_num_threads().clamp(1, chunks.len().max(1));
+    (0..threads)
+        .into_par_iter()
+        .map(|_| {
+            let mut w = Worker::new(make(), opts.samples);
+            loop {
+                let ci = next.fetch_add(1, Ordering::Relaxed);
+                let Some(range) = chunks.get(ci) else {
+                    return w;
+                };
                 let unit = u32::try_from(ci).unwrap_or(u32::MAX);
                 let mut at = LineAt {
                     file: fi,
@@ -303,9 +312,8 @@ where
                     w.errors.push(Error::io(name, &e));
                 }
                 w.units.push((fi, unit, at.line));
-                w
-            },
-        )
+            }
+        })
         .reduce(|| Worker::new(make(), opts.samples), Worker::merge)
 }
 
