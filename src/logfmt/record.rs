@@ -322,6 +322,14 @@ pub fn parse_seconds_us(v: &[u8]) -> Option<u64> {
     if i == 0 && frac.is_empty() {
         return None;
     }
+    let us = micros(frac)?;
+    Some(secs * 1_000_000 + us)
+}
+
+/// The decimals of a seconds value as microseconds (the first six digits; more are
+/// dropped, fewer are padded).
+#[inline]
+fn micros(frac: &[u8]) -> Option<u64> {
     let mut us: u64 = 0;
     for (k, &c) in frac.iter().enumerate() {
         if !c.is_ascii_digit() {
@@ -334,7 +342,7 @@ pub fn parse_seconds_us(v: &[u8]) -> Option<u64> {
     for _ in frac.len()..6 {
         us *= 10;
     }
-    Some(secs * 1_000_000 + us)
+    Some(us)
 }
 
 /// [`parse_seconds_us`] for any length, with overflow checks.
@@ -348,18 +356,7 @@ fn parse_seconds_us_checked(v: &[u8]) -> Option<u64> {
         return None;
     }
     let secs = if int.is_empty() { 0 } else { parse_u64(int)? };
-    let mut us: u64 = 0;
-    for (k, &c) in frac.iter().enumerate() {
-        if !c.is_ascii_digit() {
-            return None;
-        }
-        if k < 6 {
-            us = us * 10 + u64::from(c - b'0');
-        }
-    }
-    for _ in frac.len()..6 {
-        us *= 10;
-    }
+    let us = micros(frac)?;
     secs.checked_mul(1_000_000)?.checked_add(us)
 }
 
