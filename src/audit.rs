@@ -494,7 +494,9 @@ struct Walk {
 
 /// `logged_text` is the logged client as written (`logged` parsed): an entry with the same
 /// text is that address without parsing it again.
-fn walk(value: &[u8], logged: &Addr, logged_text: &[u8]) -> Walk {
+/// `rightmost` remembers the last rightmost entry's text and address: behind a load
+/// balancer it is one of a few LB IPs on almost every line.
+fn walk(value: &[u8], logged: &Addr, logged_text: &[u8], rightmost: &mut TokenMemo) -> Walk {
     let mut w = Walk {
         n: 0,
         e1: None,
@@ -512,6 +514,8 @@ fn walk(value: &[u8], logged: &Addr, logged_text: &[u8]) -> Walk {
             let token = &value[span.clone()];
             let ip = if token == logged_text {
                 logged.ip()
+            } else if w.n == 1 {
+                rightmost.parse(token)
             } else {
                 header::parse_token(token, true).ok().map(|(ip, _)| ip)
             };
@@ -529,6 +533,33 @@ fn walk(value: &[u8], logged: &Addr, logged_text: &[u8]) -> Walk {
             return w;
         }
         len = span.start - 1;
+    }
+}
+
+/// The address of the last header entry parsed, by its text (see [`walk`]).
+#[derive(Clone, Debug, Default)]
+struct TokenMemo {
+    text: Vec<u8>,
+    ip: Option<IpAddr>,
+}
+
+impl TokenMemo {
+    /// Entries longer than this are parsed every time (bounds the memo).
+    const MAX_TEXT: usize = 64;
+
+    /// `header::parse_token(token, true)`'s address, parsed only when the text changed.
+    #[inline]
+    fn parse(&mut self, token: &[u8]) -> Option<IpAddr> {
+        if token == self.text.as_slice() && !token.is_empty() {
+            return self.ip;
+        }
+        let ip = header::parse_token(token, true).ok().map(|(ip, _)| ip);
+        if token.len() <= Self::MAX_TEXT {
+            self.text.clear();
+            self.text.extend_from_slice(token);
+            self.ip = ip;
+        }
+        ip
     }
 }
 
@@ -592,6 +623,7 @@ pub struct Audit<'c> {
     spoofed: HashMap<Box<[u8]>, u64>,
     spoofed_other: u64,
     clock: TimeCache,
+    rightmost: TokenMemo,
 }
 
 /// Where nginx stopped: at its peer, at a header entry, or the log cannot tell.
@@ -627,6 +659,7 @@ impl<'c> Audit<'c> {
             spoofed: HashMap::default(),
             spoofed_other: 0,
             clock: TimeCache::default(),
+            rightmost: TokenMemo::default(),
         }
     }
 
@@ -701,7 +734,7 @@ impl<'c> Audit<'c> {
         };
 
         // What nginx did, as the line shows it.
-        let w = walk(value, &logged, logged_text);
+        let w = walk(value, &logged, logged_text, &mut self.rightmost);
         let stopped = match (peer, w.stop) {
             (Some(p), _) if p == logged => Stopped::Peer,
             (_, Some(k)) => Stopped::Entry(k),
