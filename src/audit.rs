@@ -37,7 +37,7 @@ use crate::accumulate::{Accumulate, LineAt};
 use crate::logfmt::{Field, Record, TimeCache};
 use crate::net::{reserved, Addr, NginxText, Origin, TrustNet, TrustedSet};
 use crate::presets;
-use crate::resolve::{header, Header, Resolver, Stop};
+use crate::resolve::{header, Header, Resolution, Resolver, Stop};
 
 /// Maps on the hot path hash with foldhash (seeded per process): SipHash showed in profiles,
 /// and these maps are bounded per worker, so a slow hash buys no protection worth its cost.
@@ -634,6 +634,18 @@ enum Stopped {
     Unknown,
 }
 
+/// What one line shows, as [`Audit::part_from_declared`] needs it.
+struct Seen<'v> {
+    /// The forwarding header's value.
+    value: &'v [u8],
+    /// The logged client.
+    logged: Addr,
+    /// The peer nginx saw (logged, or the first declared entry when not logged).
+    assumed_peer: Option<Addr>,
+    /// Where nginx stopped.
+    stopped: Stopped,
+}
+
 /// The one misresolution a line can count as.
 enum Wrong {
     LbIp(IpAddr),
@@ -805,51 +817,13 @@ impl<'c> Audit<'c> {
 
         // Declared and inferred side by side: the first hop where they part.
         if let (Some(r), Some(e), None) = (declared, expected, &wrong) {
-            if e.addr != logged {
-                let j = if e.applied() {
-                    position(value, &e.addr)
-                } else {
-                    Some(0)
-                };
-                let hop = |i: usize| -> Option<Addr> {
-                    if i == 0 {
-                        assumed_peer
-                    } else {
-                        entry(value, i).map(Addr::Ip)
-                    }
-                };
-                match (stopped, j) {
-                    (Stopped::Entry(s), Some(j)) if s > j => {
-                        if let Some(h) = hop(j) {
-                            if !r.trusted().contains(&h) {
-                                let key = self.hop_key(&h, None);
-                                self.drift.add(
-                                    (Direction::TrustedNotDeclared, key),
-                                    (Direction::TrustedNotDeclared, Key::Others),
-                                    at,
-                                    time,
-                                    cfg,
-                                );
-                            } else if !r.recursive() {
-                                let key = Key::of(&h);
-                                self.drift.add(
-                                    (Direction::RecursionNotDeclared, key),
-                                    (Direction::RecursionNotDeclared, Key::Others),
-                                    at,
-                                    time,
-                                    cfg,
-                                );
-                            }
-                        }
-                    }
-                    (Stopped::Entry(s), Some(j)) if s < j => {
-                        if let Some(h) = hop(s) {
-                            wrong = Some(Wrong::Declared(self.hop_key(&h, Some(r.trusted()))));
-                        }
-                    }
-                    _ => {}
-                }
-            }
+            let seen = Seen {
+                value,
+                logged,
+                assumed_peer,
+                stopped,
+            };
+            wrong = self.part_from_declared(r, &e, &seen, at, time);
         }
 
         let misresolved = wrong.is_some();
@@ -909,6 +883,56 @@ impl<'c> Audit<'c> {
             self.note_spoof(&value[w.leftmost.clone()]);
         }
         misresolved
+    }
+
+    /// Where the declared walk (`r`, which ended in `e`) and nginx's part: a hop nginx
+    /// trusted beyond the declared trust is drift (noted here); a declared hop nginx did not
+    /// trust is the line's misresolution (returned).
+    fn part_from_declared(
+        &mut self,
+        r: &Resolver,
+        e: &Resolution,
+        seen: &Seen<'_>,
+        at: LineAt,
+        time: Option<i64>,
+    ) -> Option<Wrong> {
+        if e.addr == seen.logged {
+            return None;
+        }
+        let value = seen.value;
+        let j = if e.applied() {
+            position(value, &e.addr)
+        } else {
+            Some(0)
+        };
+        let hop = |i: usize| -> Option<Addr> {
+            if i == 0 {
+                seen.assumed_peer
+            } else {
+                entry(value, i).map(Addr::Ip)
+            }
+        };
+        match (seen.stopped, j) {
+            (Stopped::Entry(s), Some(j)) if s > j => {
+                let h = hop(j)?;
+                let (direction, key) = if !r.trusted().contains(&h) {
+                    (Direction::TrustedNotDeclared, self.hop_key(&h, None))
+                } else if !r.recursive() {
+                    (Direction::RecursionNotDeclared, Key::of(&h))
+                } else {
+                    return None;
+                };
+                let cfg = self.config;
+                self.drift
+                    .add((direction, key), (direction, Key::Others), at, time, cfg);
+                None
+            }
+            (Stopped::Entry(s), Some(j)) if s < j => {
+                let h = hop(s)?;
+                Some(Wrong::Declared(self.hop_key(&h, Some(r.trusted()))))
+            }
+            _ => None,
+        }
     }
 
     fn note_spoof(&mut self, leftmost: &[u8]) {
