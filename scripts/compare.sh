@@ -12,8 +12,11 @@
 #              (issue #12's targets); it also times `--group-by route`. GoAccess reads only
 #              combined, so it is skipped for realip.
 # environment:
-#   REALIP_BIN         realip binary to measure (default: target/release/realip, built here)
-#   REALIP_BENCH_FILE  an existing combined-format log to use instead of generating one
+#   REALIP_BIN           realip binary to measure (default: target/release/realip, built here);
+#                        labelled with its own `--version` and path, since it may come from
+#                        another commit than this checkout
+#   REALIP_BENCH_FILE    an existing combined-format log to use instead of generating one
+#   REALIP_BENCH_RESULTS the directory to write <date>-<host>/ into (default: bench-results)
 #
 # Writes bench-results/<date>-<host>/{raw.csv,summary} (see bench-results/README.md). Targets
 # from issue #3 are reported as PASS or MISS (INVALID when a tool did not count and parse every
@@ -57,6 +60,7 @@ if [ -n "${REALIP_BIN:-}" ]; then
   esac
 fi
 [ -n "${REALIP_BENCH_FILE:-}" ] && REALIP_BENCH_FILE=$(realpath -- "$REALIP_BENCH_FILE")
+[ -n "${REALIP_BENCH_RESULTS:-}" ] && REALIP_BENCH_RESULTS=$(realpath -m -- "$REALIP_BENCH_RESULTS")
 
 cd "$(dirname "$0")/.."
 repo=$PWD
@@ -235,7 +239,7 @@ fi
 
 # --- report --------------------------------------------------------------------------------
 host=$(hostname)
-results="$repo/bench-results/$(date +%F)-$host"
+results="${REALIP_BENCH_RESULTS:-$repo/bench-results}/$(date +%F)-$host"
 # Never overwrite an earlier run: the second run of the day gets -2, and so on.
 if [ -e "$results" ]; then
   n=2
@@ -244,9 +248,17 @@ if [ -e "$results" ]; then
 fi
 mkdir -p "$results"
 cpu=$(awk -F': ' '/^model name/ {print $2; exit}' /proc/cpuinfo)
-realip_version=$("$realip" --version 2>/dev/null || echo "?")
+realip_version=$("$realip" --version 2>/dev/null | head -n 1)
+[ -n "$realip_version" ] || realip_version="?"
 git_rev=$(git -C "$repo" rev-parse --short HEAD 2>/dev/null || echo "?")
 [ -n "$(git -C "$repo" status --porcelain 2>/dev/null)" ] && git_rev="$git_rev (dirty tree)"
+if [ -n "${REALIP_BIN:-}" ]; then
+  # Built elsewhere, perhaps from another commit: this checkout's commit says nothing about
+  # it, so it is named by what it says of itself and where it is.
+  realip_label="$realip_version ($realip, from REALIP_BIN: not built by this run)"
+else
+  realip_label="$realip_version, git $git_rev ($realip, built by this run)"
+fi
 goaccess_version="not installed"
 [ "$have_goaccess" = 1 ] && goaccess_version=$(goaccess --version 2>/dev/null | head -n 1)
 
@@ -258,7 +270,8 @@ goaccess_version="not installed"
   echo "input:     $gen_desc: $file_bytes bytes, $wc_lines lines (page cache warmed by one cat)"
   [ "$format" = realip ] && echo "audit:     on in every realip run (the format logs X-Forwarded-For and \$realip_remote_addr)"
   [ "$need_gen" = 1 ] && echo "generator: ${gen_seconds} s"
-  echo "realip:    $realip_version, git $git_rev ($realip)"
+  echo "realip:    $realip_label"
+  echo "checkout:  git $git_rev (this script and the log generator)"
   echo "goaccess:  $goaccess_version"
   echo "commands (FILE = the input, TMP = a temporary directory):"
   sed 's/^/  /' "$tmp/commands"

@@ -209,6 +209,12 @@ pub struct MergeState {
     /// The audit in full (absent without an audit); sample positions are `[input index,
     /// line]`, the index into the report's `inputs`.
     pub audit: Option<AuditState>,
+    /// [`NGINX_VERSION_KEY`]: the nginx version whose realip rules the audit reproduced
+    /// (`--nginx-version`, as [`NginxVersion`] displays it), so that [`merge`] can tell
+    /// audits made under other rules; absent without one (the newest rules). Written by the
+    /// scan job ([`crate::job`]) and by [`merge`] when every part agrees.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub nginx_version: Option<String>,
 }
 
 /// One report to merge: its file name (for errors) and its parsed JSON.
@@ -295,17 +301,6 @@ fn states(parts: &[Part]) -> Result<Vec<MergeState>, Error> {
         out.push(st);
     }
     Ok(out)
-}
-
-/// Records in `report`'s mergeable state the nginx version whose realip rules its audit
-/// reproduced (`--nginx-version`), so that [`merge`] can tell audits made under other rules.
-pub fn record_nginx_version(report: &mut ScanReport, version: NginxVersion) {
-    if let Some(Value::Object(m)) = report.mergeable.as_mut() {
-        m.insert(
-            NGINX_VERSION_KEY.to_string(),
-            Value::String(version.to_string()),
-        );
-    }
 }
 
 /// The nginx version a part's audit reproduced; `None` without `--nginx-version`.
@@ -522,13 +517,19 @@ pub fn merge(parts: &[Part], epoch: u64) -> Result<Merged, Error> {
     let view = summary
         .as_ref()
         .map(|s| s.view(&opts.percentiles, opts.top, opts.sort_by()));
+    // The version travels on while every part agrees (a merge of merges compares it again).
+    let nginx_version = match versions.first() {
+        Some(&Some(v)) if versions.iter().all(|w| *w == Some(v)) => Some(v.to_string()),
+        _ => None,
+    };
     let mergeable = MergeState {
         version: MERGE_VERSION,
         options: opts.clone(),
         summary: summary.as_ref().map(Summary::state),
         audit: audit.as_ref().map(|a| a.state(|at| (at.file, at.line + 1))),
+        nginx_version,
     };
-    let mut report = ScanReport {
+    let report = ScanReport {
         inputs,
         format: formats.join(", "),
         format_detected: detected,
@@ -548,12 +549,6 @@ pub fn merge(parts: &[Part], epoch: u64) -> Result<Merged, Error> {
         filtered,
         mergeable: serde_json::to_value(&mergeable).ok(),
     };
-    // The version travels on while every part agrees (a merge of merges compares it again).
-    if let Some(&Some(v)) = versions.first() {
-        if versions.iter().all(|w| *w == Some(v)) {
-            record_nginx_version(&mut report, v);
-        }
-    }
     Ok(Merged { report, warnings })
 }
 

@@ -84,3 +84,10 @@ mod group_keys;
 /// `--output html` in headless Chromium: charts and tables in the rendered DOM, a quiet
 /// console, and XSS payloads from every log field rendered as text (issue #13).
 mod html;
+
+/// `scripts/compare.sh` end to end on a stand-in binary: a `REALIP_BIN` is labelled by its own
+/// `--version` and path (issue #12).
+mod scripts;
+
+/// The library's scan job (`realip::job::ScanJob`) used directly, as a library user would.
+mod job;

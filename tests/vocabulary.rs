@@ -121,7 +121,7 @@ const SHARED_FLAGS: &[(&str, &[&str])] = &[
     ("--nginx-conf", &["resolve", "scan"]),
     ("--server", &["resolve", "scan"]),
     ("--front-end", &["scan", "nginx check"]),
-    ("--threads", &["scan"]),
+    ("--threads", &["scan", "nginx check"]),
     (
         "--lb-ips-from",
         &["resolve", "scan", "nginx check", "nginx snippet"],
@@ -236,5 +236,205 @@ fn every_subcommand_that_takes_a_shared_flag_declares_it_word_for_word() {
         let (_, blocks) = helps.iter().find(|(s, _)| s == sub).unwrap();
         let block = &blocks.iter().find(|(l, _)| l == flag).unwrap().1;
         assert!(block.contains("[alias: --lb-ip]"), "{block}");
+    }
+}
+
+/// A help text with every run of whitespace as one space: clap wraps long help to the width.
+fn flat(text: &str) -> String {
+    text.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+#[test]
+fn what_a_shared_flag_means_in_one_subcommand_is_in_that_subcommands_help() {
+    // clap drops a doc comment on a `#[command(flatten)]` field: these notes were written
+    // there once and never reached --help.
+    for (path, wants) in [
+        (
+            &["resolve"][..],
+            &[
+                "--lb-ips-from",
+                "join --trust; with --nginx-conf they are only named: a result that is one of \
+                 your LB IPs is reported on stderr with its forwarding rule.",
+            ][..],
+        ),
+        (
+            &["scan"][..],
+            &[
+                "join --trust, so the audit judges by a declared trust even without --trust; \
+                 with --nginx-conf they are only named.",
+                "the audit names the forwarding rule of every LB IP it reports.",
+            ][..],
+        ),
+        (
+            &["nginx", "snippet"][..],
+            &[
+                "What to trust: --trust, PRESET arguments, --ranges-file or --lb-ips-from \
+                 (at least one).",
+                "one commented set_real_ip_from line per Application LB address, and the gcp \
+                 preset when global external Application LBs are listed.",
+            ][..],
+        ),
+        (
+            &["nginx", "check"][..],
+            &[
+                "there is no --header, --recursive or --nginx-version here, on purpose",
+                "--front-end and -j/--threads work as in `scan`.",
+            ][..],
+        ),
+    ] {
+        let help = flat(&long_help(path));
+        for want in wants {
+            assert!(
+                help.contains(&flat(want)),
+                "`realip {} --help` lacks {want:?}:\n{help}",
+                path.join(" ")
+            );
+        }
+    }
+}
+
+#[test]
+fn no_flattened_field_in_src_cli_carries_a_doc_comment() {
+    // A `///` comment on a `#[command(flatten)]` field reads like help but never reaches it;
+    // say what a group means in the subcommand's own help instead (and `//` for the reader).
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src/cli");
+    let mut checked = 0;
+    let mut entries: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|x| x == "rs"))
+        .collect();
+    entries.sort();
+    for path in entries {
+        let text = std::fs::read_to_string(&path).unwrap();
+        let lines: Vec<&str> = text.lines().collect();
+        for (i, line) in lines.iter().enumerate() {
+            if !line.trim_start().starts_with("#[command(flatten") {
+                continue;
+            }
+            checked += 1;
+            // The lines above the attribute, over any other attributes.
+            let above = lines[..i]
+                .iter()
+                .rev()
+                .map(|l| l.trim_start())
+                .find(|l| !l.starts_with("#["))
+                .unwrap_or("");
+            assert!(
+                !above.starts_with("///"),
+                "{}:{}: a doc comment on a flattened field never reaches --help: {above:?}",
+                path.display(),
+                i + 1
+            );
+        }
+    }
+    assert!(checked >= 20, "only {checked} flattened fields found");
+}
+
+/// The headings of `realip scan --help` by flag, in order: ("Options", "--log-format"), ….
+fn headings(help: &str) -> Vec<(String, String)> {
+    let mut heading = String::new();
+    let mut out = Vec::new();
+    for line in help.lines() {
+        if !line.starts_with(' ') && line.ends_with(':') {
+            heading = line.trim_end_matches(':').to_string();
+        } else if let Some(long) = line
+            .trim_start()
+            .strip_prefix('-')
+            .and_then(|_| line.split([' ', ',']).find(|w| w.starts_with("--")))
+        {
+            out.push((heading.clone(), long.to_string()));
+        }
+    }
+    out
+}
+
+#[test]
+fn scan_help_shows_each_flag_under_the_heading_that_fits_it() {
+    let help = long_help(&["scan"]);
+    let got = headings(&help);
+    let under = |flag: &str| {
+        got.iter()
+            .find(|(_, l)| l == flag)
+            .map(|(h, _)| h.as_str())
+            .unwrap_or_else(|| panic!("{flag} missing from scan --help:\n{help}"))
+    };
+    for (flag, heading) in [
+        ("--log-format", "Options"),
+        ("--threads", "Options"),
+        ("--no-progress", "Options"),
+        ("--percentiles", "Summary"),
+        ("--max-groups", "Summary"),
+        ("--no-summary", "Summary"),
+        ("--since", "Selection and time"),
+        ("--trust", "Audit"),
+        ("--lb-ips-from", "Audit"),
+        ("--nginx-version", "Audit"),
+        ("--no-audit", "Audit"),
+        ("--check", "Alerting"),
+        ("--buckets", "Metrics"),
+    ] {
+        assert_eq!(under(flag), heading, "{flag}");
+    }
+}
+
+#[test]
+fn nginx_check_log_takes_threads_like_scan() {
+    let conf = fixture("nginx/gcp.conf").display().to_string();
+    let check = |extra: &[&str]| {
+        realip()
+            .args(["nginx", "check", "--output", "json", "--log"])
+            .arg(sample())
+            .args(extra)
+            .arg(&conf)
+            .output()
+            .unwrap()
+    };
+    let default = check(&[]);
+    let default_json = assert_exit(&default, 2);
+    for j in [&["-j", "1"][..], &["--threads", "2"][..]] {
+        let out = check(j);
+        assert_eq!(assert_exit(&out, 2), default_json, "{j:?}");
+        assert_eq!(out.stderr, default.stderr, "{j:?}");
+    }
+    // A value scan refuses is refused the same way.
+    let err = |args: &[&str]| {
+        let out = realip().args(args).output().unwrap();
+        assert_exit(&out, 2);
+        let text = String::from_utf8_lossy(&out.stderr).into_owned();
+        text.lines().next().unwrap_or_default().to_string()
+    };
+    assert_eq!(
+        err(&["nginx", "check", "--log", "x.log", "-j", "many", "x.conf"]),
+        err(&["scan", "-j", "many", "x.log"])
+    );
+    // Without --log there is nothing to read in parallel: refused, not silently ignored.
+    let out = realip()
+        .args(["nginx", "check", "-j", "2"])
+        .arg(&conf)
+        .output()
+        .unwrap();
+    assert_exit(&out, 2);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("--log <FILE>"), "{stderr}");
+}
+
+#[test]
+fn nginx_check_log_takes_header_and_recursion_from_the_configuration_only() {
+    // On purpose: the audit of --log answers what this configuration does.
+    for flag in [
+        &["--header", "X-Real-IP"][..],
+        &["--nginx-version", "1.22"][..],
+    ] {
+        let out = realip()
+            .args(["nginx", "check", "--log"])
+            .arg(sample())
+            .args(flag)
+            .arg(fixture("nginx/gcp.conf"))
+            .output()
+            .unwrap();
+        assert_exit(&out, 2);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(stderr.contains("unexpected argument"), "{flag:?}: {stderr}");
     }
 }

@@ -29,7 +29,7 @@ use realip::report::escape::escape_str;
 use realip::scan::ScanOptions;
 use realip::{Header, TrustedSet};
 
-use super::args::{FrontEndArgs, HeaderArg, MustTrustArgs, RecursionArgs, TrustArgs};
+use super::args::{FrontEndArgs, HeaderArg, MustTrustArgs, RecursionArgs, ThreadsArg, TrustArgs};
 use super::exit::ExitCode;
 use super::lb::LbArgs;
 use super::messages;
@@ -88,6 +88,11 @@ Examples:
 
 Paste the output into http { } or server { }. Presets: gcp (Google front ends), cloudflare.
 
+What to trust: --trust, PRESET arguments, --ranges-file or --lb-ips-from (at least one).
+The load balancers' own list (--lb-ips-from, gcloud forwarding-rules JSON) gives one
+commented set_real_ip_from line per Application LB address, and the gcp preset when global
+external Application LBs are listed.
+
 Exit codes: 0 success; 2 usage error.";
 
 /// `realip nginx`'s own subcommands.
@@ -119,16 +124,17 @@ pub enum NginxCommand {
 #[derive(Debug, clap::Args)]
 #[command(after_long_help = check_help(), after_help = "Run with --help for examples and the rules.")]
 #[command(mut_arg("front_end", |a| a.requires("log")))]
+#[command(mut_arg("threads", |a| a.requires("log")))]
 pub struct CheckArgs {
     /// The configuration: nginx.conf (includes are followed) or `nginx -T` output.
     #[arg(value_name = "CONF")]
     pub conf: PathBuf,
 
-    /// `--trust` (alias `--lb-ip`): what the configuration must trust.
+    // `--trust` (alias `--lb-ip`) and `--lb-ips-from`: what the configuration must trust. A
+    // doc comment on a flattened field never reaches --help (clap drops it).
     #[command(flatten)]
     pub lb_ip: MustTrustArgs,
 
-    /// The load balancers' own list (repeatable).
     #[command(flatten)]
     pub lb: LbArgs,
 
@@ -140,12 +146,21 @@ pub struct CheckArgs {
 
     /// An access log to audit (repeatable; plain or gzip): load-balancer IPs that nginx
     /// logged as the client are reported as missing set_real_ip_from lines.
+    ///
+    /// The audit resolves with this configuration's own set_real_ip_from, real_ip_header and
+    /// real_ip_recursive (of the server whose access_log writes the file, else the first),
+    /// under the newest nginx's rules: there is no --header, --recursive or --nginx-version
+    /// here, on purpose, since the question is what this configuration does (`realip scan`
+    /// takes them, to try another setup). --front-end and -j/--threads work as in `scan`.
     #[arg(long, value_name = "FILE")]
     pub log: Vec<std::ffi::OsString>,
 
-    /// `--front-end`, for the audit of --log.
+    // `--front-end` and `-j/--threads`, for the audit of --log (both require it).
     #[command(flatten)]
     pub front_end: FrontEndArgs,
+
+    #[command(flatten)]
+    pub threads: ThreadsArg,
 
     /// The format of the --log files: a log_format name from the configuration, a built-in
     /// (combined, main, realip, ltsv, json) or a template. Default: the configuration's
@@ -242,12 +257,11 @@ pub struct SnippetArgs {
     #[arg(value_name = "PRESET")]
     pub presets: Vec<String>,
 
-    /// `--trust`; without it, a preset, --ranges-file or --lb-ips-from must say what to trust.
+    // `--trust` and `--lb-ips-from`. A doc comment on a flattened field never reaches --help
+    // (clap drops it): what they mean here is in SNIPPET_EXAMPLES.
     #[command(flatten)]
     pub trust: TrustArgs,
 
-    /// The load balancers' own list: one commented set_real_ip_from line per Application LB
-    /// address (the gcp preset is added when global external Application LBs are listed).
     #[command(flatten)]
     pub lb: LbArgs,
 
@@ -261,11 +275,9 @@ pub struct SnippetArgs {
     #[arg(long, value_name = "NAME", requires = "ranges_file")]
     pub service: Option<String>,
 
-    /// `--header`.
     #[command(flatten)]
     pub header: HeaderArg,
 
-    /// `--recursive` / `--no-recursive`.
     #[command(flatten)]
     pub recursion: RecursionArgs,
 }
@@ -323,6 +335,7 @@ fn check(args: CheckArgs) -> anyhow::Result<ExitCode> {
             log,
             args.log_format.as_deref(),
             args.front_end.specs(),
+            args.threads.threads(),
         )? {
             Some(found) => {
                 for ip in found {
@@ -585,15 +598,16 @@ fn now_epoch() -> i64 {
         .unwrap_or(0)
 }
 
-/// Audits one log with the configuration's own settings and returns the load-balancer IPs it
 /// Audits one log with the configuration's own settings (the library's scan job, as `realip
-/// scan --nginx-conf` runs it) and returns the load-balancer IPs it logged as clients; `None`
-/// (after saying why on stderr) when the log cannot be read.
+/// scan --nginx-conf` runs it, on `threads` workers: `-j`, 0 for one per core) and returns the
+/// load-balancer IPs it logged as clients; `None` (after saying why on stderr) when the log
+/// cannot be read.
 fn lb_ips_from_log(
     cfg: &Config,
     log: &std::ffi::OsStr,
     format_arg: Option<&str>,
     front_ends: &[String],
+    threads: usize,
 ) -> anyhow::Result<Option<Vec<IpAddr>>> {
     let name = realip::report::escape::escape_bytes(log.as_encoded_bytes()).into_owned();
     let logs = access_logs(cfg);
@@ -606,6 +620,7 @@ fn lb_ips_from_log(
         .front_ends(front_ends.to_vec())
         .scan_options(ScanOptions {
             samples: 5,
+            threads,
             ..ScanOptions::default()
         })
         .trust(Trust::NginxSettings(

@@ -49,6 +49,10 @@ Examples:
 Presets: gcp (Google front ends 130.211.0.0/22, 35.191.0.0/16, 2600:2d00:1:1::/64; add your
 load-balancer IPs with --trust IP), cloudflare (www.cloudflare.com/ips-v4 and ips-v6).
 
+Load balancers' own list (--lb-ips-from, gcloud forwarding-rules JSON): their Application LB
+IPs (and the gcp preset, for global ones) join --trust; with --nginx-conf they are only named:
+a result that is one of your LB IPs is reported on stderr with its forwarding rule.
+
 Exit codes: 0 success; 2 usage error, unreadable input, or malformed batch lines (each one
 reported on stderr with its line number and answered with an empty output line).";
 
@@ -57,19 +61,17 @@ reported on stderr with its line number and answered with an empty output line).
 #[command(after_long_help = EXAMPLES, after_help = "Run with --help for examples.")]
 #[command(group(clap::ArgGroup::new("mode").required(true).args(["peer", "batch"])))]
 pub struct Args {
-    /// Trusted proxies (`--trust`).
+    // The shared groups (`cli/args.rs`). A doc comment on a flattened field never reaches
+    // --help (clap drops it): what a group means in `resolve` is said in EXAMPLES.
     #[command(flatten)]
     pub trust: TrustArgs,
 
-    /// `--header`.
     #[command(flatten)]
     pub header: HeaderArg,
 
-    /// `--recursive` / `--no-recursive`.
     #[command(flatten)]
     pub recursion: RecursionArgs,
 
-    /// `--nginx-version`.
     #[command(flatten)]
     pub nginx_version: NginxVersionArg,
 
@@ -77,7 +79,6 @@ pub struct Args {
     #[arg(long, value_name = "ADDR")]
     pub peer: Option<String>,
 
-    /// `--nginx-conf` and `--server`.
     #[command(flatten)]
     pub nginx_conf: NginxConfArgs,
 
@@ -103,10 +104,7 @@ pub struct Args {
     #[arg(long, conflicts_with_all = ["peer", "value", "explain"])]
     pub batch: bool,
 
-    /// The load balancers' own list (gcloud forwarding-rules JSON, repeatable): their
-    /// Application LB IPs (and the gcp preset, for global ones) join --trust; with
-    /// --nginx-conf they are only named: a result that is one of your LB IPs is reported with
-    /// its forwarding rule.
+    // `--lb-ips-from`: its meaning here is in EXAMPLES ("Load balancers' own list").
     #[command(flatten)]
     pub lb: super::lb::LbArgs,
 

@@ -71,6 +71,11 @@ Examples:
   # Nagios ranges: warn above 10 misresolved lines, critical above 5% of checked lines:
   realip scan --check --warning 10 --critical 5% access.log
 
+Load balancers' own list (--lb-ips-from, gcloud forwarding-rules JSON): their Application LB
+IPs (and the gcp preset, for global ones) join --trust, so the audit judges by a declared trust
+even without --trust; with --nginx-conf they are only named. Either way the audit names the
+forwarding rule of every LB IP it reports.
+
 Percentiles: pN is the smallest recorded value v such that at least N% of requests took v
 or less (nearest rank), within 3 significant digits; min, mean and max are exact.
 
@@ -82,6 +87,11 @@ With --check: 0 OK (also when no new line arrived since the last --state run), 1
 nonsensical thresholds).";
 
 /// The flags of `realip scan` (the help text lives on `Command::Scan`).
+///
+/// Every flag names its heading: `help_heading` on a flag, `next_help_heading` on a flattened
+/// group (clap carries a `next_help_heading` on to every later flag that names none, so a
+/// group without one would land under the heading before it). The test
+/// `every_scan_flag_sits_under_its_heading` lists them all.
 #[derive(Debug, clap::Args)]
 #[command(after_long_help = EXAMPLES, after_help = "Run with --help for examples.")]
 pub struct Args {
@@ -89,6 +99,7 @@ pub struct Args {
     #[arg(value_name = "FILE")]
     pub files: Vec<std::ffi::OsString>,
 
+    // Input and output: under the default heading ("Options").
     /// auto, combined, main, realip, ltsv, json, or an nginx log_format template
     /// ('$remote_addr …'); with --nginx-conf, also a log_format name from that configuration.
     #[arg(long, value_name = "FORMAT", default_value = "auto")]
@@ -106,31 +117,88 @@ pub struct Args {
     #[arg(long, value_name = "FILE")]
     pub output_file: Option<std::path::PathBuf>,
 
+    // `-j/--threads`, under the default heading (a `None` heading, said rather than left to
+    // the order of the fields).
+    #[command(flatten, next_help_heading = None::<&str>)]
+    pub threads: ThreadsArg,
+
+    /// Longest line parsed; longer lines are reported as malformed and skipped.
+    #[arg(long, value_name = "BYTES", default_value_t = 4 << 20)]
+    pub max_line_bytes: usize,
+
+    /// Malformed lines listed (all are counted).
+    #[arg(long, value_name = "N", default_value_t = 10)]
+    pub samples: usize,
+
+    /// Chunk size for splitting plain files among workers (testing and tuning).
+    #[arg(long, value_name = "BYTES", default_value_t = 16 << 20, hide = true)]
+    pub chunk_bytes: u64,
+
+    /// Block size handed to a worker (testing and tuning).
+    #[arg(long, value_name = "BYTES", default_value_t = 1 << 20, hide = true)]
+    pub block_bytes: usize,
+
+    /// Never show a progress bar (it shows on a terminal for inputs over 256 MiB).
+    #[arg(long)]
+    pub no_progress: bool,
+
     /// Percentiles to report, comma-separated.
-    #[arg(long, value_name = "LIST", value_delimiter = ',', default_values_t = DEFAULT_PERCENTILES.to_vec())]
+    #[arg(
+        long,
+        value_name = "LIST",
+        value_delimiter = ',',
+        default_values_t = DEFAULT_PERCENTILES.to_vec(),
+        help_heading = "Summary"
+    )]
     pub percentiles: Vec<f64>,
 
     /// Group requests by route, host, method, status or client; several keys
     /// (comma-separated or repeated, e.g. host,route) group by the tuple of their values.
-    #[arg(long, value_enum, value_name = "KEY[,KEY…]", value_delimiter = ',')]
+    #[arg(
+        long,
+        value_enum,
+        value_name = "KEY[,KEY…]",
+        value_delimiter = ',',
+        help_heading = "Summary"
+    )]
     pub group_by: Vec<GroupByArg>,
 
     /// Route rule REGEX=NAME (repeatable, first match wins), for --group-by route.
-    #[arg(long, value_name = "REGEX=NAME")]
+    #[arg(long, value_name = "REGEX=NAME", help_heading = "Summary")]
     pub route: Vec<String>,
 
     /// Groups shown; the rest are merged into "others".
-    #[arg(long, value_name = "N", default_value_t = 20)]
+    #[arg(long, value_name = "N", default_value_t = 20, help_heading = "Summary")]
     pub top: usize,
 
     /// Order of groups.
-    #[arg(long, value_enum, default_value = "count")]
+    #[arg(long, value_enum, default_value = "count", help_heading = "Summary")]
     pub sort: SortArg,
 
     /// The columns of the groups table and of TSV, in this order, e.g.
     /// key,requests,5xx,p99 (key: the group key). Default: all.
-    #[arg(long, value_name = "LIST", value_delimiter = ',')]
+    #[arg(
+        long,
+        value_name = "LIST",
+        value_delimiter = ',',
+        help_heading = "Summary"
+    )]
     pub columns: Vec<String>,
+
+    /// Distinct group keys tracked (bounds memory). Beyond it, the keys kept are a fixed
+    /// sample (smallest key hashes) with exact counts, the rest go to "others", and the
+    /// report says so (`groups_approximate`, `max_error`); any split gives the same result.
+    #[arg(
+        long,
+        value_name = "N",
+        default_value_t = 1000,
+        help_heading = "Summary"
+    )]
+    pub max_groups: usize,
+
+    /// Skip the latency and status summary.
+    #[arg(long, help_heading = "Summary")]
+    pub no_summary: bool,
 
     /// Time buckets (1m, 5m, 1h, 1d) for a series over time from each line's own timestamp:
     /// requests, status classes, p50/p90/p99/max and misresolved per bucket, empty buckets
@@ -167,70 +235,27 @@ pub struct Args {
     #[arg(long, value_name = "EXPR", help_heading = "Selection and time")]
     pub filter: Option<String>,
 
-    /// Distinct group keys tracked (bounds memory). Beyond it, the keys kept are a fixed
-    /// sample (smallest key hashes) with exact counts, the rest go to "others", and the
-    /// report says so (`groups_approximate`, `max_error`); any split gives the same result.
-    #[arg(long, value_name = "N", default_value_t = 1000)]
-    pub max_groups: usize,
-
-    /// `-j/--threads`.
-    #[command(flatten)]
-    pub threads: ThreadsArg,
-
-    /// Longest line parsed; longer lines are reported as malformed and skipped.
-    #[arg(long, value_name = "BYTES", default_value_t = 4 << 20)]
-    pub max_line_bytes: usize,
-
-    /// Malformed lines listed (all are counted).
-    #[arg(long, value_name = "N", default_value_t = 10)]
-    pub samples: usize,
-
-    /// Chunk size for splitting plain files among workers (testing and tuning).
-    #[arg(long, value_name = "BYTES", default_value_t = 16 << 20, hide = true)]
-    pub chunk_bytes: u64,
-
-    /// Block size handed to a worker (testing and tuning).
-    #[arg(long, value_name = "BYTES", default_value_t = 1 << 20, hide = true)]
-    pub block_bytes: usize,
-
-    /// The load balancers' own list (gcloud forwarding-rules JSON, repeatable): their
-    /// Application LB IPs (and the gcp preset, for global ones) join the declared trust, and
-    /// the audit names the forwarding rule of every LB IP it reports.
-    #[command(flatten)]
-    pub lb: super::lb::LbArgs,
-
-    /// Skip the latency and status summary.
-    #[arg(long)]
-    pub no_summary: bool,
-
-    /// Never show a progress bar (it shows on a terminal for inputs over 256 MiB).
-    #[arg(long)]
-    pub no_progress: bool,
-
-    // The audit's flags, under their own heading. Every flag above has no heading: the
-    // heading set here applies to each flag declared after it that names none.
-    /// `--trust`.
+    // The audit's flags. A doc comment on a flattened field never reaches --help (clap
+    // drops it): what a group means in `scan` is said in EXAMPLES.
     #[command(flatten, next_help_heading = "Audit")]
     pub trust: TrustArgs,
 
-    /// `--nginx-conf` and `--server`.
-    #[command(flatten)]
+    #[command(flatten, next_help_heading = "Audit")]
     pub nginx_conf: NginxConfArgs,
 
-    /// `--front-end`.
-    #[command(flatten)]
+    #[command(flatten, next_help_heading = "Audit")]
+    pub lb: super::lb::LbArgs,
+
+    #[command(flatten, next_help_heading = "Audit")]
     pub front_end: FrontEndArgs,
 
-    /// `--header`.
-    #[command(flatten)]
+    #[command(flatten, next_help_heading = "Audit")]
     pub header: HeaderArg,
 
-    /// `--recursive` / `--no-recursive`.
-    #[command(flatten)]
+    #[command(flatten, next_help_heading = "Audit")]
     pub recursion: RecursionArgs,
 
-    /// `--nginx-version`.
-    #[command(flatten)]
+    #[command(flatten, next_help_heading = "Audit")]
     pub nginx_version: NginxVersionArg,
 
     /// Skip the audit.
@@ -580,9 +605,6 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     if let (Some(view), Some(list)) = (finished.report.audit.as_mut(), &lb_list) {
         view.name_lb_rules(|ip| super::lb::rule_names(list, ip));
     }
-    if let Some(v) = args.nginx_version.version() {
-        realip::merge::record_nginx_version(&mut finished.report, v);
-    }
     let code = write_report(&finished.report, &args)?;
     let code = if args.check {
         check_line(&finished, &thresholds)?
@@ -690,4 +712,82 @@ fn spawn_progress(
         }
         bar.finish_and_clear();
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::{Args as _, Command};
+
+    use super::Args;
+
+    /// Every flag of `realip scan` with the heading it is shown under (`None`: "Options").
+    /// A new flag fails this test until it is listed here, under the heading that fits it.
+    const HEADINGS: &[(&str, Option<&str>)] = &[
+        ("log-format", None),
+        ("output", None),
+        ("output-file", None),
+        ("threads", None),
+        ("max-line-bytes", None),
+        ("samples", None),
+        ("chunk-bytes", None),
+        ("block-bytes", None),
+        ("no-progress", None),
+        ("percentiles", Some("Summary")),
+        ("group-by", Some("Summary")),
+        ("route", Some("Summary")),
+        ("top", Some("Summary")),
+        ("sort", Some("Summary")),
+        ("columns", Some("Summary")),
+        ("max-groups", Some("Summary")),
+        ("no-summary", Some("Summary")),
+        ("bucket", Some("Selection and time")),
+        ("since", Some("Selection and time")),
+        ("until", Some("Selection and time")),
+        ("filter", Some("Selection and time")),
+        ("trust", Some("Audit")),
+        ("nginx-conf", Some("Audit")),
+        ("server", Some("Audit")),
+        ("lb-ips-from", Some("Audit")),
+        ("front-end", Some("Audit")),
+        ("header", Some("Audit")),
+        ("recursive", Some("Audit")),
+        ("no-recursive", Some("Audit")),
+        ("nginx-version", Some("Audit")),
+        ("no-audit", Some("Audit")),
+        ("check", Some("Alerting")),
+        ("warning", Some("Alerting")),
+        ("critical", Some("Alerting")),
+        ("state", Some("Alerting")),
+        ("max-read", Some("Alerting")),
+        ("buckets", Some("Metrics")),
+        ("prometheus-quantiles", Some("Metrics")),
+        ("metric-key-prefix", Some("Metrics")),
+    ];
+
+    #[test]
+    fn every_scan_flag_sits_under_its_heading() {
+        let cmd = Args::augment_args(Command::new("scan"));
+        let got: Vec<(String, Option<String>)> = cmd
+            .get_arguments()
+            .filter_map(|a| {
+                let long = a.get_long()?.to_string();
+                Some((long, a.get_help_heading().map(str::to_string)))
+            })
+            .collect();
+        let want: Vec<(String, Option<String>)> = HEADINGS
+            .iter()
+            .map(|(l, h)| (l.to_string(), h.map(str::to_string)))
+            .collect();
+        for (long, heading) in &got {
+            let listed = want.iter().find(|(l, _)| l == long);
+            assert!(
+                listed.is_some(),
+                "--{long} (under {heading:?}) is not listed in HEADINGS: give it the heading \
+                 that fits it (help_heading, or next_help_heading on a flattened group) and \
+                 list it"
+            );
+            assert_eq!(listed.map(|(_, h)| h), Some(heading), "--{long}");
+        }
+        assert_eq!(got.len(), want.len(), "HEADINGS lists a flag scan lost");
+    }
 }

@@ -373,6 +373,7 @@ impl ScanJob {
             samples,
             notices,
             now,
+            nginx_version: self.resolver.nginx_version,
         })
     }
 
@@ -586,6 +587,8 @@ pub struct PreparedScan {
     samples: usize,
     notices: Vec<Notice>,
     now: u64,
+    /// Recorded in the mergeable state, so that `merge` tells audits made under other rules.
+    nginx_version: Option<NginxVersion>,
 }
 
 impl PreparedScan {
@@ -634,6 +637,7 @@ impl PreparedScan {
             samples,
             notices: _,
             now,
+            nginx_version,
         } = self;
         let bucket = summary.as_ref().and_then(|(c, ..)| c.bucket);
         let scanned = scan::scan(opened.inputs, &plan, &opts, || {
@@ -704,6 +708,7 @@ impl PreparedScan {
             audit: aud
                 .as_ref()
                 .map(|a| a.state(|at| (at.file, scanned.locate(at).1))),
+            nginx_version: nginx_version.map(|v| v.to_string()),
         };
         let report = ScanReport {
             inputs: scanned.names.clone(),

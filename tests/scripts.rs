@@ -1,0 +1,90 @@
+//! The measuring scripts (`scripts/compare.sh`) run end to end on a stand-in binary: what
+//! they write next to the numbers must name what was measured.
+
+use std::os::unix::fs::PermissionsExt;
+use std::path::Path;
+use std::process::Command;
+
+/// A stand-in `realip` that says which build it is and answers `scan --output json` with
+/// the line count of its last argument, every line parsed and audited.
+const FAKE_REALIP: &str = r#"#!/bin/sh
+case "$1" in
+  --version) echo "realip 9.8.7-other-build"; exit 0 ;;
+  scan) ;;
+  *) exit 2 ;;
+esac
+[ "$2" = --help ] && exit 0
+for a in "$@"; do last=$a; done
+n=$(wc -l < "$last")
+printf '{"lines": %s, "parsed": %s, "malformed": {"count": 0}, "summary": {"requests": %s}, "audit": {"checked": %s}}\n' "$n" "$n" "$n" "$n"
+"#;
+
+#[test]
+fn compare_labels_a_realip_bin_by_its_own_version_not_by_this_checkouts_commit() {
+    // See: issue #12. A REALIP_BIN built from another commit was labelled with the git hash
+    // of the checkout running the script, so an A/B result named the wrong build.
+    for tool in ["/usr/bin/time", "python3", "git"] {
+        let found = if tool.starts_with('/') {
+            Path::new(tool).exists()
+        } else {
+            Command::new(tool).arg("--version").output().is_ok()
+        };
+        assert!(
+            found,
+            "{tool} is needed by scripts/compare.sh (scripts/test installs GNU time)"
+        );
+    }
+    let repo = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let dir = tempfile::tempdir().unwrap();
+    let dir = dir.path().canonicalize().unwrap();
+    let bin = dir.join("realip-other");
+    std::fs::write(&bin, FAKE_REALIP).unwrap();
+    std::fs::set_permissions(&bin, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let log = dir.join("access.log");
+    std::fs::write(&log, "a line\n".repeat(10)).unwrap();
+    let results = dir.join("results");
+
+    let out = Command::new("bash")
+        .arg(repo.join("scripts/compare.sh"))
+        .args(["--format", "realip"])
+        .env("REALIP_BIN", &bin)
+        .env("REALIP_BENCH_FILE", &log)
+        .env("REALIP_BENCH_RESULTS", &results)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "compare.sh failed:\n{}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let runs: Vec<_> = std::fs::read_dir(&results)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    assert_eq!(runs.len(), 1, "{runs:?}");
+    let summary = std::fs::read_to_string(runs[0].join("summary")).unwrap();
+    let label = summary
+        .lines()
+        .find(|l| l.starts_with("realip:"))
+        .unwrap_or_else(|| panic!("no realip: line in\n{summary}"));
+    assert!(label.contains("realip 9.8.7-other-build"), "{label}");
+    assert!(label.contains(&bin.display().to_string()), "{label}");
+    let head = Command::new("git")
+        .args([
+            "-C",
+            &repo.display().to_string(),
+            "rev-parse",
+            "--short",
+            "HEAD",
+        ])
+        .output()
+        .unwrap();
+    let head = String::from_utf8_lossy(&head.stdout).trim().to_string();
+    assert!(
+        !label.contains("git ") && (head.is_empty() || !label.contains(&head)),
+        "the binary is labelled with this checkout's commit {head}: {label}"
+    );
+    // The counts it reported are next to its time.
+    assert!(summary.contains("10 (parsed 10, malformed 0)"), "{summary}");
+}
