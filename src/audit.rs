@@ -447,33 +447,78 @@ impl Tally {
 }
 
 /// A bounded map of tallies by address: keys past `max` are counted under [`Key::Others`].
+///
+/// The entry of the last key added is kept out of the map (`hot`): most lines behind a load
+/// balancer repeat the previous line's LB IP, and a run of the same key then costs one
+/// comparison per line instead of a hash and a lookup. Readers go through [`Tallies::iter`].
 #[derive(Clone, Debug)]
-struct Tallies<K: std::hash::Hash + Eq>(HashMap<K, Tally>);
+struct Tallies<K: std::hash::Hash + Eq> {
+    map: HashMap<K, Tally>,
+    hot: Option<(K, Tally)>,
+}
 
 impl<K: std::hash::Hash + Eq> Default for Tallies<K> {
     fn default() -> Self {
-        Tallies(HashMap::default())
+        Tallies {
+            map: HashMap::default(),
+            hot: None,
+        }
     }
 }
 
-impl<K: std::hash::Hash + Eq + Clone> Tallies<K> {
+impl<K: std::hash::Hash + Eq> Tallies<K> {
+    #[inline]
     fn add(&mut self, key: K, others: K, at: LineAt, time: Option<i64>, cfg: &AuditConfig) {
-        let key = if self.0.len() >= cfg.max_addresses && !self.0.contains_key(&key) {
-            others
-        } else {
-            key
-        };
-        self.0.entry(key).or_default().add(at, time, cfg.samples);
+        if let Some((k, t)) = &mut self.hot {
+            if *k == key {
+                t.add(at, time, cfg.samples);
+                return;
+            }
+        }
+        self.add_cold(key, others, at, time, cfg);
     }
 
-    fn merge(&mut self, other: Tallies<K>, others: impl Fn(&K) -> K, cfg: &AuditConfig) {
-        for (k, t) in other.0 {
-            let k = if self.0.len() >= cfg.max_addresses && !self.0.contains_key(&k) {
+    /// A key other than the last one: it becomes the hot entry when it is (or may become)
+    /// in the map; a key past `max` goes to `others`, exactly as without the hot entry.
+    #[inline(never)]
+    fn add_cold(&mut self, key: K, others: K, at: LineAt, time: Option<i64>, cfg: &AuditConfig) {
+        self.settle();
+        if self.map.len() >= cfg.max_addresses && !self.map.contains_key(&key) {
+            self.map
+                .entry(others)
+                .or_default()
+                .add(at, time, cfg.samples);
+            return;
+        }
+        let mut t = self.map.remove(&key).unwrap_or_default();
+        t.add(at, time, cfg.samples);
+        self.hot = Some((key, t));
+    }
+
+    /// Puts the hot entry back into the map.
+    fn settle(&mut self) {
+        if let Some((k, t)) = self.hot.take() {
+            self.map.insert(k, t);
+        }
+    }
+
+    /// Every key with its tally.
+    fn iter(&self) -> impl Iterator<Item = (&K, &Tally)> {
+        self.map
+            .iter()
+            .chain(self.hot.as_ref().map(|(k, t)| (k, t)))
+    }
+
+    fn merge(&mut self, mut other: Tallies<K>, others: impl Fn(&K) -> K, cfg: &AuditConfig) {
+        self.settle();
+        other.settle();
+        for (k, t) in other.map {
+            let k = if self.map.len() >= cfg.max_addresses && !self.map.contains_key(&k) {
                 others(&k)
             } else {
                 k
             };
-            self.0.entry(k).or_default().merge(t, cfg.samples);
+            self.map.entry(k).or_default().merge(t, cfg.samples);
         }
     }
 }
@@ -992,7 +1037,6 @@ impl<'c> Audit<'c> {
             .sum();
         let drift: u64 = self
             .drift
-            .0
             .iter()
             .filter(|((d, _), _)| d.misresolution())
             .map(|(_, t)| t.count)
@@ -1013,7 +1057,6 @@ impl<'c> Audit<'c> {
         let declared = cfg.declared();
         let lb_list = |map: &Tallies<Key>| {
             let mut v: Vec<LbIpView> = map
-                .0
                 .iter()
                 .map(|(k, t)| LbIpView {
                     ip: k.text(),
@@ -1069,7 +1112,7 @@ impl<'c> Audit<'c> {
                 rules: Vec::new(),
             });
         }
-        for ((d, k), t) in &self.drift.0 {
+        for ((d, k), t) in self.drift.iter() {
             if *d == Direction::DeclaredNotTrusted {
                 wrong.push(Misresolution {
                     kind: Kind::ConfigDrift.as_str(),
@@ -1148,7 +1191,6 @@ impl<'c> Audit<'c> {
         }
         let mut trusted_peers: Vec<(String, u64)> = self
             .trusted_peers
-            .0
             .iter()
             .map(|(k, t)| (k.text(), t.count))
             .collect();
@@ -1198,7 +1240,6 @@ impl<'c> Audit<'c> {
         for d in Direction::ALL {
             let mut rows: Vec<(&Key, &Tally)> = self
                 .drift
-                .0
                 .iter()
                 .filter(|((dir, _), _)| *dir == d)
                 .map(|((_, k), t)| (k, t))
@@ -1570,7 +1611,7 @@ fn tallies_state<K: std::hash::Hash + Eq>(
     key: impl Fn(&K) -> String,
     line_of: &impl Fn(LineAt) -> (u32, u64),
 ) -> Vec<TallyState> {
-    let mut v: Vec<TallyState> = t.0.iter().map(|(k, t)| t.state(key(k), line_of)).collect();
+    let mut v: Vec<TallyState> = t.iter().map(|(k, t)| t.state(key(k), line_of)).collect();
     v.sort_by(|a, b| a.key.cmp(&b.key));
     v
 }
@@ -1582,7 +1623,8 @@ fn tallies_from_state<K: std::hash::Hash + Eq>(
 ) -> Result<Tallies<K>, String> {
     let mut t = Tallies::default();
     for s in states {
-        t.0.insert(key(&s.key)?, Tally::from_state(s, file_offset));
+        t.map
+            .insert(key(&s.key)?, Tally::from_state(s, file_offset));
     }
     Ok(t)
 }
