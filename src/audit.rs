@@ -748,7 +748,7 @@ impl<'c> Audit<'c> {
     pub fn record_at(&mut self, rec: &Record<'_>, at: LineAt, time: Option<i64>) -> bool {
         let cfg = self.config;
         let logged_text = rec.get(Field::RemoteAddr).unwrap_or(b"");
-        let Ok(logged) = Addr::parse(logged_text) else {
+        let Some(logged) = Addr::parse_opt(logged_text) else {
             self.no_client += 1;
             return false;
         };
@@ -759,7 +759,7 @@ impl<'c> Audit<'c> {
                 if v == logged_text {
                     Some(logged)
                 } else {
-                    Addr::parse(v).ok()
+                    Addr::parse_opt(v)
                 }
             })
         } else {

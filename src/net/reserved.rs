@@ -151,20 +151,26 @@ pub fn reserved(ip: IpAddr) -> Option<&'static Reserved> {
                 .find(|(net, _)| net.contains(&v4))
                 .map(|(_, r)| *r)
         }
-        IpAddr::V6(v6) => nets
-            .v6
-            .iter()
-            .find(|(net, _)| net.contains(&v6))
-            .map(|(_, r)| *r),
+        IpAddr::V6(v6) => {
+            // The same for IPv6: 2600::/8, 2a00::/8 and most public space are no range.
+            if !nets.v6_first_octets[usize::from(v6.octets()[0])] {
+                return None;
+            }
+            nets.v6
+                .iter()
+                .find(|(net, _)| net.contains(&v6))
+                .map(|(_, r)| *r)
+        }
     }
 }
 
 /// [`RESERVED`] parsed once (every entry parses: a unit test checks it), by family in list
-/// order, with the first octets any IPv4 range covers.
+/// order, with the first octets any range of each family covers.
 struct Nets {
     v4: Vec<(Ipv4Net, &'static Reserved)>,
     v6: Vec<(Ipv6Net, &'static Reserved)>,
     v4_first_octets: [bool; 256],
+    v6_first_octets: [bool; 256],
 }
 
 static NETS: LazyLock<Nets> = LazyLock::new(|| {
@@ -172,6 +178,7 @@ static NETS: LazyLock<Nets> = LazyLock::new(|| {
         v4: Vec::new(),
         v6: Vec::new(),
         v4_first_octets: [false; 256],
+        v6_first_octets: [false; 256],
     };
     for r in RESERVED {
         match r.cidr.parse::<IpNet>() {
@@ -182,7 +189,13 @@ static NETS: LazyLock<Nets> = LazyLock::new(|| {
                 }
                 nets.v4.push((n, r));
             }
-            Ok(IpNet::V6(n)) => nets.v6.push((n, r)),
+            Ok(IpNet::V6(n)) => {
+                let (lo, hi) = (n.network().octets()[0], n.broadcast().octets()[0]);
+                for o in lo..=hi {
+                    nets.v6_first_octets[usize::from(o)] = true;
+                }
+                nets.v6.push((n, r));
+            }
             Err(_) => {}
         }
     }
@@ -271,6 +284,27 @@ mod tests {
                 v4 => v4,
             };
             assert_eq!(reserved(ip).map(|r| r.rfc), plain(mapped), "{t}");
+        }
+        // Every first octet of IPv6, at the low and high end of each /8 and inside the
+        // ranges that share a first octet with public space (2001:db8::/32, 100::/64).
+        for a in 0..=255u8 {
+            for rest in [
+                [0u8; 15],
+                [0xff; 15],
+                [0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1],
+                [0x00, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1],
+                [0x80, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0],
+            ] {
+                let mut octets = [a; 16];
+                octets[1..].copy_from_slice(&rest);
+                let ip = IpAddr::from(octets);
+                if let IpAddr::V6(v6) = ip {
+                    if v6.to_ipv4_mapped().is_some() {
+                        continue;
+                    }
+                }
+                assert_eq!(reserved(ip).map(|r| r.rfc), plain(ip), "{ip}");
+            }
         }
     }
 }
