@@ -333,6 +333,14 @@ pub fn parse_seconds_us(v: &[u8]) -> Option<u64> {
         i += 1;
     }
     let frac = v.get(i + 1..).unwrap_or(&[]);
+    // nginx writes milliseconds (`%T.%03M`): three decimals without a loop.
+    if let [a, b, c] = *frac {
+        let d = [a, b, c].map(|x| u64::from(x.wrapping_sub(b'0')));
+        if d.iter().all(|&x| x < 10) {
+            return Some(secs * 1_000_000 + (d[0] * 100 + d[1] * 10 + d[2]) * 1_000);
+        }
+        return None;
+    }
     if i == 0 && frac.is_empty() {
         return None;
     }
@@ -519,7 +527,7 @@ mod tests {
         /// The one-pass seconds parser agrees with the plain reading: split at the first
         /// dot, both sides decimal, six decimals kept.
         #[test]
-        fn seconds_parse_like_the_plain_reading(v in "[0-9.x]{0,24}|[0-9]{10,22}(\\.[0-9]{0,8})?") {
+        fn seconds_parse_like_the_plain_reading(v in "[0-9.x]{0,24}|[0-9]{10,22}(\\.[0-9]{0,8})?|[0-9]{0,4}\\.[0-9x.]{3}") {
             let v = v.as_bytes();
             let plain = || -> Option<u64> {
                 let (int, frac) = match v.iter().position(|&b| b == b'.') {
