@@ -454,6 +454,18 @@ impl Group {
         }
     }
 
+    /// Counts one request.
+    #[inline(always)]
+    fn add(&mut self, status: Option<u16>, rt: Option<u64>) {
+        self.requests += 1;
+        if let Some(s) = status {
+            self.classes.add(s);
+        }
+        if let Some(us) = rt {
+            self.request_time.record(us);
+        }
+    }
+
     fn merge(&mut self, other: &Group) {
         self.requests += other.requests;
         self.classes.merge(&other.classes);
@@ -634,15 +646,7 @@ impl Summary {
                 None
             }
         };
-        let bump = |g: &mut Group| {
-            g.requests += 1;
-            if let Some(s) = status {
-                g.classes.add(s);
-            }
-            if let Some(us) = rt {
-                g.request_time.record(us);
-            }
-        };
+        let bump = |g: &mut Group| g.add(status, rt);
         if let Some(g) = self.groups.get_mut(from_record.unwrap_or(&self.scratch)) {
             bump(g);
             return;
@@ -1290,38 +1294,61 @@ const ROUTE_CLASS: [u8; 256] = {
     t
 };
 
-/// Scans `path[i..]` up to the first `/`, `?` or `.`: returns the `A_*` bits and-ed over the
-/// bytes before it, its index (the path's length when there is none) and its class (0 then).
+/// Scans `rest` up to its first `/`, `?` or `.`: returns the `A_*` bits and-ed over the
+/// bytes before it, its index (`rest.len()` when there is none) and its class (0 then).
 /// Sets `seen` on a [`KEY_SEP`].
 #[inline(always)]
-fn route_run(path: &[u8], mut i: usize, seen: &mut bool) -> (u8, usize, u8) {
+fn route_run(rest: &[u8], seen: &mut bool) -> (u8, usize, u8) {
     let mut all = !0u8;
-    // Four bytes at a time while none of them stops the scan (most of a segment).
-    while let Some(&[a, b, c, d]) = path.get(i..i + 4) {
-        let (a, b, c, d) = (
-            ROUTE_CLASS[usize::from(a)],
-            ROUTE_CLASS[usize::from(b)],
-            ROUTE_CLASS[usize::from(c)],
-            ROUTE_CLASS[usize::from(d)],
-        );
-        if (a | b | c | d) & S_ANY != 0 {
-            break;
+    let mut s = rest;
+    // Four bytes at a time (most segments end within one or two steps).
+    while let Some((&[a, b, c, d], tail)) = s.split_first_chunk::<4>() {
+        let [a, b, c, d] = [a, b, c, d].map(|x| ROUTE_CLASS[usize::from(x)]);
+        if (a | b | c | d) & S_ANY == 0 {
+            all &= a & b & c & d;
+            s = tail;
+            continue;
         }
-        all &= a & b & c & d;
-        i += 4;
+        // The first stop among the four, without reading them again.
+        let (k, stop) = if a & S_ANY != 0 {
+            (0, a)
+        } else if b & S_ANY != 0 {
+            all &= a;
+            (1, b)
+        } else if c & S_ANY != 0 {
+            all &= a & b;
+            (2, c)
+        } else {
+            all &= a & b & c;
+            (3, d)
+        };
+        if stop & S_SEP == 0 {
+            return (all, rest.len() - s.len() + k, stop);
+        }
+        *seen = true;
+        all &= stop;
+        s = s.get(k + 1..).unwrap_or_default();
     }
-    while let Some(&b) = path.get(i) {
+    // Fewer than four bytes left.
+    for (j, &b) in s.iter().enumerate() {
         let c = ROUTE_CLASS[usize::from(b)];
         if c & S_ANY != 0 {
             if c & S_SEP == 0 {
-                return (all, i, c);
+                return (all, rest.len() - s.len() + j, c);
             }
             *seen = true;
         }
         all &= c;
-        i += 1;
     }
-    (all, i, 0)
+    (all, rest.len(), 0)
+}
+
+/// Appends `unchanged` then `placeholder` (inlined: a constant placeholder is a store).
+#[inline(always)]
+fn put_replaced(out: &mut Vec<u8>, unchanged: &[u8], placeholder: &[u8]) {
+    out.reserve(unchanged.len() + placeholder.len());
+    out.extend_from_slice(unchanged);
+    out.extend_from_slice(placeholder);
 }
 
 /// A content-hash-like part of a file name, by its and-ed classes and length: 8 or more hex
@@ -1341,47 +1368,42 @@ fn normalize_route_seen(path: &[u8], out: &mut Vec<u8>) -> bool {
     let mut copied = 0;
     let mut start = 0;
     loop {
-        let (mut all, mut end, mut stop) = route_run(path, start, &mut seen);
+        let (mut all, mut end, mut stop) = route_run(&path[start..], &mut seen);
+        end += start;
         if stop & S_DOT != 0 {
             // A file name: no whole-segment rule applies (a dot is neither a digit nor hex),
             // but each dot-separated part may be a content hash (`app.0c5e9f7a.js`).
             let mut part = start;
             loop {
                 if hash_like(all, end - part) {
-                    out.extend_from_slice(&path[copied..part]);
-                    out.extend_from_slice(b"{hash}");
+                    put_replaced(out, &path[copied..part], b"{hash}");
                     copied = end;
                 }
                 if stop & S_DOT == 0 {
                     break;
                 }
                 part = end + 1;
-                (all, end, stop) = route_run(path, part, &mut seen);
+                let run;
+                (all, run, stop) = route_run(&path[part..], &mut seen);
+                end = part + run;
             }
         } else {
             let len = end - start;
-            let placeholder: Option<&[u8]> = if all & A_DIGIT != 0 && len > 0 {
-                Some(b"{id}")
+            if all & A_DIGIT != 0 && len > 0 {
+                put_replaced(out, &path[copied..start], b"{id}");
+                copied = end;
             } else if all & A_UUID != 0 && len >= 8 {
                 // Only hex digits and dashes: a UUID, a long hex string or a content hash.
-                if len == 36 && uuid_dashes(&path[start..end]) {
-                    Some(b"{uuid}")
-                } else if all & A_HEX == 0 {
-                    None
-                } else if len >= 16 {
-                    Some(b"{hex}")
-                } else if all & A_NO_DIGIT == 0 {
-                    Some(b"{hash}")
-                } else {
-                    None
+                if len == 36 && is_uuid_of_hex_and_dashes(&path[start..end]) {
+                    put_replaced(out, &path[copied..start], b"{uuid}");
+                    copied = end;
+                } else if all & A_HEX != 0 && len >= 16 {
+                    put_replaced(out, &path[copied..start], b"{hex}");
+                    copied = end;
+                } else if hash_like(all, len) {
+                    put_replaced(out, &path[copied..start], b"{hash}");
+                    copied = end;
                 }
-            } else {
-                None
-            };
-            if let Some(placeholder) = placeholder {
-                out.extend_from_slice(&path[copied..start]);
-                out.extend_from_slice(placeholder);
-                copied = end;
             }
         }
         if stop & S_SLASH == 0 {
@@ -1394,9 +1416,23 @@ fn normalize_route_seen(path: &[u8], out: &mut Vec<u8>) -> bool {
 }
 
 /// Whether 36 hex digits and dashes are a UUID: dashes at their four places and nowhere else.
-fn uuid_dashes(s: &[u8]) -> bool {
-    [8, 13, 18, 23].iter().all(|&i| s.get(i) == Some(&b'-'))
-        && s.iter().filter(|&&c| c == b'-').count() == 4
+fn is_uuid_of_hex_and_dashes(s: &[u8]) -> bool {
+    // Every byte is a hex digit (0x30 and up) or a dash (0x2D): adding 0x50 sets the top bit
+    // of a digit's byte only, without a carry into the next byte. Each eight bytes must show
+    // digits everywhere but at the dashes' places (8, 13 | 18, 23).
+    const TOP: u64 = 0x8080_8080_8080_8080;
+    const WANT: [u64; 4] = [
+        TOP,
+        TOP & !(0x80 | 0x80 << 40),
+        TOP & !(0x80 << 16 | 0x80 << 56),
+        TOP,
+    ];
+    let (words, rest) = s.as_chunks::<8>();
+    s.len() == 36
+        && words.iter().zip(WANT).all(|(w, want)| {
+            u64::from_le_bytes(*w).wrapping_add(0x5050_5050_5050_5050) & TOP == want
+        })
+        && rest.iter().all(|&b| b >= b'0')
 }
 
 /// A latency distribution as reported: seconds, `None` when there were no values.
@@ -1956,13 +1992,25 @@ mod tests {
     proptest::proptest! {
         #[test]
         fn route_normalisation_agrees_with_the_reference(
-            path in "(/|[0-9]{1,20}|[0-9a-f]{1,20}|[0-9A-Fa-f]{6,18}|[a-z]{1,6}|[g-zG-Z%_~+]{1,3}|\\.|-|\\?|\u{1f}|[0-9a-f-]{36}|[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-f]{4}-[0-9A-F]{4}-[0-9a-f]{12}){0,12}"
+            path in "(/|[0-9]{1,20}|[0-9a-f]{1,20}|[0-9A-Fa-f]{6,18}|[a-z]{1,6}|[g-zG-Z%_~+]{1,3}|\\.|-|\\?|\u{1f}|[0-9a-f-]{36}|[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-f]{4}-[0-9A-F]{4}-[0-9a-f]{12}|[0-9a-f-]{8}-[0-9a-f-]{4}-[0-9a-f-]{4}-[0-9a-f-]{4}-[0-9a-f-]{12}){0,12}"
         ) {
             let (mut a, mut b) = (b"prefix".to_vec(), b"prefix".to_vec());
             let seen = normalize_route_seen(path.as_bytes(), &mut a);
             normalize_route_reference(path.as_bytes(), &mut b);
             proptest::prop_assert_eq!(&a, &b);
             // The normaliser's word on KEY_SEP lets the group key skip its search.
+            proptest::prop_assert_eq!(seen, a.contains(&KEY_SEP));
+        }
+
+        /// Whole segments near each rule's edges (a digit, hex or dash more or less).
+        #[test]
+        fn route_segments_agree_with_the_reference(
+            path in "(/([0-9]{0,3}|[0-9a-fA-F]{7,17}|([0-9a-f]{8}|[0-9a-f]{2}-[0-9a-f]{5}|[0-9a-f]{7})-[0-9a-fA-F]{4}-([0-9a-f]{4}|[0-9a-f]{3}-)-[0-9a-f]{4}-([0-9a-f]{12}|[0-9a-f]{6}-[0-9a-f]{5}|[0-9a-f]{13})|[a-z0-9]{0,9}\\.[0-9a-f]{7,9}(\\.[a-z0-9]{0,3})?|[0-9a-f\u{1f}]{1,9})){0,6}/?(\\?[a-z0-9./]{0,8})?"
+        ) {
+            let (mut a, mut b) = (Vec::new(), Vec::new());
+            let seen = normalize_route_seen(path.as_bytes(), &mut a);
+            normalize_route_reference(path.as_bytes(), &mut b);
+            proptest::prop_assert_eq!(&a, &b);
             proptest::prop_assert_eq!(seen, a.contains(&KEY_SEP));
         }
     }
@@ -1981,6 +2029,22 @@ mod tests {
         assert_eq!(n("/static/app.0c5e9f7a.js"), "/static/app.{hash}.js");
         assert_eq!(n("/static/deadbeef.css"), "/static/deadbeef.css");
         assert_eq!(n("/v1.2/x"), "/v1.2/x");
+        // Each rule's edges: case, length, a dash more or out of place, parts of a file name.
+        assert_eq!(n("/o/3F2B8C1E-1D2A-4C3B-9A8E-0123456789AB/"), "/o/{uuid}/");
+        for near in [
+            "0123abcd-0123-012-30123-0123456789ab",
+            "0123abcd-0123-0123-0123-0123456789-b",
+            "0123abcd-0123-0123-0123-0123456789abc",
+        ] {
+            assert_eq!(n(&format!("/o/{near}")), format!("/o/{near}"));
+        }
+        assert_eq!(n("/ABCDEFabcdefABCD"), "/{hex}");
+        assert_eq!(n("/abcdefabcdefabc"), "/abcdefabcdefabc");
+        assert_eq!(n("/abcdefabcdefab1"), "/{hash}");
+        assert_eq!(n("/deadbee1/deadbee/deadbeef"), "/{hash}/deadbee/deadbeef");
+        assert_eq!(n("/APP.0C5E9F7A.JS?v=0c5e9f7a1"), "/APP.{hash}.JS");
+        assert_eq!(n("/a.b.0c5e9f7a./.0c5e9f7a"), "/a.b.{hash}./.{hash}");
+        assert_eq!(n("//1//?/2"), "//{id}//");
     }
 
     #[test]
