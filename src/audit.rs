@@ -417,17 +417,24 @@ pub struct Tally {
 }
 
 impl Tally {
+    #[inline]
     fn add(&mut self, at: LineAt, time: Option<i64>, limit: usize) {
         self.count += 1;
         if self.samples.len() < limit || self.samples.last().is_some_and(|l| at < *l) {
-            let i = self.samples.partition_point(|p| *p < at);
-            self.samples.insert(i, at);
-            self.samples.truncate(limit);
+            self.sample(at, limit);
         }
         if let Some(t) = time {
             self.first_time = Some(self.first_time.map_or(t, |f| f.min(t)));
             self.last_time = Some(self.last_time.map_or(t, |l| l.max(t)));
         }
+    }
+
+    /// Keeps `at` among the first `limit` sample positions.
+    #[cold]
+    fn sample(&mut self, at: LineAt, limit: usize) {
+        let i = self.samples.partition_point(|p| *p < at);
+        self.samples.insert(i, at);
+        self.samples.truncate(limit);
     }
 
     fn merge(&mut self, other: Tally, limit: usize) {

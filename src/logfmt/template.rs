@@ -88,7 +88,7 @@ impl Lit {
         }
     }
 
-    #[inline]
+    #[inline(always)]
     fn find_short(first: u8, rest: u32, mask: u32, hay: &[u8]) -> Option<usize> {
         let mut from = 0;
         while let Some(i) = find_byte(first, hay.get(from..)?) {
@@ -141,11 +141,22 @@ impl Lit {
 pub(crate) fn find_byte(byte: u8, hay: &[u8]) -> Option<usize> {
     const LO: u64 = 0x0101_0101_0101_0101;
     const HI: u64 = 0x8080_8080_8080_8080;
+    let pattern = LO * u64::from(byte);
+    let first = |word: [u8; 8]| {
+        let x = u64::from_le_bytes(word) ^ pattern;
+        x.wrapping_sub(LO) & !x & HI
+    };
     if let Some(Ok(word)) = hay.get(..8).map(<[u8; 8]>::try_from) {
-        let x = u64::from_le_bytes(word) ^ (LO * u64::from(byte));
-        let found = x.wrapping_sub(LO) & !x & HI;
+        let found = first(word);
         if found != 0 {
             return Some((found.trailing_zeros() / 8) as usize);
+        }
+        if let Some(Ok(word)) = hay.get(8..16).map(<[u8; 8]>::try_from) {
+            let found = first(word);
+            if found != 0 {
+                return Some(8 + (found.trailing_zeros() / 8) as usize);
+            }
+            return memchr(byte, &hay[16..]).map(|i| i + 16);
         }
         return memchr(byte, &hay[8..]).map(|i| i + 8);
     }

@@ -66,7 +66,7 @@ fn is_sep(b: u8) -> bool {
 /// glues it to the first address (`,192.0.2.1` is one, invalid, token). An empty prefix gives
 /// an empty span. The caller continues the walk with `len = span.start - 1` while
 /// `span.start > 0`.
-#[inline]
+#[inline(always)]
 pub fn token_span(value: &[u8], len: usize) -> Range<usize> {
     if len == 0 {
         return 0..0;
