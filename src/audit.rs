@@ -254,7 +254,7 @@ impl AuditConfig {
     }
 
     /// The declared resolver, unless the trust is inferred.
-    fn declared(&self) -> Option<&Resolver> {
+    pub(crate) fn declared(&self) -> Option<&Resolver> {
         (self.source != TrustSource::Inferred).then_some(&self.resolver)
     }
 }

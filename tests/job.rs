@@ -109,3 +109,35 @@ fn the_cli_records_the_nginx_version_exactly_as_the_job_does() {
     );
     assert_eq!(cli[MERGEABLE_KEY]["audit"], job["audit"]);
 }
+
+#[test]
+fn an_inferred_audit_records_no_nginx_version_because_it_applied_none() {
+    // See: issue #12. Without --trust or --nginx-conf the audit infers the trust from the
+    // log and ignores --nginx-version (the CLI warns); recording the version anyway made
+    // `merge` warn about rules no audit used.
+    let inferred = |version: &str| {
+        ScanJob::new([fixture("logs/sample.log")])
+            .resolver(ResolverOptions {
+                nginx_version: Some(NginxVersion::parse(version).unwrap()),
+                ..ResolverOptions::default()
+            })
+            .now(1_764_000_000)
+            .prepare()
+            .unwrap()
+            .run()
+            .unwrap()
+            .report
+    };
+    let old = inferred("1.22.1");
+    assert!(!mergeable(&old).contains_key(NGINX_VERSION_KEY));
+    let part = |name: &str, r: &ScanReport| Part {
+        name: name.to_string(),
+        json: serde_json::from_str(&report::render(r, Output::Json)).unwrap(),
+    };
+    let merged = merge::merge(
+        &[part("a.json", &old), part("b.json", &inferred("1.27.3"))],
+        1_764_000_000,
+    )
+    .unwrap();
+    assert!(merged.warnings.is_empty(), "{:?}", merged.warnings);
+}

@@ -334,6 +334,13 @@ impl ScanJob {
             )));
         }
         let (audit, audit_note) = self.audit_config(&plan, nginx_cfg.as_ref(), &mut notices)?;
+        // Only an audit that judges by a declared or nginx.conf trust applies the version's
+        // rules; an inferred one ignores it, and recording it would make `merge` warn about
+        // rules that were never used.
+        let nginx_version = self
+            .resolver
+            .nginx_version
+            .filter(|_| audit.as_ref().is_some_and(|a| a.declared().is_some()));
         let routes = self
             .summary
             .as_ref()
@@ -373,7 +380,7 @@ impl ScanJob {
             samples,
             notices,
             now,
-            nginx_version: self.resolver.nginx_version,
+            nginx_version,
         })
     }
 
