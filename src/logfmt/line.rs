@@ -40,7 +40,7 @@ pub(crate) fn parse<'a>(
                 .with_literal(slot.until.label));
         };
         if let Some(field) = slot.var.field {
-            rec.set(field, &rest[..end]);
+            rec.put(field, &rest[..end]);
         }
         pos += end + slot.until.bytes.len();
     }
@@ -67,7 +67,7 @@ pub(crate) fn parse<'a>(
         );
     }
     if let Some(field) = last.var.field {
-        rec.set(field, &rest[..end]);
+        rec.put(field, &rest[..end]);
     }
     Ok(())
 }

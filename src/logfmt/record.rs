@@ -142,6 +142,18 @@ impl<'a> Record<'a> {
         };
     }
 
+    /// [`Record::set`] for the line parser, which cleared the record first: nothing derived
+    /// from a field is remembered yet, so there is nothing to forget.
+    #[inline(always)]
+    pub(crate) fn put(&mut self, field: Field, value: &'a [u8]) {
+        debug_assert!(self.request_time == Parsed::Unknown);
+        self.fields[field as usize] = if value == b"-" || value.is_empty() {
+            None
+        } else {
+            Some(value)
+        };
+    }
+
     /// `$status` as a number.
     pub fn status(&self) -> Option<u16> {
         parse_status(self.get(Field::Status)?)
