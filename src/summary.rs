@@ -906,6 +906,7 @@ fn push_key_part(
 
 /// Appends the route of `rec` to `out`: the name of the first `--route` rule matching its
 /// path, else the normalised path; a raw [`KEY_SEP`] in it becomes `?`.
+#[inline(always)]
 fn push_route(routes: &[RouteRule], rec: &Record<'_>, out: &mut Vec<u8>) {
     let start = out.len();
     let path = rec.path().unwrap_or(b"-");
@@ -1393,7 +1394,8 @@ fn normalize_route_seen(path: &[u8], out: &mut Vec<u8>) -> bool {
     let mut seen = false;
     // `path[copied..]` is not in `out` yet; `path[..copied]` is (or its replacement is).
     let mut copied = 0;
-    let mut start = 0;
+    // The empty segment before a leading `/` (nearly every path) needs no look.
+    let mut start = usize::from(path.first() == Some(&b'/'));
     loop {
         let (mut all, mut end, mut stop) = route_run(&path[start..], &mut seen);
         end += start;
