@@ -34,6 +34,7 @@ use std::net::IpAddr;
 use std::ops::Range;
 
 use crate::accumulate::{Accumulate, LineAt};
+use crate::logfmt::record::same_bytes;
 use crate::logfmt::{Field, Record, TimeCache};
 use crate::net::{reserved, Addr, NginxText, Origin, TrustNet, TrustedSet};
 use crate::presets;
@@ -564,7 +565,7 @@ fn walk(value: &[u8], logged: &Addr, logged_text: &[u8], rightmost: &mut TokenMe
         let need = w.n <= 2 || w.stop.is_none();
         if need {
             let token = &value[span.clone()];
-            let ip = if token == logged_text {
+            let ip = if same_bytes(token, logged_text) {
                 logged.ip()
             } else if w.n == 1 {
                 rightmost.parse(token)
@@ -602,7 +603,7 @@ impl TokenMemo {
     /// `header::parse_token(token, true)`'s address, parsed only when the text changed.
     #[inline]
     fn parse(&mut self, token: &[u8]) -> Option<IpAddr> {
-        if token == self.text.as_slice() && !token.is_empty() {
+        if same_bytes(token, &self.text) && !token.is_empty() {
             return self.ip;
         }
         let ip = header::parse_token(token, true).ok().map(|(ip, _)| ip);
