@@ -4,6 +4,9 @@
 # the median (and min, max) seconds of each, and its ratio to the median `wc -l`. On a shared
 # machine single runs vary by ±20 %; interleaving and medians make two builds comparable.
 # (scripts/compare.sh is the one-run record with GoAccess and line counts.)
+# The `wc -l` floor also depends on the page cache: on a file written minutes ago it can be a
+# third faster than on one cached for hours (realip's time does not move). Compare ratios
+# only within one run, and on a freshly written copy for the strict ratio (as compare.sh does).
 #
 # usage: scripts/ab.sh LOG REALIP_BIN [REALIP_BIN...]     (N=5 rounds; set N to change)
 #   e.g. scripts/ab.sh access.log /tmp/realip-before target/release/realip
