@@ -12,18 +12,36 @@ use crate::util::{assert_exit, fixture, realip};
 /// A scan of `logs/sample.log` with the Google front ends and one LB IP trusted, reproducing
 /// `version`'s realip rules (none: the newest).
 fn scan(version: Option<&str>) -> ScanReport {
-    ScanJob::new([fixture("logs/sample.log")])
-        .trust(Trust::Declared(vec!["gcp".into(), "34.120.5.6".into()]))
-        .resolver(ResolverOptions {
-            nginx_version: version.map(|v| NginxVersion::parse(v).unwrap()),
-            ..ResolverOptions::default()
-        })
-        .now(1_764_000_000)
-        .prepare()
-        .unwrap()
-        .run()
-        .unwrap()
-        .report
+    scan_with(
+        Some(Trust::Declared(vec!["gcp".into(), "34.120.5.6".into()])),
+        version,
+    )
+}
+
+/// The same scan with `trust` (none: inferred from the log).
+fn scan_with(trust: Option<Trust>, version: Option<&str>) -> ScanReport {
+    let mut job = ScanJob::new([fixture("logs/sample.log")]);
+    if let Some(trust) = trust {
+        job = job.trust(trust);
+    }
+    job.resolver(ResolverOptions {
+        nginx_version: version.map(|v| NginxVersion::parse(v).unwrap()),
+        ..ResolverOptions::default()
+    })
+    .now(1_764_000_000)
+    .prepare()
+    .unwrap()
+    .run()
+    .unwrap()
+    .report
+}
+
+/// A report as `merge` reads it from a file.
+fn part(name: &str, r: &ScanReport) -> Part {
+    Part {
+        name: name.to_string(),
+        json: serde_json::from_str(&report::render(r, Output::Json)).unwrap(),
+    }
 }
 
 fn mergeable(report: &ScanReport) -> &serde_json::Map<String, Value> {
@@ -55,10 +73,6 @@ fn a_scan_job_records_the_nginx_version_its_audit_reproduced() {
     );
 
     // merge reads it from reports the library made.
-    let part = |name: &str, r: &ScanReport| Part {
-        name: name.to_string(),
-        json: serde_json::from_str(&report::render(r, Output::Json)).unwrap(),
-    };
     let two_rules = merge::merge(
         &[
             part("old.json", &old),
@@ -115,25 +129,9 @@ fn an_inferred_audit_records_no_nginx_version_because_it_applied_none() {
     // See: issue #12. Without --trust or --nginx-conf the audit infers the trust from the
     // log and ignores --nginx-version (the CLI warns); recording the version anyway made
     // `merge` warn about rules no audit used.
-    let inferred = |version: &str| {
-        ScanJob::new([fixture("logs/sample.log")])
-            .resolver(ResolverOptions {
-                nginx_version: Some(NginxVersion::parse(version).unwrap()),
-                ..ResolverOptions::default()
-            })
-            .now(1_764_000_000)
-            .prepare()
-            .unwrap()
-            .run()
-            .unwrap()
-            .report
-    };
+    let inferred = |version: &str| scan_with(None, Some(version));
     let old = inferred("1.22.1");
     assert!(!mergeable(&old).contains_key(NGINX_VERSION_KEY));
-    let part = |name: &str, r: &ScanReport| Part {
-        name: name.to_string(),
-        json: serde_json::from_str(&report::render(r, Output::Json)).unwrap(),
-    };
     let merged = merge::merge(
         &[part("a.json", &old), part("b.json", &inferred("1.27.3"))],
         1_764_000_000,

@@ -140,61 +140,65 @@ pub fn reserved(ip: IpAddr) -> Option<&'static Reserved> {
         v4 => v4,
     };
     let nets = &*NETS;
+    // Most clients are public: one table lookup by first octet rules out every range
+    // (2600::/8, 2a00::/8 and most public IPv6 space too).
     match ip {
-        IpAddr::V4(v4) => {
-            // Most clients are public: one table lookup rules out every range.
-            if !nets.v4_first_octets[usize::from(v4.octets()[0])] {
-                return None;
-            }
-            nets.v4
-                .iter()
-                .find(|(net, _)| net.contains(&v4))
-                .map(|(_, r)| *r)
-        }
-        IpAddr::V6(v6) => {
-            // The same for IPv6: 2600::/8, 2a00::/8 and most public space are no range.
-            if !nets.v6_first_octets[usize::from(v6.octets()[0])] {
-                return None;
-            }
-            nets.v6
-                .iter()
-                .find(|(net, _)| net.contains(&v6))
-                .map(|(_, r)| *r)
-        }
+        IpAddr::V4(v4) => nets.v4.find(v4.octets()[0], |n| n.contains(&v4)),
+        IpAddr::V6(v6) => nets.v6.find(v6.octets()[0], |n| n.contains(&v6)),
     }
 }
 
-/// [`RESERVED`] parsed once (every entry parses: a unit test checks it), by family in list
-/// order, with the first octets any range of each family covers.
+/// One family's ranges in list order, with the first octets any of them covers.
+struct Family<N> {
+    nets: Vec<(N, &'static Reserved)>,
+    first_octets: [bool; 256],
+}
+
+impl<N> Family<N> {
+    fn new() -> Self {
+        Family {
+            nets: Vec::new(),
+            first_octets: [false; 256],
+        }
+    }
+
+    /// Adds `net`, whose addresses start with first octets `lo..=hi`.
+    fn push(&mut self, net: N, (lo, hi): (u8, u8), r: &'static Reserved) {
+        for o in lo..=hi {
+            self.first_octets[usize::from(o)] = true;
+        }
+        self.nets.push((net, r));
+    }
+
+    #[inline]
+    fn find(&self, first_octet: u8, contains: impl Fn(&N) -> bool) -> Option<&'static Reserved> {
+        if !self.first_octets[usize::from(first_octet)] {
+            return None;
+        }
+        self.nets.iter().find(|(n, _)| contains(n)).map(|(_, r)| *r)
+    }
+}
+
+/// [`RESERVED`] parsed once (every entry parses: a unit test checks it), by family.
 struct Nets {
-    v4: Vec<(Ipv4Net, &'static Reserved)>,
-    v6: Vec<(Ipv6Net, &'static Reserved)>,
-    v4_first_octets: [bool; 256],
-    v6_first_octets: [bool; 256],
+    v4: Family<Ipv4Net>,
+    v6: Family<Ipv6Net>,
 }
 
 static NETS: LazyLock<Nets> = LazyLock::new(|| {
     let mut nets = Nets {
-        v4: Vec::new(),
-        v6: Vec::new(),
-        v4_first_octets: [false; 256],
-        v6_first_octets: [false; 256],
+        v4: Family::new(),
+        v6: Family::new(),
     };
     for r in RESERVED {
         match r.cidr.parse::<IpNet>() {
             Ok(IpNet::V4(n)) => {
-                let (lo, hi) = (n.network().octets()[0], n.broadcast().octets()[0]);
-                for o in lo..=hi {
-                    nets.v4_first_octets[usize::from(o)] = true;
-                }
-                nets.v4.push((n, r));
+                let octets = (n.network().octets()[0], n.broadcast().octets()[0]);
+                nets.v4.push(n, octets, r);
             }
             Ok(IpNet::V6(n)) => {
-                let (lo, hi) = (n.network().octets()[0], n.broadcast().octets()[0]);
-                for o in lo..=hi {
-                    nets.v6_first_octets[usize::from(o)] = true;
-                }
-                nets.v6.push((n, r));
+                let octets = (n.network().octets()[0], n.broadcast().octets()[0]);
+                nets.v6.push(n, octets, r);
             }
             Err(_) => {}
         }
