@@ -9,12 +9,15 @@
 #   --keep   keep the generated log and print its path
 # environment:
 #   REALIP_BIN   realip binary to measure (default: target/release/realip, built here)
+#   REALIP_BENCH_RESULTS   the directory to write <date>-<host>[-N]/memory into (default:
+#                bench-results; an existing record is never overwritten)
 #
 # The log is `gen_log --format realip --seed 7` with every request path prefixed by one of
 # 10,000 letter-only segments (`/tbaa/api/v1/users/42`), which route normalisation keeps, so
 # the scan meets about 60,000 distinct routes and tracks the default --max-groups 1000 of them.
 # Needs GNU time (/usr/bin/time, Debian package `time`) and about 1.1x SIZE of free disk.
-# Prints one line per run and writes bench-results/<date>-<host>/memory.
+# Prints one line per run and writes bench-results/<date>-<host>/memory (or -2, -3, ... when
+# that day already has one).
 set -euo pipefail
 
 die() { echo "memory.sh: $*" >&2; exit 2; }
@@ -59,7 +62,13 @@ target/release/examples/gen_log --bytes "$size" --seed 7 --format realip |
 bytes=$(stat -c %s "$log")
 lines=$(wc -l <"$log")
 
-out=bench-results/$(date -u +%F)-$(hostname -s)
+# Never overwrite an earlier record: a day's directory that already holds one gets -2, -3, ...
+out="${REALIP_BENCH_RESULTS:-bench-results}/$(date -u +%F)-$(hostname -s)"
+if [ -e "$out/memory" ]; then
+  n=2
+  while [ -e "$out-$n/memory" ]; do n=$((n + 1)); done
+  out="$out-$n"
+fi
 mkdir -p "$out"
 {
   echo "date:    $(date -u +%FT%T%:z)"
