@@ -135,11 +135,7 @@ impl<'a> Record<'a> {
         if field == Field::RequestTime {
             self.request_time = Parsed::Unknown;
         }
-        self.fields[field as usize] = if value == b"-" || value.is_empty() {
-            None
-        } else {
-            Some(value)
-        };
+        self.fields[field as usize] = present(value);
     }
 
     /// [`Record::set`] for the line parser, which cleared the record first: nothing derived
@@ -147,11 +143,7 @@ impl<'a> Record<'a> {
     #[inline(always)]
     pub(crate) fn put(&mut self, field: Field, value: &'a [u8]) {
         debug_assert!(self.request_time == Parsed::Unknown);
-        self.fields[field as usize] = if value == b"-" || value.is_empty() {
-            None
-        } else {
-            Some(value)
-        };
+        self.fields[field as usize] = present(value);
     }
 
     /// `$status` as a number.
@@ -268,6 +260,12 @@ pub(crate) fn same_bytes(a: &[u8], b: &[u8]) -> bool {
 fn spaces_in(bytes: &[u8; 8]) -> u64 {
     let x = u64::from_le_bytes(*bytes) ^ 0x2020_2020_2020_2020;
     x.wrapping_sub(0x0101_0101_0101_0101) & !x & 0x8080_8080_8080_8080
+}
+
+/// A field's value as stored: `-` (nginx's "no value") and empty are absent.
+#[inline(always)]
+fn present(value: &[u8]) -> Option<&[u8]> {
+    (value != b"-" && !value.is_empty()).then_some(value)
 }
 
 /// Whether eight bytes hold a space.
