@@ -1,9 +1,9 @@
 //! The hot path: one line through a compiled template into a borrowed [`Record`].
 //!
 //! Owns: applying a [`Template`] to a line's bytes. Each variable's value runs to the first
-//! occurrence of the literal after it (`memchr`, or for long literals the slot's precompiled
-//! `memmem` finder), or to the end of the line for a variable that ends the template; a final
-//! literal must end the line.
+//! occurrence of the literal after it (an inlined byte search, or for long literals the
+//! slot's precompiled `memmem` finder), or to the end of the line for a variable that ends
+//! the template; a final literal must end the line.
 //! Nothing here allocates, reads, locks, or uses regex or nom.
 //! Does not own: compiling templates (`template.rs`), the formats that are not templates
 //! (`ltsv.rs`, `json.rs`), the `\r`/empty-line handling shared by all formats

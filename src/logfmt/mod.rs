@@ -9,7 +9,8 @@
 //!
 //! Where each part lives:
 //! * `template.rs` compiles a template with nom into literals and variable slots;
-//! * `line.rs` is the hot path that applies a compiled template to a line with `memchr`;
+//! * `line.rs` is the hot path that applies a compiled template to a line with inlined byte
+//!   searches;
 //! * `ltsv.rs` and `json.rs` read the two self-describing formats;
 //! * [`mod@reference`] holds slow, obvious parsers for all three, the oracle for tests and fuzzing.
 //!
