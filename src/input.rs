@@ -515,10 +515,25 @@ pub fn read_blocks<R: Read>(
 
 /// Calls `f(line)` for every line of a [`Block::Lines`] block, without its `\n` or `\r\n`.
 #[inline]
-pub fn for_each_line<'a>(block: &'a [u8], mut f: impl FnMut(&'a [u8])) {
+pub fn for_each_line<'a>(block: &'a [u8], f: impl FnMut(&'a [u8])) {
+    // The AVX2 searcher called directly: `memchr::memchr` picks its implementation through
+    // a function pointer on every call, which costs more than the search of a short line.
+    #[cfg(target_arch = "x86_64")]
+    if let Some(newline) = memchr::arch::x86_64::avx2::memchr::One::new(b'\n') {
+        return split_lines(block, |hay| newline.find(hay), f);
+    }
+    split_lines(block, |hay| memchr::memchr(b'\n', hay), f)
+}
+
+#[inline(always)]
+fn split_lines<'a>(
+    block: &'a [u8],
+    find: impl Fn(&[u8]) -> Option<usize>,
+    mut f: impl FnMut(&'a [u8]),
+) {
     let mut rest = block;
     while !rest.is_empty() {
-        let (line, next) = match memchr::memchr(b'\n', rest) {
+        let (line, next) = match find(rest) {
             Some(i) => (&rest[..i], &rest[i + 1..]),
             None => (rest, &b""[..]),
         };

@@ -16,8 +16,8 @@ use std::fs;
 use proptest::prelude::*;
 use proptest::sample::{select, Index};
 use realip::logfmt::{
-    detect, detect_detailed, record, reference, Field, Format, LineError, LineErrorKind, Plan,
-    Record,
+    detect, detect_detailed, record, reference, Field, Format, LineError, LineErrorKind, Piece,
+    Plan, Record,
 };
 
 use crate::eqnice;
@@ -425,6 +425,9 @@ const LITERALS: &[&str] = &[
 ];
 
 /// Bytes a generated value is made of: separators, quotes, text, and invalid UTF-8.
+/// Values that fit most fields of the predefined templates.
+const WELL_FORMED: &[&[u8]] = &[b"200", b"0.123", b"-", b"", b"10.0.0.1", b"a b"];
+
 const VALUE_BYTES: &[u8] = b" \t\"[]{}|,:=-_.\\/aZ09\x00\x1b\x7f\xc3\xa9\xff\r\n$";
 
 fn literal() -> impl Strategy<Value = String> {
@@ -734,6 +737,38 @@ proptest! {
         let (a, b) = (a.min(b), a.max(b));
         let mutated = [&line[..a], &junk, &line[b..]].concat();
         assert_agree(&plan, &mutated);
+    }
+
+    /// `combined`, `main` and `realip` take a parser specialised for them: on lines built
+    /// from their own pieces with values that are clean, well-formed or full of the
+    /// templates' delimiters, then cut and spliced, it agrees with the reference parser.
+    #[test]
+    fn preset_parsers_equal_reference(
+        which in select(&[Format::Combined, Format::Main, Format::Realip][..]),
+        values in prop::collection::vec(
+            prop_oneof![
+                select(WELL_FORMED).prop_map(<[u8]>::to_vec),
+                prop::collection::vec(select(&b"az09./:"[..]), 0..8),
+                prop::collection::vec(select(VALUE_BYTES), 0..8),
+            ],
+            12,
+        ),
+        cut in any::<(Index, Index)>(),
+        junk in prop::collection::vec(select(VALUE_BYTES), 0..4),
+    ) {
+        let plan = Plan::compile(&which).unwrap();
+        let mut values = values.iter();
+        let mut line = Vec::new();
+        for piece in plan.pieces().unwrap() {
+            match piece {
+                Piece::Literal(l) => line.extend_from_slice(l.as_bytes()),
+                Piece::Var(_) => line.extend_from_slice(values.next().unwrap()),
+            }
+        }
+        assert_agree(&plan, &line);
+        let (a, b) = (cut.0.index(line.len() + 1), cut.1.index(line.len() + 1));
+        let (a, b) = (a.min(b), a.max(b));
+        assert_agree(&plan, &[&line[..a], &junk, &line[b..]].concat());
     }
 
     #[test]

@@ -11,6 +11,8 @@
 //! * `template.rs` compiles a template with nom into literals and variable slots;
 //! * `line.rs` is the hot path that applies a compiled template to a line with inlined byte
 //!   searches;
+//! * `preset.rs` is the same path unrolled for `combined`, `main` and `realip`, with every
+//!   literal a constant (lines it refuses go to `line.rs`, which reports why);
 //! * `ltsv.rs` and `json.rs` read the two self-describing formats;
 //! * [`mod@reference`] holds slow, obvious parsers for all three, the oracle for tests and fuzzing.
 //!
@@ -32,6 +34,7 @@
 mod json;
 mod line;
 mod ltsv;
+mod preset;
 pub mod record;
 pub mod reference;
 pub mod template;
@@ -191,7 +194,8 @@ pub struct Plan {
 
 #[derive(Clone, Debug)]
 enum Kind {
-    Template(Box<template::Template>),
+    /// A template, and its specialised parser when it is a predefined one.
+    Template(Box<template::Template>, Option<preset::Preset>),
     Ltsv,
     Json,
 }
@@ -204,7 +208,10 @@ impl Plan {
             Some(text) => {
                 let t = template::Template::compile(text)?;
                 let fields = t.fields();
-                (Kind::Template(Box::new(t)), fields)
+                (
+                    Kind::Template(Box::new(t), preset::Preset::of(text)),
+                    fields,
+                )
             }
             None if *format == Format::Json => (Kind::Json, Field::ALL.to_vec()),
             None => (Kind::Ltsv, Field::ALL.to_vec()),
@@ -230,7 +237,7 @@ impl Plan {
     /// The template's pieces, for template-based formats.
     pub fn pieces(&self) -> Option<&[Piece]> {
         match &self.kind {
-            Kind::Template(t) => Some(&t.pieces),
+            Kind::Template(t, _) => Some(&t.pieces),
             Kind::Ltsv | Kind::Json => None,
         }
     }
@@ -263,7 +270,16 @@ impl Plan {
             return Err(LineError::new(LineErrorKind::Empty, 0));
         }
         let parsed = match &self.kind {
-            Kind::Template(t) => line::parse(t, line, rec),
+            Kind::Template(t, Some(preset)) => {
+                if preset.parse(line, rec) {
+                    Ok(())
+                } else {
+                    // The general parser says where and why the line does not match.
+                    rec.clear();
+                    line::parse(t, line, rec)
+                }
+            }
+            Kind::Template(t, None) => line::parse(t, line, rec),
             Kind::Ltsv => ltsv::parse(line, rec),
             Kind::Json => json::parse(line, rec),
         };
