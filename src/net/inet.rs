@@ -66,10 +66,13 @@ fn ipv4_common(text: &[u8]) -> Shape {
             Ok(read) => read,
             Err(shape) => return shape,
         };
-        match buf[end] {
-            b'.' => {}
-            b':' => return Shape::NotIpv4,
-            _ => return Shape::Other,
+        let sep = buf[end];
+        if sep != b'.' {
+            return if sep == b':' {
+                Shape::NotIpv4
+            } else {
+                Shape::Other
+            };
         }
         addr = addr << 8 | octet;
         at = end + 1;
@@ -95,15 +98,15 @@ fn octet(buf: &[u8; 24], at: usize) -> Result<(u32, usize), Shape> {
     // `at` is at most 12 for a text of at most 15 bytes; the mask lets the compiler drop the
     // bounds checks.
     let at = at & 15;
-    let d0 = u32::from(buf[at].wrapping_sub(b'0'));
+    let d0 = u32::from(buf[at]).wrapping_sub(u32::from(b'0'));
     if d0 > 9 {
         return Err(Shape::Other);
     }
-    let d1 = u32::from(buf[at + 1].wrapping_sub(b'0'));
+    let d1 = u32::from(buf[at + 1]).wrapping_sub(u32::from(b'0'));
     if d1 > 9 {
         return Ok((d0, at + 1));
     }
-    let d2 = u32::from(buf[at + 2].wrapping_sub(b'0'));
+    let d2 = u32::from(buf[at + 2]).wrapping_sub(u32::from(b'0'));
     if d2 > 9 {
         return Ok((d0 * 10 + d1, at + 2));
     }
@@ -372,11 +375,31 @@ fn parse_ipv6_general(text: &[u8]) -> Option<Ipv6Addr> {
 }
 
 /// Parses a bare address like nginx's `ngx_parse_addr`: IPv4 first, then IPv6.
+///
+/// The common IPv4 shape (most addresses in a log) is read inline; IPv6 and the other shapes
+/// are calls.
+#[inline]
 pub fn parse_ip(text: &[u8]) -> Option<IpAddr> {
-    if let Some(v4) = parse_ipv4(text) {
-        return Some(IpAddr::V4(v4));
+    match ipv4_common(text) {
+        Shape::Parsed(v4) => Some(IpAddr::V4(v4)),
+        Shape::NotIpv4 => parse_ipv6_ip(text),
+        Shape::Other => parse_ip_other(text),
     }
+}
+
+/// [`parse_ip`] of a text that cannot be IPv4.
+#[inline(never)]
+fn parse_ipv6_ip(text: &[u8]) -> Option<IpAddr> {
     parse_ipv6(text).map(IpAddr::V6)
+}
+
+/// [`parse_ip`] of a text of no common IPv4 shape.
+#[inline(never)]
+fn parse_ip_other(text: &[u8]) -> Option<IpAddr> {
+    match parse_ipv4_general(text) {
+        Some(v4) => Some(IpAddr::V4(v4)),
+        None => parse_ipv6(text).map(IpAddr::V6),
+    }
 }
 
 /// An IP address that displays exactly as nginx prints it in `$remote_addr`.
