@@ -66,10 +66,10 @@ enum Shape {
     /// The empty literal (a variable that ends the template).
     Empty,
     /// One byte: [`find_byte`].
-    Byte(u8),
+    Byte(Needle),
     /// A short literal: its first byte, then the rest (little-endian in a word, and the
     /// mask of its bytes) compared in place.
-    Short(u8, u32, u32),
+    Short(Needle, u32, u32),
     /// The precompiled `memmem` finder.
     Long,
 }
@@ -80,15 +80,15 @@ impl Lit {
     #[inline(always)]
     pub(crate) fn find(&self, hay: &[u8]) -> Option<usize> {
         match self.shape {
-            Shape::Byte(byte) => find_byte(byte, hay),
-            Shape::Short(first, rest, mask) => Self::find_short(first, rest, mask, hay),
+            Shape::Byte(ref byte) => find_byte(byte, hay),
+            Shape::Short(ref first, rest, mask) => Self::find_short(first, rest, mask, hay),
             Shape::Empty => Some(0),
             Shape::Long => self.finder.find(hay),
         }
     }
 
     #[inline(always)]
-    fn find_short(first: u8, rest: u32, mask: u32, hay: &[u8]) -> Option<usize> {
+    fn find_short(first: &Needle, rest: u32, mask: u32, hay: &[u8]) -> Option<usize> {
         let mut from = 0;
         while let Some(i) = find_byte(first, hay.get(from..)?) {
             let at = from + i;
@@ -113,9 +113,9 @@ impl Lit {
         let bytes = text.as_bytes();
         let shape = match *bytes {
             [] => Shape::Empty,
-            [byte] => Shape::Byte(byte),
+            [byte] => Shape::Byte(Needle::new(byte)),
             [first, ref rest @ ..] if rest.len() < SHORT_LITERAL => Shape::Short(
-                first,
+                Needle::new(first),
                 rest.iter().rev().fold(0, |w, &b| (w << 8) | u32::from(b)),
                 u32::MAX >> (8 * (4 - rest.len())),
             ),
@@ -130,68 +130,70 @@ impl Lit {
     }
 }
 
-/// The first occurrence of `byte` in `hay`. Half the values of a typical line (`-`, status,
-/// size, times) end within eight bytes, where a `memchr` call (not inlined, dispatched at run
-/// time, vector setup) costs several times the search: the first eight bytes are tested at
-/// once in a `u64` (the "has a zero byte" test on `word ^ pattern`, whose false positives
-/// only ever sit above a true match, so the lowest flagged byte is the first match), then the
-/// next eight; the rest goes to [`find_byte_after_16`].
-#[inline(always)]
-pub(crate) fn find_byte(byte: u8, hay: &[u8]) -> Option<usize> {
-    let pattern = LO * u64::from(byte);
-    if let Some(Ok(word)) = hay.get(..8).map(<[u8; 8]>::try_from) {
-        let found = zero_bytes(word, pattern);
-        if found != 0 {
-            return Some((found.trailing_zeros() / 8) as usize);
+/// A byte to search for, with the patterns the searches compare against built once, when
+/// the template is compiled, instead of at every search.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Needle {
+    /// The byte in every byte of a word (the word-at-a-time test).
+    word: u64,
+    /// The byte in every lane of a vector (the SSE2 search).
+    #[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
+    lanes: safe_arch::m128i,
+}
+
+impl Needle {
+    pub(crate) fn new(byte: u8) -> Needle {
+        Needle {
+            word: LO * u64::from(byte),
+            #[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
+            lanes: safe_arch::set_splat_i8_m128i(i8::from_ne_bytes([byte])),
         }
-        if let Some(Ok(word)) = hay.get(8..16).map(<[u8; 8]>::try_from) {
-            let found = zero_bytes(word, pattern);
-            if found != 0 {
-                return Some(8 + (found.trailing_zeros() / 8) as usize);
-            }
-            return find_byte_after_16(byte, hay);
-        }
-        // 9 to 15 bytes: the last eight, overlapping the first eight. The overlap holds no
-        // match, so the lowest flagged byte is still the first match.
-        let from = hay.len() - 8;
-        let word = <[u8; 8]>::try_from(&hay[from..]).ok()?;
-        let found = zero_bytes(word, pattern);
-        return (found != 0).then(|| from + (found.trailing_zeros() / 8) as usize);
     }
-    hay.iter().position(|&b| b == byte)
+
+    /// The byte, as [`Needle::new`] was given it.
+    fn byte(&self) -> u8 {
+        self.word.to_le_bytes()[0]
+    }
+
+    /// The bytes of `word` equal to the needle, as their top bits: exact for the lowest one;
+    /// a byte above a match may show falsely (a borrow only runs upwards from a true match).
+    #[inline(always)]
+    fn in_word(&self, word: &[u8; 8]) -> u64 {
+        let x = u64::from_le_bytes(*word) ^ self.word;
+        x.wrapping_sub(LO) & !x & HI
+    }
+
+    /// The bytes of `block` equal to the needle, one bit each (bit `i` for byte `i`).
+    #[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
+    #[inline(always)]
+    fn in_block(&self, block: &[u8; 16]) -> u32 {
+        use safe_arch::{cmp_eq_mask_i8_m128i, load_unaligned_m128i, move_mask_i8_m128i};
+        let eq = cmp_eq_mask_i8_m128i(load_unaligned_m128i(block), self.lanes);
+        move_mask_i8_m128i(eq) as u32
+    }
 }
 
 const LO: u64 = 0x0101_0101_0101_0101;
 const HI: u64 = 0x8080_8080_8080_8080;
 
-/// The bytes of `word` equal to the byte repeated in `pattern`, as their top bits: exact for
-/// the lowest one; a byte above a match may show falsely.
-#[inline(always)]
-fn zero_bytes(word: [u8; 8], pattern: u64) -> u64 {
-    let x = u64::from_le_bytes(word) ^ pattern;
-    x.wrapping_sub(LO) & !x & HI
-}
-
-/// [`find_byte`] past the first 16 bytes, which hold no match (`hay` has at least 16).
-/// SSE2 (every x86-64 has it): 16 bytes at a time, inlined, where a `memchr` call spent
-/// about 100 instructions on dispatch and set-up for searches of 20 to 120 bytes. The last
-/// (partial) block is the slice's last 16 bytes, overlapping bytes already searched, so
-/// nothing past the slice is read.
+/// The first occurrence of the needle's byte in `hay`, without calls: a `memchr` call (not
+/// inlined, dispatched at run time, vector set-up) cost about 100 instructions, several times
+/// a search of the few to 120 bytes a value has. With SSE2 (every x86-64 has it), 16 bytes at a
+/// time; the last, partial block is the slice's last 16 bytes, overlapping bytes already
+/// searched, so nothing past the slice is read. Under 16 bytes, a word at a time.
 #[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
 #[inline(always)]
-fn find_byte_after_16(byte: u8, hay: &[u8]) -> Option<usize> {
-    use safe_arch::{
-        cmp_eq_mask_i8_m128i, load_unaligned_m128i, move_mask_i8_m128i, set_splat_i8_m128i,
+pub(crate) fn find_byte(needle: &Needle, hay: &[u8]) -> Option<usize> {
+    let Some(block) = hay.first_chunk::<16>() else {
+        return find_byte_in_short(needle, hay);
     };
-    let needle = set_splat_i8_m128i(i8::from_ne_bytes([byte]));
-    let matches = |at: usize| {
-        let block = <&[u8; 16]>::try_from(hay.get(at..at + 16)?).ok()?;
-        let eq = cmp_eq_mask_i8_m128i(load_unaligned_m128i(block), needle);
-        Some(move_mask_i8_m128i(eq) as u32)
-    };
+    let found = needle.in_block(block);
+    if found != 0 {
+        return Some(found.trailing_zeros() as usize);
+    }
     let mut at = 16;
-    while at + 16 <= hay.len() {
-        let found = matches(at)?;
+    while let Some(block) = hay.get(at..).and_then(<[u8]>::first_chunk::<16>) {
+        let found = needle.in_block(block);
         if found != 0 {
             return Some(at + found.trailing_zeros() as usize);
         }
@@ -200,16 +202,48 @@ fn find_byte_after_16(byte: u8, hay: &[u8]) -> Option<usize> {
     if at == hay.len() {
         return None;
     }
-    let from = hay.len().checked_sub(16)?;
-    let found = matches(from)?;
+    let from = hay.len() - 16;
+    let block = hay.last_chunk::<16>()?;
+    let found = needle.in_block(block);
     (found != 0).then(|| from + found.trailing_zeros() as usize)
 }
 
-/// [`find_byte`] past the first 16 bytes, on targets without SSE2: `memchr`.
+/// [`find_byte`] without SSE2: the first 16 bytes a word at a time, the rest with `memchr`.
 #[cfg(not(all(target_arch = "x86_64", target_feature = "sse2")))]
 #[inline(always)]
-fn find_byte_after_16(byte: u8, hay: &[u8]) -> Option<usize> {
-    memchr::memchr(byte, hay.get(16..)?).map(|i| i + 16)
+pub(crate) fn find_byte(needle: &Needle, hay: &[u8]) -> Option<usize> {
+    if let (Some(first), Some(second)) = (
+        hay.first_chunk::<8>(),
+        hay.get(8..).and_then(<[u8]>::first_chunk::<8>),
+    ) {
+        let found = needle.in_word(first);
+        if found != 0 {
+            return Some((found.trailing_zeros() / 8) as usize);
+        }
+        let found = needle.in_word(second);
+        if found != 0 {
+            return Some(8 + (found.trailing_zeros() / 8) as usize);
+        }
+        return memchr::memchr(needle.byte(), &hay[16..]).map(|i| i + 16);
+    }
+    find_byte_in_short(needle, hay)
+}
+
+/// [`find_byte`] in fewer than 16 bytes: the first eight as one word, then the last eight
+/// (overlapping the first, which hold no match, so the lowest flagged byte is still the first
+/// match); under eight bytes, one at a time.
+#[inline(always)]
+fn find_byte_in_short(needle: &Needle, hay: &[u8]) -> Option<usize> {
+    let (Some(first), Some(last)) = (hay.first_chunk::<8>(), hay.last_chunk::<8>()) else {
+        let byte = needle.byte();
+        return hay.iter().position(|&b| b == byte);
+    };
+    let found = needle.in_word(first);
+    if found != 0 {
+        return Some((found.trailing_zeros() / 8) as usize);
+    }
+    let found = needle.in_word(last);
+    (found != 0).then(|| hay.len() - 8 + (found.trailing_zeros() / 8) as usize)
 }
 
 /// A variable and the literal that ends its value.
@@ -440,7 +474,7 @@ mod tests {
             ),
             byte in proptest::sample::select(vec![0u8, b' ', b'"', 0x80, 0xff]),
         ) {
-            proptest::prop_assert_eq!(find_byte(byte, &hay), hay.iter().position(|&b| b == byte));
+            proptest::prop_assert_eq!(find_byte(&Needle::new(byte), &hay), hay.iter().position(|&b| b == byte));
         }
 
         /// Every literal shape finds the first occurrence a plain substring search finds.
@@ -476,7 +510,7 @@ mod tests {
                 let mut buf: Vec<u8> = (0..len).map(|i| near[i % near.len()]).collect();
                 buf.push(byte);
                 assert_eq!(
-                    find_byte(byte, &buf[..len]),
+                    find_byte(&Needle::new(byte), &buf[..len]),
                     None,
                     "{byte:#x} in {len} bytes"
                 );
@@ -484,14 +518,14 @@ mod tests {
                     let mut hay = buf.clone();
                     hay[at] = byte;
                     assert_eq!(
-                        find_byte(byte, &hay[..len]),
+                        find_byte(&Needle::new(byte), &hay[..len]),
                         Some(at),
                         "{byte:#x} {len} {at}"
                     );
                     for later in at + 1..len {
                         let mut twice = hay.clone();
                         twice[later] = byte;
-                        assert_eq!(find_byte(byte, &twice[..len]), Some(at));
+                        assert_eq!(find_byte(&Needle::new(byte), &twice[..len]), Some(at));
                     }
                 }
             }
