@@ -79,6 +79,11 @@ impl Lit {
     /// parser: a call per value cost more than most searches.
     #[inline(always)]
     pub(crate) fn find(&self, hay: &[u8]) -> Option<usize> {
+        // Short literals first: most literals of real templates are, and a test and branch
+        // cost less than the jump table a `match` of every shape becomes.
+        if let Shape::Short(ref first, rest, mask) = self.shape {
+            return Self::find_short(first, rest, mask, hay);
+        }
         match self.shape {
             Shape::Byte(ref byte) => find_byte(byte, hay),
             Shape::Short(ref first, rest, mask) => Self::find_short(first, rest, mask, hay),
@@ -90,23 +95,19 @@ impl Lit {
     #[inline(always)]
     fn find_short(first: &Needle, rest: u32, mask: u32, hay: &[u8]) -> Option<usize> {
         let mut from = 0;
-        while let Some(i) = find_byte(first, hay.get(from..)?) {
-            let at = from + i;
+        loop {
+            let at = from + find_byte(first, hay.get(from..)?)?;
+            let after = hay.get(at + 1..)?;
             // The (at most four) bytes after the first, compared as one word.
-            let next = match hay.get(at + 1..at + 5) {
-                Some(four) => four.iter().rev().fold(0, |w, &b| (w << 8) | u32::from(b)),
-                None => {
-                    let tail = hay.get(at + 1..)?;
-                    tail.iter().rev().fold(0, |w, &b| (w << 8) | u32::from(b))
-                        | (u32::MAX.checked_shl(8 * tail.len() as u32).unwrap_or(0) & !rest & mask)
-                }
+            let found = match after.first_chunk::<4>() {
+                Some(four) => u32::from_le_bytes(*four) & mask == rest,
+                None => tail_starts_with(after, rest, mask),
             };
-            if next & mask == rest {
+            if found {
                 return Some(at);
             }
             from = at + 1;
         }
-        None
     }
 
     fn new(text: &str) -> Lit {
@@ -244,6 +245,16 @@ fn find_byte_in_short(needle: &Needle, hay: &[u8]) -> Option<usize> {
     }
     let found = needle.in_word(last);
     (found != 0).then(|| hay.len() - 8 + (found.trailing_zeros() / 8) as usize)
+}
+
+/// Whether `tail`, the last (fewer than four) bytes of a line, starts with the rest of a
+/// short literal (`rest` and `mask` of [`Shape::Short`]). Out of line: a literal this close to
+/// the end of the line is rare.
+#[cold]
+#[inline(never)]
+fn tail_starts_with(tail: &[u8], rest: u32, mask: u32) -> bool {
+    let len = (mask.count_ones() / 8) as usize;
+    tail.get(..len) == rest.to_le_bytes().get(..len)
 }
 
 /// A variable and the literal that ends its value.
