@@ -361,15 +361,37 @@ pub fn parse_u64(v: &[u8]) -> Option<u64> {
 
 /// Seconds as nginx logs them (`0.123`, `12`, `1.5`) in microseconds, rounding down past
 /// the sixth decimal.
-#[inline]
+#[inline(always)]
 pub fn parse_seconds_us(v: &[u8]) -> Option<u64> {
-    // Requests under ten seconds, the shape of almost every value: `d.ddd`.
+    // Requests under ten seconds, the shape of almost every value: `d.ddd`, read as one word
+    // and inlined; anything else out of line.
     if let [s, b'.', a, b, c] = *v {
-        let d = [s, a, b, c].map(|x| u64::from(x.wrapping_sub(b'0')));
-        if d.iter().all(|&x| x < 10) {
-            return Some(d[0] * 1_000_000 + (d[1] * 100 + d[2] * 10 + d[3]) * 1_000);
+        if let Some(ms) = four_digits([s, a, b, c]) {
+            return Some(u64::from(ms) * 1_000);
         }
     }
+    parse_seconds_us_any(v)
+}
+
+/// Four ASCII digits as the number they spell, or `None` when a byte is not a digit. The
+/// bytes are tested and combined as one word (SWAR): after subtracting `'0'` from every byte,
+/// a byte that was below `'0'` has its top bit set, as has one above `'9'` once 0x76 is
+/// added; the lowest such byte is exact (only bytes above it see a borrow or carry), which is
+/// all the test needs. Then neighbouring digits are paired (`10 * d + next`) and the pairs
+/// joined (`100 * p + next`).
+#[inline(always)]
+fn four_digits(digits: [u8; 4]) -> Option<u32> {
+    let w = u32::from_le_bytes(digits).wrapping_sub(0x3030_3030);
+    if (w | w.wrapping_add(0x7676_7676)) & 0x8080_8080 != 0 {
+        return None;
+    }
+    let pairs = (w.wrapping_mul(10) + (w >> 8)) & 0x00ff_00ff;
+    Some((pairs.wrapping_mul(100) + (pairs >> 16)) & 0xffff)
+}
+
+/// [`parse_seconds_us`] for every other shape.
+#[inline(never)]
+fn parse_seconds_us_any(v: &[u8]) -> Option<u64> {
     // One pass, no library call and no overflow checks for the values nginx writes (a few
     // bytes; this runs up to three times per line): up to 13 integer digits cannot overflow
     // once multiplied by 10^6. Longer integer parts take the checked path.
@@ -598,27 +620,43 @@ mod tests {
         /// dot, both sides decimal, six decimals kept.
         #[test]
         fn seconds_parse_like_the_plain_reading(v in "[0-9.x]{0,24}|[0-9]{10,22}(\\.[0-9]{0,8})?|[0-9]{0,4}\\.[0-9x.]{3}|[0-9]{1,3}\\.[0-9]{3}") {
-            let v = v.as_bytes();
-            let plain = || -> Option<u64> {
-                let (int, frac) = match v.iter().position(|&b| b == b'.') {
-                    Some(i) => (&v[..i], &v[i + 1..]),
-                    None => (v, &b""[..]),
-                };
-                if int.is_empty() && frac.is_empty() {
-                    return None;
-                }
-                let secs = if int.is_empty() { 0 } else { parse_u64(int)? };
-                if !frac.iter().all(u8::is_ascii_digit) {
-                    return None;
-                }
-                let mut us = 0u64;
-                for i in 0..6 {
-                    us = us * 10 + frac.get(i).map_or(0, |c| u64::from(c - b'0'));
-                }
-                secs.checked_mul(1_000_000)?.checked_add(us)
-            };
-            proptest::prop_assert_eq!(parse_seconds_us(v), plain());
+            proptest::prop_assert_eq!(parse_seconds_us(v.as_bytes()), plain_seconds(v.as_bytes()));
         }
+
+        /// The word-at-a-time reading of `d.ddd` agrees with the plain reading for any bytes
+        /// in the digits' places, those next to `0` and `9` and with the top bit set included.
+        #[test]
+        fn five_byte_seconds_parse_like_the_plain_reading(
+            digits in proptest::array::uniform4(proptest::prop_oneof![
+                proptest::sample::select(vec![b'0', b'1', b'5', b'8', b'9', b'/', b':', b'.', 0, 0x7f, 0x80, 0xb0, 0xb9, 0xba, 0xff]),
+                proptest::num::u8::ANY,
+            ]),
+        ) {
+            let [s, a, b, c] = digits;
+            let v = [s, b'.', a, b, c];
+            proptest::prop_assert_eq!(parse_seconds_us(&v), plain_seconds(&v));
+        }
+    }
+
+    /// Seconds read the plain way: split at the first dot, both sides decimal, six decimals
+    /// kept.
+    fn plain_seconds(v: &[u8]) -> Option<u64> {
+        let (int, frac) = match v.iter().position(|&b| b == b'.') {
+            Some(i) => (&v[..i], &v[i + 1..]),
+            None => (v, &b""[..]),
+        };
+        if int.is_empty() && frac.is_empty() {
+            return None;
+        }
+        let secs = if int.is_empty() { 0 } else { parse_u64(int)? };
+        if !frac.iter().all(u8::is_ascii_digit) {
+            return None;
+        }
+        let mut us = 0u64;
+        for i in 0..6 {
+            us = us * 10 + frac.get(i).map_or(0, |c| u64::from(c - b'0'));
+        }
+        secs.checked_mul(1_000_000)?.checked_add(us)
     }
 
     #[test]
