@@ -13,7 +13,7 @@
 //! on the literal's shape and the loads of its search constants; on the formats nearly
 //! every log uses that was a third of the parser's instructions.
 
-use super::template::find_byte;
+use super::template::{find_byte, Needle};
 use super::{Field, Record};
 
 /// A predefined template with a specialised parser.
@@ -103,9 +103,10 @@ impl<'a> Cursor<'a> {
 #[inline(always)]
 fn find_lit(hay: &[u8], lit: &'static [u8]) -> Option<usize> {
     let (&first, tail) = lit.split_first()?;
+    let first = Needle::new(first);
     let mut from = 0;
     loop {
-        let at = from + find_byte(first, hay.get(from..)?)?;
+        let at = from + find_byte(&first, hay.get(from..)?)?;
         if hay.get(at + 1..at + lit.len()) == Some(tail) {
             return Some(at);
         }

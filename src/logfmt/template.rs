@@ -79,11 +79,6 @@ impl Lit {
     /// parser: a call per value cost more than most searches.
     #[inline(always)]
     pub(crate) fn find(&self, hay: &[u8]) -> Option<usize> {
-        // Short literals first: most literals of real templates are, and a test and branch
-        // cost less than the jump table a `match` of every shape becomes.
-        if let Shape::Short(ref first, rest, mask) = self.shape {
-            return Self::find_short(first, rest, mask, hay);
-        }
         match self.shape {
             Shape::Byte(ref byte) => find_byte(byte, hay),
             Shape::Short(ref first, rest, mask) => Self::find_short(first, rest, mask, hay),
@@ -143,6 +138,8 @@ pub(crate) struct Needle {
 }
 
 impl Needle {
+    /// The needle for `byte`; inlined, so that a constant byte's patterns are constants.
+    #[inline(always)]
     pub(crate) fn new(byte: u8) -> Needle {
         Needle {
             word: LO * u64::from(byte),
