@@ -104,10 +104,28 @@ impl<'a> Cursor<'a> {
 fn find_lit(hay: &[u8], lit: &'static [u8]) -> Option<usize> {
     let (&first, tail) = lit.split_first()?;
     let first = Needle::new(first);
-    let mut from = 0;
+    let at = find_byte(&first, hay)?;
+    if follows(hay, at, tail) {
+        return Some(at);
+    }
+    find_lit_after(hay, at + 1, &first, tail)
+}
+
+/// Whether `tail` follows `hay[at]`.
+#[inline(always)]
+fn follows(hay: &[u8], at: usize, tail: &[u8]) -> bool {
+    hay.get(at + 1..)
+        .is_some_and(|after| after.starts_with(tail))
+}
+
+/// [`find_lit`] from `from` on, after an occurrence of the literal's first byte that did not
+/// start the literal. Out of line: that is rare, and the loop made every search set up for
+/// it.
+#[inline(never)]
+fn find_lit_after(hay: &[u8], mut from: usize, first: &Needle, tail: &[u8]) -> Option<usize> {
     loop {
-        let at = from + find_byte(&first, hay.get(from..)?)?;
-        if hay.get(at + 1..at + lit.len()) == Some(tail) {
+        let at = from + find_byte(first, hay.get(from..)?)?;
+        if follows(hay, at, tail) {
             return Some(at);
         }
         from = at + 1;
