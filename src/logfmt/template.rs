@@ -89,19 +89,43 @@ impl Lit {
 
     #[inline(always)]
     fn find_short(first: &Needle, rest: u32, mask: u32, hay: &[u8]) -> Option<usize> {
-        let mut from = 0;
+        let at = find_byte(first, hay)?;
+        if Self::rest_follows(rest, mask, hay, at) {
+            return Some(at);
+        }
+        Self::find_short_after(first, rest, mask, hay, at + 1)
+    }
+
+    /// [`Lit::find_short`] from `from` on, after an occurrence of the literal's first byte
+    /// that did not start the literal. Out of line: that is rare, and the loop made every
+    /// search set up for it.
+    #[inline(never)]
+    fn find_short_after(
+        first: &Needle,
+        rest: u32,
+        mask: u32,
+        hay: &[u8],
+        mut from: usize,
+    ) -> Option<usize> {
         loop {
             let at = from + find_byte(first, hay.get(from..)?)?;
-            let after = hay.get(at + 1..)?;
-            // The (at most four) bytes after the first, compared as one word.
-            let found = match after.first_chunk::<4>() {
-                Some(four) => u32::from_le_bytes(*four) & mask == rest,
-                None => tail_starts_with(after, rest, mask),
-            };
-            if found {
+            if Self::rest_follows(rest, mask, hay, at) {
                 return Some(at);
             }
             from = at + 1;
+        }
+    }
+
+    /// Whether the short literal's bytes after the first (`rest` under `mask`) follow
+    /// `hay[at]`: the (at most four) bytes compared as one word.
+    #[inline(always)]
+    fn rest_follows(rest: u32, mask: u32, hay: &[u8], at: usize) -> bool {
+        let Some(after) = hay.get(at + 1..) else {
+            return false;
+        };
+        match after.first_chunk::<4>() {
+            Some(four) => u32::from_le_bytes(*four) & mask == rest,
+            None => tail_starts_with(after, rest, mask),
         }
     }
 
