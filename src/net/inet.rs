@@ -66,13 +66,8 @@ fn ipv4_common(text: &[u8]) -> Shape {
             Ok(read) => read,
             Err(shape) => return shape,
         };
-        let sep = buf[end];
-        if sep != b'.' {
-            return if sep == b':' {
-                Shape::NotIpv4
-            } else {
-                Shape::Other
-            };
+        if buf[end] != b'.' {
+            return Shape::Other;
         }
         addr = addr << 8 | octet;
         at = end + 1;
