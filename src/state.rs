@@ -595,6 +595,19 @@ impl Draft {
             compressed: false,
         })
     }
+
+    /// The piece to read from this draft: its range, through the handle already opened.
+    fn into_piece(self) -> Piece {
+        Piece {
+            path: self.path,
+            name: self.name,
+            start: self.start,
+            end: self.end,
+            first_line: self.first_line,
+            file: self.file,
+            compressed: self.compressed,
+        }
+    }
 }
 
 /// Works out one log's pieces, skips and notes, and returns its new state entry.
@@ -613,12 +626,62 @@ fn follow(
     }
     let live_has_lines = live.as_ref().is_some_and(|(_, m)| m.len() > 0);
     // Oldest first: rotated files still being finished, the previous file, the live file.
-    let mut drafts: Vec<Draft> = Vec::new();
+    let mut previous: Vec<Draft> = Vec::new();
 
     // 1. The file that was at the path at the previous run.
+    let live_start = check_previous_file(
+        log,
+        prev,
+        live.as_ref(),
+        &mut dirs,
+        &mut claimed,
+        &mut previous,
+        run,
+    )?;
+
+    // 2. Rotated files still being finished (nginx may have written to them since). Looked
+    //    for after the previous file, whose match is checked by content: a rotated file with
+    //    nothing read (offset 0) is known by inode alone, which a new file may have reused.
+    let mut drafts = find_rotated(log, prev, live_has_lines, &mut dirs, &mut claimed, run)?;
+    drafts.append(&mut previous);
+
+    // 3. The file at the path now.
+    if let Some((file, meta)) = live {
+        let d = Draft::new(
+            log.given.clone(),
+            log.name.clone(),
+            file,
+            &meta,
+            live_start.0,
+            live_start.1,
+            None,
+        )?;
+        drafts.push(d);
+    }
+
+    if let Some(max) = max_read {
+        apply_max_read(&mut drafts, max, &log.name, run)?;
+    }
+
+    // 4. Pieces and the new state.
+    settle_drafts(log, drafts, now_epoch, run)
+}
+
+/// Checks the file that was at the log path at the previous run against the live file;
+/// returns where to start reading the live file (offset, line), and finishes the previous
+/// file into `drafts` when it was rotated or truncated.
+fn check_previous_file(
+    log: &LogPath,
+    prev: Option<&Entry>,
+    live: Option<&(File, Metadata)>,
+    dirs: &mut DirIndex,
+    claimed: &mut Vec<(u64, u64)>,
+    drafts: &mut Vec<Draft>,
+    run: &mut Incremental,
+) -> Result<(u64, u64), Error> {
     let prev_file = prev.and_then(|e| e.file.as_ref());
     let mut live_start = (0, 0); // (offset, line)
-    match (prev_file, &live) {
+    match (prev_file, live) {
         (None, _) => {
             if prev.is_none() {
                 run.notes
@@ -650,7 +713,7 @@ fn follow(
                         t.offset
                     )
                 };
-                finish_previous(log, t, &how, &mut dirs, &mut claimed, &mut drafts, run)?;
+                finish_previous(log, t, &how, dirs, claimed, drafts, run)?;
             }
         }
         (Some(t), live) => {
@@ -660,98 +723,124 @@ fn follow(
                 }
                 None => format!("rotated (inode {} renamed, no new file yet)", t.inode),
             };
-            finish_previous(log, t, &how, &mut dirs, &mut claimed, &mut drafts, run)?;
+            finish_previous(log, t, &how, dirs, claimed, drafts, run)?;
         }
     }
+    Ok(live_start)
+}
 
-    // 2. Rotated files still being finished (nginx may have written to them since). Looked
-    //    for after the previous file, whose match is checked by content: a rotated file with
-    //    nothing read (offset 0) is known by inode alone, which a new file may have reused.
+/// Finds the previous run's rotated files that were still being finished, plain or
+/// compressed, and returns their drafts oldest first; notes or skips the ones gone.
+fn find_rotated(
+    log: &LogPath,
+    prev: Option<&Entry>,
+    live_has_lines: bool,
+    dirs: &mut DirIndex,
+    claimed: &mut Vec<(u64, u64)>,
+    run: &mut Incremental,
+) -> Result<Vec<Draft>, Error> {
     let mut older: Vec<Draft> = Vec::new();
     for t in prev.map(|e| e.rotated.as_slice()).unwrap_or_default() {
-        match dirs.find(log, t, &claimed, false)? {
+        match dirs.find(log, t, claimed, false)? {
             Some(found) => {
                 claimed.push((found.meta.dev(), found.meta.ino()));
-                let name = found.path.display().to_string();
-                let mut d = Draft::new(
-                    found.path,
-                    name,
-                    found.file,
-                    &found.meta,
-                    t.offset,
-                    t.line,
-                    Some(true),
-                )?;
-                let finished = d.size == t.size && d.end == d.size && live_has_lines;
-                if finished {
-                    d.keep = Some(false);
-                    run.notes.push(format!(
-                        "{}: finished rotated file {} ({} lines)",
-                        log.name, d.name, d.first_line
-                    ));
-                } else if d.end > d.start {
-                    run.notes.push(format!(
-                        "{}: rotated file {} grew after the previous run (nginx had not \
-                         reopened its log yet); reading it from byte {}",
-                        log.name, d.name, d.start
-                    ));
-                }
-                older.push(d);
+                older.push(resume_rotated(log, t, found, live_has_lines, run)?);
             }
-            None => match find_compressed(log, t, &mut dirs)? {
-                Some(d) => {
-                    if d.size > d.end {
-                        run.skipped.push(unterminated_tail(&d));
-                    }
-                    run.notes.push(format!(
-                        "{}: rotated file {} was compressed: reading {} from byte {} of its \
-                         content ({} new bytes)",
-                        log.name,
-                        t.path,
-                        d.name,
-                        t.offset,
-                        d.end - d.start
-                    ));
-                    older.push(d);
-                }
-                None if t.size > t.offset => run.skipped.push(lost_file(
-                    t,
-                    &format!(
-                        "rotated file of {} no longer found, plain or compressed (deleted?)",
-                        log.name
-                    ),
-                )),
-                None => run.notes.push(format!(
-                    "{}: rotated file {} is gone (deleted?) and no compressed copy holds its \
-                     content; it had been read to its end",
-                    log.name, t.path
-                )),
-            },
+            None => older.extend(resume_compressed_or_lost(log, t, dirs, run)?),
         }
     }
+    Ok(older)
+}
 
-    older.append(&mut drafts);
-    let mut drafts = older;
-
-    // 3. The file at the path now.
-    if let Some((file, meta)) = live {
-        let d = Draft::new(
-            log.given.clone(),
-            log.name.clone(),
-            file,
-            &meta,
-            live_start.0,
-            live_start.1,
-            None,
-        )?;
-        drafts.push(d);
+/// Drafts a rotated file found again from its saved offset; marks it finished (not kept)
+/// once it stopped growing and the live file has lines.
+fn resume_rotated(
+    log: &LogPath,
+    t: &Tracked,
+    found: Found,
+    live_has_lines: bool,
+    run: &mut Incremental,
+) -> Result<Draft, Error> {
+    let name = found.path.display().to_string();
+    let mut d = Draft::new(
+        found.path,
+        name,
+        found.file,
+        &found.meta,
+        t.offset,
+        t.line,
+        Some(true),
+    )?;
+    let finished = d.size == t.size && d.end == d.size && live_has_lines;
+    if finished {
+        d.keep = Some(false);
+        run.notes.push(format!(
+            "{}: finished rotated file {} ({} lines)",
+            log.name, d.name, d.first_line
+        ));
+    } else if d.end > d.start {
+        run.notes.push(format!(
+            "{}: rotated file {} grew after the previous run (nginx had not \
+             reopened its log yet); reading it from byte {}",
+            log.name, d.name, d.start
+        ));
     }
+    Ok(d)
+}
 
-    if let Some(max) = max_read {
-        apply_max_read(&mut drafts, max, &log.name, run)?;
+/// For a rotated file no longer found plain: drafts its compressed copy, or reports it as
+/// lost (unread bytes) or gone (read to its end).
+fn resume_compressed_or_lost(
+    log: &LogPath,
+    t: &Tracked,
+    dirs: &mut DirIndex,
+    run: &mut Incremental,
+) -> Result<Option<Draft>, Error> {
+    match find_compressed(log, t, dirs)? {
+        Some(d) => {
+            if d.size > d.end {
+                run.skipped.push(unterminated_tail(&d));
+            }
+            run.notes.push(format!(
+                "{}: rotated file {} was compressed: reading {} from byte {} of its \
+                 content ({} new bytes)",
+                log.name,
+                t.path,
+                d.name,
+                t.offset,
+                d.end - d.start
+            ));
+            Ok(Some(d))
+        }
+        None if t.size > t.offset => {
+            run.skipped.push(lost_file(
+                t,
+                &format!(
+                    "rotated file of {} no longer found, plain or compressed (deleted?)",
+                    log.name
+                ),
+            ));
+            Ok(None)
+        }
+        None => {
+            run.notes.push(format!(
+                "{}: rotated file {} is gone (deleted?) and no compressed copy holds its \
+                 content; it had been read to its end",
+                log.name, t.path
+            ));
+            Ok(None)
+        }
     }
+}
 
-    // 4. Pieces and the new state.
+/// Turns the drafts into this run's pieces and the log's new state entry (the live file
+/// and the rotated files still to finish).
+fn settle_drafts(
+    log: &LogPath,
+    drafts: Vec<Draft>,
+    now_epoch: u64,
+    run: &mut Incremental,
+) -> Result<Entry, Error> {
     let mut entry = Entry {
         last_run: now_epoch,
         file: None,
@@ -760,15 +849,7 @@ fn follow(
     for d in drafts {
         if d.compressed {
             // Finished for good: a compressed file does not grow, it is not tracked further.
-            run.pieces.push(Piece {
-                path: d.path,
-                name: d.name,
-                start: d.start,
-                end: d.end,
-                first_line: d.first_line,
-                file: d.file,
-                compressed: true,
-            });
+            run.pieces.push(d.into_piece());
             continue;
         }
         let read_lines =
@@ -795,15 +876,7 @@ fn follow(
             Some(false) => {}
         }
         if d.end > d.start {
-            run.pieces.push(Piece {
-                path: d.path,
-                name: d.name,
-                start: d.start,
-                end: d.end,
-                first_line: d.first_line,
-                file: d.file,
-                compressed: false,
-            });
+            run.pieces.push(d.into_piece());
         }
     }
     Ok(entry)
