@@ -9,7 +9,7 @@ use std::fmt::Write;
 use super::escape::escape_invisible;
 use super::model::ScanReport;
 use crate::summary::LatencyView;
-use crate::totals::{Histogram, Totals};
+use crate::totals::{AuditTotals, Histogram, Totals};
 
 fn num(v: Option<f64>) -> String {
     v.map(|v| format!("{v}"))
@@ -312,158 +312,14 @@ pub fn prometheus(r: &ScanReport) -> String {
             &own
         }
     };
-    prom_counter(
-        &mut out,
-        "realip_lines_total",
-        "Log lines read.",
-        &[(String::new(), t.lines)],
-    );
-    prom_counter(
-        &mut out,
-        "realip_parsed_lines_total",
-        "Log lines parsed.",
-        &[(String::new(), t.parsed)],
-    );
-    prom_counter(
-        &mut out,
-        "realip_malformed_lines_total",
-        "Log lines that could not be parsed.",
-        &[(String::new(), t.malformed)],
-    );
+    prom_line_counters(&mut out, t);
     if r.summary.is_some() {
-        prom_counter(
-            &mut out,
-            "realip_requests_total",
-            "Requests by status code.",
-            &rows("status", &t.status),
-        );
-        prom_counter(
-            &mut out,
-            "realip_requests_by_class_total",
-            "Requests by status class (499 also in 4xx).",
-            &rows("class", &t.status_class),
-        );
-        prom_counter(
-            &mut out,
-            "realip_response_bytes_total",
-            "Sum of $body_bytes_sent.",
-            &[(String::new(), t.bytes)],
-        );
-        for (name, help, h) in [
-            (
-                "realip_request_time_seconds",
-                "$request_time.",
-                &t.request_time,
-            ),
-            (
-                "realip_upstream_response_time_seconds",
-                "$upstream_response_time (sum per request).",
-                &t.upstream_response_time,
-            ),
-        ] {
-            prom_head(&mut out, name, "histogram", help);
-            prom_histogram_samples(&mut out, name, "", h);
-        }
-        if let Some(by) = &t.group_by {
-            // One label per key (`host="…",route="…"`); several values are stored joined by
-            // KEY_SEP.
-            let labels = |k: &str| -> String {
-                by.split(',')
-                    .zip(k.split(char::from(crate::summary::KEY_SEP)))
-                    .map(|(name, v)| format!("{name}=\"{}\"", label(v)))
-                    .collect::<Vec<_>>()
-                    .join(",")
-            };
-            let group_rows: Vec<(String, u64)> = t
-                .groups
-                .iter()
-                .map(|(k, g)| (labels(k), g.requests))
-                .collect();
-            prom_counter(
-                &mut out,
-                "realip_group_requests_total",
-                "Requests per group.",
-                &group_rows,
-            );
-            let name = "realip_group_request_time_seconds";
-            prom_head(&mut out, name, "histogram", "$request_time per group.");
-            for (k, g) in &t.groups {
-                prom_histogram_samples(&mut out, name, &labels(k), &g.request_time);
-            }
-        }
+        prom_request_metrics(&mut out, t);
     }
     if let Some(a) = &t.audit {
-        prom_counter(
-            &mut out,
-            "realip_audit_checked_lines_total",
-            "Log lines audited.",
-            &[(String::new(), a.checked)],
-        );
-        prom_counter(
-            &mut out,
-            "realip_audit_misresolved_lines_total",
-            "Lines whose logged client is not the real client.",
-            &[(String::new(), a.misresolved)],
-        );
-        prom_counter(
-            &mut out,
-            "realip_audit_unresolved_lb_ip_lines_total",
-            "Lines logged with an untrusted load-balancer IP as the client.",
-            &rows("ip", &a.unresolved_lb_ips),
-        );
-        prom_counter(
-            &mut out,
-            "realip_audit_findings_total",
-            "Audit findings by kind.",
-            &rows("kind", &a.findings),
-        );
-        if !a.trusted_lb_ips.is_empty() {
-            prom_counter(
-                &mut out,
-                "realip_audit_trusted_lb_ip_lines_total",
-                "Lines nginx resolved past a load-balancer IP it trusts.",
-                &rows("ip", &a.trusted_lb_ips),
-            );
-        }
-        if !a.config_drift.is_empty() {
-            prom_counter(
-                &mut out,
-                "realip_audit_config_drift_lines_total",
-                "Lines where nginx's trust and the declared trust differ, by direction.",
-                &rows("direction", &a.config_drift),
-            );
-        }
+        prom_audit_counters(&mut out, a);
     }
-    prom_gauge(
-        &mut out,
-        "realip_last_run_timestamp_seconds",
-        "When this run began (seconds since the epoch).",
-        r.epoch,
-    );
-    if r.totals.is_some() {
-        prom_gauge(
-            &mut out,
-            "realip_counters_since_timestamp_seconds",
-            "Since when the counters count (the first run that kept them in the --state file).",
-            t.since,
-        );
-    }
-    if let Some(w) = r.window_seconds {
-        prom_gauge(
-            &mut out,
-            "realip_window_seconds",
-            "Seconds from the previous --state run to this one.",
-            w,
-        );
-        if let Some(s) = &r.summary {
-            prom_gauge(
-                &mut out,
-                "realip_requests_per_second",
-                "Requests per second since the previous --state run.",
-                s.requests as f64 / w.max(1) as f64,
-            );
-        }
-    }
+    prom_run_gauges(&mut out, r, t);
     if r.metrics.prometheus_quantiles {
         if let Some(s) = &r.summary {
             prom_quantiles(
@@ -481,6 +337,177 @@ pub fn prometheus(r: &ScanReport) -> String {
         }
     }
     out
+}
+
+/// The line counters: lines read, parsed and malformed.
+fn prom_line_counters(out: &mut String, t: &Totals) {
+    prom_counter(
+        out,
+        "realip_lines_total",
+        "Log lines read.",
+        &[(String::new(), t.lines)],
+    );
+    prom_counter(
+        out,
+        "realip_parsed_lines_total",
+        "Log lines parsed.",
+        &[(String::new(), t.parsed)],
+    );
+    prom_counter(
+        out,
+        "realip_malformed_lines_total",
+        "Log lines that could not be parsed.",
+        &[(String::new(), t.malformed)],
+    );
+}
+
+/// The request counters and latency histograms, with the per-group ones under `--group-by`.
+fn prom_request_metrics(out: &mut String, t: &Totals) {
+    prom_counter(
+        out,
+        "realip_requests_total",
+        "Requests by status code.",
+        &rows("status", &t.status),
+    );
+    prom_counter(
+        out,
+        "realip_requests_by_class_total",
+        "Requests by status class (499 also in 4xx).",
+        &rows("class", &t.status_class),
+    );
+    prom_counter(
+        out,
+        "realip_response_bytes_total",
+        "Sum of $body_bytes_sent.",
+        &[(String::new(), t.bytes)],
+    );
+    for (name, help, h) in [
+        (
+            "realip_request_time_seconds",
+            "$request_time.",
+            &t.request_time,
+        ),
+        (
+            "realip_upstream_response_time_seconds",
+            "$upstream_response_time (sum per request).",
+            &t.upstream_response_time,
+        ),
+    ] {
+        prom_head(out, name, "histogram", help);
+        prom_histogram_samples(out, name, "", h);
+    }
+    if let Some(by) = &t.group_by {
+        prom_group_metrics(out, by, t);
+    }
+}
+
+/// The per-group request counter and `$request_time` histogram, one label per group key.
+fn prom_group_metrics(out: &mut String, by: &str, t: &Totals) {
+    // One label per key (`host="…",route="…"`); several values are stored joined by
+    // KEY_SEP.
+    let labels = |k: &str| -> String {
+        by.split(',')
+            .zip(k.split(char::from(crate::summary::KEY_SEP)))
+            .map(|(name, v)| format!("{name}=\"{}\"", label(v)))
+            .collect::<Vec<_>>()
+            .join(",")
+    };
+    let group_rows: Vec<(String, u64)> = t
+        .groups
+        .iter()
+        .map(|(k, g)| (labels(k), g.requests))
+        .collect();
+    prom_counter(
+        out,
+        "realip_group_requests_total",
+        "Requests per group.",
+        &group_rows,
+    );
+    let name = "realip_group_request_time_seconds";
+    prom_head(out, name, "histogram", "$request_time per group.");
+    for (k, g) in &t.groups {
+        prom_histogram_samples(out, name, &labels(k), &g.request_time);
+    }
+}
+
+/// The audit's counters: lines checked and misresolved, untrusted and trusted LB IPs,
+/// findings and config drift.
+fn prom_audit_counters(out: &mut String, a: &AuditTotals) {
+    prom_counter(
+        out,
+        "realip_audit_checked_lines_total",
+        "Log lines audited.",
+        &[(String::new(), a.checked)],
+    );
+    prom_counter(
+        out,
+        "realip_audit_misresolved_lines_total",
+        "Lines whose logged client is not the real client.",
+        &[(String::new(), a.misresolved)],
+    );
+    prom_counter(
+        out,
+        "realip_audit_unresolved_lb_ip_lines_total",
+        "Lines logged with an untrusted load-balancer IP as the client.",
+        &rows("ip", &a.unresolved_lb_ips),
+    );
+    prom_counter(
+        out,
+        "realip_audit_findings_total",
+        "Audit findings by kind.",
+        &rows("kind", &a.findings),
+    );
+    if !a.trusted_lb_ips.is_empty() {
+        prom_counter(
+            out,
+            "realip_audit_trusted_lb_ip_lines_total",
+            "Lines nginx resolved past a load-balancer IP it trusts.",
+            &rows("ip", &a.trusted_lb_ips),
+        );
+    }
+    if !a.config_drift.is_empty() {
+        prom_counter(
+            out,
+            "realip_audit_config_drift_lines_total",
+            "Lines where nginx's trust and the declared trust differ, by direction.",
+            &rows("direction", &a.config_drift),
+        );
+    }
+}
+
+/// The gauges of this run: when it began, since when the counters count, and the window
+/// and request rate since the previous `--state` run.
+fn prom_run_gauges(out: &mut String, r: &ScanReport, t: &Totals) {
+    prom_gauge(
+        out,
+        "realip_last_run_timestamp_seconds",
+        "When this run began (seconds since the epoch).",
+        r.epoch,
+    );
+    if r.totals.is_some() {
+        prom_gauge(
+            out,
+            "realip_counters_since_timestamp_seconds",
+            "Since when the counters count (the first run that kept them in the --state file).",
+            t.since,
+        );
+    }
+    if let Some(w) = r.window_seconds {
+        prom_gauge(
+            out,
+            "realip_window_seconds",
+            "Seconds from the previous --state run to this one.",
+            w,
+        );
+        if let Some(s) = &r.summary {
+            prom_gauge(
+                out,
+                "realip_requests_per_second",
+                "Requests per second since the previous --state run.",
+                s.requests as f64 / w.max(1) as f64,
+            );
+        }
+    }
 }
 
 /// A Mackerel metric name segment: `[A-Za-z0-9_-]`, everything else `_`.
