@@ -8,7 +8,7 @@ use std::fmt::Write;
 
 use super::escape::escape_invisible;
 use super::model::ScanReport;
-use crate::summary::LatencyView;
+use crate::summary::{LatencyView, StatusClassView, SummaryView};
 use crate::totals::{AuditTotals, Histogram, Totals};
 
 fn num(v: Option<f64>) -> String {
@@ -59,81 +59,22 @@ pub fn tsv(r: &ScanReport) -> String {
     out
 }
 
+/// The whole TSV table, every column, before `--columns` picks some.
 fn tsv_all(r: &ScanReport) -> String {
+    let Some(s) = &r.summary else {
+        return tsv_without_summary(r);
+    };
     let mut out = String::new();
     let audited = r.audit.is_some();
-    let Some(s) = &r.summary else {
-        let _ = writeln!(
-            out,
-            "lines\tparsed\tmalformed\n{}\t{}\t{}",
-            r.lines, r.parsed, r.malformed
-        );
-        if let Some(a) = &r.audit {
-            let _ = writeln!(out, "\nkey\trequests");
-            for (key, n) in audit_rows(a) {
-                let _ = writeln!(out, "{}\t{n}", cell(&key));
-            }
-        }
-        return out;
-    };
-    // Several --group-by keys: one column per key after `key`.
-    let names: Vec<String> = match &s.group_by {
-        Some(by) if by.contains(',') => by.split(',').map(str::to_string).collect(),
-        _ => Vec::new(),
-    };
-    let mut header = vec!["key".to_string()];
-    header.extend(names.iter().cloned());
-    header.extend(
-        [
-            "requests", "1xx", "2xx", "3xx", "4xx", "5xx", "499", "count", "min", "mean",
-        ]
-        .map(String::from),
-    );
-    let pkeys: Vec<String> = s
-        .request_time
-        .percentiles
-        .iter()
-        .map(|(k, _)| k.clone())
-        .collect();
-    header.extend(pkeys.iter().cloned());
-    header.push("max".into());
-    if audited {
-        header.push("misresolved".into());
-    }
+    let layout = TsvLayout::new(s, audited);
+    let header = layout.header();
     let width = header.len();
     let _ = writeln!(out, "{}", header.join("\t"));
-    let row = |key: &str,
-               parts: &[String],
-               requests: u64,
-               c: &crate::summary::StatusClassView,
-               l: &LatencyView,
-               misresolved: Option<u64>| {
-        let mut cells = vec![cell(key)];
-        cells.extend(parts.iter().map(|p| cell(p)));
-        cells.resize(1 + names.len(), String::new());
-        cells.push(requests.to_string());
-        cells.extend(c.pairs().iter().map(|(_, n)| n.to_string()));
-        cells.extend([l.count.to_string(), tsv_num(l.min), tsv_num(l.mean)]);
-        // By key: a time bucket has only p50, p90 and p99.
-        cells.extend(pkeys.iter().map(|k| {
-            tsv_num(
-                l.percentiles
-                    .iter()
-                    .find(|(pk, _)| pk == k)
-                    .and_then(|(_, v)| *v),
-            )
-        }));
-        cells.push(tsv_num(l.max));
-        if audited {
-            cells.push(misresolved.map(|n| n.to_string()).unwrap_or_default());
-        }
-        cells.join("\t")
-    };
     let total_mis = r.audit.as_ref().map(|a| a.misresolved);
     let _ = writeln!(
         out,
         "{}",
-        row(
+        layout.row(
             "(total)",
             &[],
             s.requests,
@@ -146,7 +87,7 @@ fn tsv_all(r: &ScanReport) -> String {
         let _ = writeln!(
             out,
             "{}",
-            row(
+            layout.row(
                 &g.key,
                 &g.keys,
                 g.requests,
@@ -167,20 +108,119 @@ fn tsv_all(r: &ScanReport) -> String {
             let _ = writeln!(
                 out,
                 "{}",
-                row(&key, &[], p.requests, &p.status_class, &l, mis)
+                layout.row(&key, &[], p.requests, &p.status_class, &l, mis)
             );
         }
     }
     if let Some(a) = &r.audit {
         for (key, n) in audit_rows(a) {
             let mut cells = vec![cell(&key)];
-            cells.resize(1 + names.len(), String::new());
+            cells.resize(1 + layout.names.len(), String::new());
             cells.push(n.to_string());
             cells.resize(width, String::new());
             let _ = writeln!(out, "{}", cells.join("\t"));
         }
     }
     out
+}
+
+/// The TSV of a scan without a summary: the line counts, then the audit's rows if any.
+fn tsv_without_summary(r: &ScanReport) -> String {
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "lines\tparsed\tmalformed\n{}\t{}\t{}",
+        r.lines, r.parsed, r.malformed
+    );
+    if let Some(a) = &r.audit {
+        let _ = writeln!(out, "\nkey\trequests");
+        for (key, n) in audit_rows(a) {
+            let _ = writeln!(out, "{}\t{n}", cell(&key));
+        }
+    }
+    out
+}
+
+/// The columns of the TSV table with a summary: group key names, percentile keys, and
+/// whether the `misresolved` column is there.
+struct TsvLayout {
+    /// With several `--group-by` keys, one column per key after `key`.
+    names: Vec<String>,
+    /// The percentile columns, from the total's latency.
+    pkeys: Vec<String>,
+    audited: bool,
+}
+
+impl TsvLayout {
+    /// Works out the columns from the summary and whether the audit ran.
+    fn new(s: &SummaryView, audited: bool) -> Self {
+        // Several --group-by keys: one column per key after `key`.
+        let names: Vec<String> = match &s.group_by {
+            Some(by) if by.contains(',') => by.split(',').map(str::to_string).collect(),
+            _ => Vec::new(),
+        };
+        let pkeys: Vec<String> = s
+            .request_time
+            .percentiles
+            .iter()
+            .map(|(k, _)| k.clone())
+            .collect();
+        TsvLayout {
+            names,
+            pkeys,
+            audited,
+        }
+    }
+
+    /// The header row's cells.
+    fn header(&self) -> Vec<String> {
+        let mut header = vec!["key".to_string()];
+        header.extend(self.names.iter().cloned());
+        header.extend(
+            [
+                "requests", "1xx", "2xx", "3xx", "4xx", "5xx", "499", "count", "min", "mean",
+            ]
+            .map(String::from),
+        );
+        header.extend(self.pkeys.iter().cloned());
+        header.push("max".into());
+        if self.audited {
+            header.push("misresolved".into());
+        }
+        header
+    }
+
+    /// One row (total, group or time bucket), tab-separated, without its newline.
+    fn row(
+        &self,
+        key: &str,
+        parts: &[String],
+        requests: u64,
+        c: &StatusClassView,
+        l: &LatencyView,
+        misresolved: Option<u64>,
+    ) -> String {
+        let mut cells = vec![cell(key)];
+        cells.extend(parts.iter().map(|p| cell(p)));
+        cells.resize(1 + self.names.len(), String::new());
+        cells.push(requests.to_string());
+        cells.extend(c.pairs().iter().map(|(_, n)| n.to_string()));
+        cells.extend([l.count.to_string(), tsv_num(l.min), tsv_num(l.mean)]);
+        // By key: a time bucket has only p50, p90 and p99.
+        cells.extend(self.pkeys.iter().map(|k| {
+            tsv_num(
+                l.percentiles
+                    .iter()
+                    .find(|(pk, _)| pk == k)
+                    .and_then(|(_, v)| *v),
+            )
+        }));
+        cells.push(tsv_num(l.max));
+        if self.audited {
+            cells.push(misresolved.map(|n| n.to_string()).unwrap_or_default());
+        }
+        cells.join("\t")
+    }
 }
 
 /// The audit's TSV rows: `(key, lines)`.
