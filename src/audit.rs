@@ -1055,148 +1055,16 @@ impl<'c> Audit<'c> {
     /// The plain-data view; `locate` turns a position into `path:line`.
     pub fn view(&self, locate: impl Fn(LineAt) -> String) -> AuditView {
         let cfg = self.config;
-        let share = |n: u64| {
-            if self.checked == 0 {
-                0.0
-            } else {
-                n as f64 / self.checked as f64
-            }
-        };
         let declared = cfg.declared();
-        let lb_list = |map: &Tallies<Key>| {
-            let mut v: Vec<LbIpView> = map
-                .iter()
-                .map(|(k, t)| LbIpView {
-                    ip: k.text(),
-                    lines: t.count,
-                    share: share(t.count),
-                    first: t.samples.first().map(|&a| locate(a)).unwrap_or_default(),
-                    first_time: t.first_time,
-                    last_time: t.last_time,
-                    samples: t.samples.iter().map(|&a| locate(a)).collect(),
-                    declared: match k {
-                        Key::Ip(ip) => declared.is_some_and(|r| r.trusted().contains_ip(*ip)),
-                        _ => false,
-                    },
-                    rules: Vec::new(),
-                })
-                .collect();
-            v.sort_by(|a, b| {
-                (a.ip == "others")
-                    .cmp(&(b.ip == "others"))
-                    .then(b.lines.cmp(&a.lines))
-                    .then_with(|| a.ip.cmp(&b.ip))
-            });
-            v
-        };
-        let lb = lb_list(&self.lb_ips);
-        let trusted_lb = lb_list(&self.trusted_lb_ips);
-
-        // Each misresolution, biggest first: what is wrong, with its own count and fix.
-        let mut wrong: Vec<Misresolution> = lb
-            .iter()
-            .filter(|l| l.ip != "others")
-            .map(|l| Misresolution {
-                kind: Kind::UnresolvedLbIp.as_str(),
-                address: l.ip.clone(),
-                lines: l.lines,
-                declared: l.declared,
-                fix: vec![format!("set_real_ip_from {};", l.ip)],
-                rules: Vec::new(),
-            })
-            .collect();
-        if let Some(t) = self.kinds.get(&Kind::UntrustedFrontEnd) {
-            wrong.push(Misresolution {
-                kind: Kind::UntrustedFrontEnd.as_str(),
-                address: cfg.front_ends_name.clone(),
-                lines: t.count,
-                declared: declared.is_some(),
-                fix: cfg
-                    .front_ends
-                    .entries()
-                    .iter()
-                    .map(|e| format!("set_real_ip_from {};", net_text(&e.net)))
-                    .collect(),
-                rules: Vec::new(),
-            });
-        }
-        for ((d, k), t) in self.drift.iter() {
-            if *d == Direction::DeclaredNotTrusted {
-                wrong.push(Misresolution {
-                    kind: Kind::ConfigDrift.as_str(),
-                    address: k.text(),
-                    lines: t.count,
-                    declared: true,
-                    fix: match k {
-                        Key::Others => Vec::new(),
-                        k => vec![format!("set_real_ip_from {};", k.text())],
-                    },
-                    rules: Vec::new(),
-                });
-            }
-        }
-        wrong.sort_by(|a, b| {
-            b.lines
-                .cmp(&a.lines)
-                .then_with(|| a.address.cmp(&b.address))
-        });
+        let lb = self.lb_ip_views(&self.lb_ips, &locate);
+        let trusted_lb = self.lb_ip_views(&self.trusted_lb_ips, &locate);
+        let wrong = self.misresolutions(&lb);
         let recursion_seen = self.walked_past_entry > 0;
         // No line shows nginx walking past an entry: a forgotten LB IP and recursion off look
         // the same.
         let recursion_unknown = !lb.is_empty() && !recursion_seen;
-        let mut suggested: Vec<String> = Vec::new();
-        let mut fixes: Vec<String> = Vec::new();
-        for m in &wrong {
-            for f in &m.fix {
-                if !fixes.contains(f) {
-                    fixes.push(f.clone());
-                    if let Some(a) = f
-                        .strip_prefix("set_real_ip_from ")
-                        .and_then(|f| f.strip_suffix(';'))
-                    {
-                        suggested.push(a.to_string());
-                    }
-                }
-            }
-        }
-        if recursion_unknown {
-            fixes.push("real_ip_recursive on;".to_string());
-        }
-
-        let mut top: Vec<(String, u64)> = self
-            .spoofed
-            .iter()
-            .map(|(v, n)| (crate::escape::escape_bytes(v).into_owned(), *n))
-            .collect();
-        top.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
-        top.truncate(10);
-        let mut findings = Vec::new();
-        for k in Kind::ALL {
-            if k == Kind::ConfigDrift {
-                findings.extend(self.drift_findings(&locate, share));
-                continue;
-            }
-            let Some(t) = self.kinds.get(&k) else {
-                continue;
-            };
-            findings.push(FindingView {
-                kind: k.as_str(),
-                description: k.describe(),
-                count: t.count,
-                share: share(t.count),
-                samples: t.samples.iter().map(|&a| locate(a)).collect(),
-                first_time: t.first_time,
-                last_time: t.last_time,
-                top: if k == Kind::SpoofAttempt {
-                    top.clone()
-                } else {
-                    Vec::new()
-                },
-                misresolution: k.misresolution(),
-                direction: None,
-                addresses: Vec::new(),
-            });
-        }
+        let (suggested, fixes) = fixes_of(&wrong, recursion_unknown);
+        let findings = self.finding_views(&locate);
         let mut trusted_peers: Vec<(String, u64)> = self
             .trusted_peers
             .iter()
@@ -1236,6 +1104,142 @@ impl<'c> Audit<'c> {
             unknown_peer_lines: self.unknown_peer_trusted,
             findings,
         }
+    }
+
+    /// `n` lines as a share of the lines checked (0 when none were).
+    fn share(&self, n: u64) -> f64 {
+        if self.checked == 0 {
+            0.0
+        } else {
+            n as f64 / self.checked as f64
+        }
+    }
+
+    /// One LB IP tally as views, most lines first and `others` last.
+    fn lb_ip_views(&self, map: &Tallies<Key>, locate: &impl Fn(LineAt) -> String) -> Vec<LbIpView> {
+        let declared = self.config.declared();
+        let mut v: Vec<LbIpView> = map
+            .iter()
+            .map(|(k, t)| LbIpView {
+                ip: k.text(),
+                lines: t.count,
+                share: self.share(t.count),
+                first: t.samples.first().map(|&a| locate(a)).unwrap_or_default(),
+                first_time: t.first_time,
+                last_time: t.last_time,
+                samples: t.samples.iter().map(|&a| locate(a)).collect(),
+                declared: match k {
+                    Key::Ip(ip) => declared.is_some_and(|r| r.trusted().contains_ip(*ip)),
+                    _ => false,
+                },
+                rules: Vec::new(),
+            })
+            .collect();
+        v.sort_by(|a, b| {
+            (a.ip == "others")
+                .cmp(&(b.ip == "others"))
+                .then(b.lines.cmp(&a.lines))
+                .then_with(|| a.ip.cmp(&b.ip))
+        });
+        v
+    }
+
+    /// Each misresolution, biggest first: what is wrong, with its own count and fix.
+    fn misresolutions(&self, lb: &[LbIpView]) -> Vec<Misresolution> {
+        let cfg = self.config;
+        let mut wrong: Vec<Misresolution> = lb
+            .iter()
+            .filter(|l| l.ip != "others")
+            .map(|l| Misresolution {
+                kind: Kind::UnresolvedLbIp.as_str(),
+                address: l.ip.clone(),
+                lines: l.lines,
+                declared: l.declared,
+                fix: vec![format!("set_real_ip_from {};", l.ip)],
+                rules: Vec::new(),
+            })
+            .collect();
+        if let Some(t) = self.kinds.get(&Kind::UntrustedFrontEnd) {
+            wrong.push(Misresolution {
+                kind: Kind::UntrustedFrontEnd.as_str(),
+                address: cfg.front_ends_name.clone(),
+                lines: t.count,
+                declared: cfg.declared().is_some(),
+                fix: cfg
+                    .front_ends
+                    .entries()
+                    .iter()
+                    .map(|e| format!("set_real_ip_from {};", net_text(&e.net)))
+                    .collect(),
+                rules: Vec::new(),
+            });
+        }
+        for ((d, k), t) in self.drift.iter() {
+            if *d == Direction::DeclaredNotTrusted {
+                wrong.push(Misresolution {
+                    kind: Kind::ConfigDrift.as_str(),
+                    address: k.text(),
+                    lines: t.count,
+                    declared: true,
+                    fix: match k {
+                        Key::Others => Vec::new(),
+                        k => vec![format!("set_real_ip_from {};", k.text())],
+                    },
+                    rules: Vec::new(),
+                });
+            }
+        }
+        wrong.sort_by(|a, b| {
+            b.lines
+                .cmp(&a.lines)
+                .then_with(|| a.address.cmp(&b.address))
+        });
+        wrong
+    }
+
+    /// The findings, in [`Kind::ALL`] order (`config_drift` one per direction).
+    fn finding_views(&self, locate: &impl Fn(LineAt) -> String) -> Vec<FindingView> {
+        let top = self.top_spoofed();
+        let mut findings = Vec::new();
+        for k in Kind::ALL {
+            if k == Kind::ConfigDrift {
+                findings.extend(self.drift_findings(locate, |n| self.share(n)));
+                continue;
+            }
+            let Some(t) = self.kinds.get(&k) else {
+                continue;
+            };
+            findings.push(FindingView {
+                kind: k.as_str(),
+                description: k.describe(),
+                count: t.count,
+                share: self.share(t.count),
+                samples: t.samples.iter().map(|&a| locate(a)).collect(),
+                first_time: t.first_time,
+                last_time: t.last_time,
+                top: if k == Kind::SpoofAttempt {
+                    top.clone()
+                } else {
+                    Vec::new()
+                },
+                misresolution: k.misresolution(),
+                direction: None,
+                addresses: Vec::new(),
+            });
+        }
+        findings
+    }
+
+    /// The ten most frequent spoofed header values (escaped), most lines first.
+    fn top_spoofed(&self) -> Vec<(String, u64)> {
+        let mut top: Vec<(String, u64)> = self
+            .spoofed
+            .iter()
+            .map(|(v, n)| (crate::escape::escape_bytes(v).into_owned(), *n))
+            .collect();
+        top.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+        top.truncate(10);
+        top
     }
 
     /// The `config_drift` findings, one per direction, each listing its addresses.
@@ -1288,6 +1292,30 @@ impl<'c> Audit<'c> {
         }
         out
     }
+}
+
+/// The distinct fix lines of the misresolutions, in order, with `real_ip_recursive on;` last
+/// when recursion is unknown; and the addresses those `set_real_ip_from` lines name.
+fn fixes_of(wrong: &[Misresolution], recursion_unknown: bool) -> (Vec<String>, Vec<String>) {
+    let mut suggested: Vec<String> = Vec::new();
+    let mut fixes: Vec<String> = Vec::new();
+    for m in wrong {
+        for f in &m.fix {
+            if !fixes.contains(f) {
+                fixes.push(f.clone());
+                if let Some(a) = f
+                    .strip_prefix("set_real_ip_from ")
+                    .and_then(|f| f.strip_suffix(';'))
+                {
+                    suggested.push(a.to_string());
+                }
+            }
+        }
+    }
+    if recursion_unknown {
+        fixes.push("real_ip_recursive on;".to_string());
+    }
+    (suggested, fixes)
 }
 
 /// `a`, `a and b`, `a, b and c`.
