@@ -596,6 +596,21 @@ impl Draft {
         })
     }
 
+    /// A tracked file found again after it left the log path: read on from its saved
+    /// offset and line, and kept for later runs.
+    fn resume(found: Found, t: &Tracked) -> Result<Self, Error> {
+        let name = found.path.display().to_string();
+        Draft::new(
+            found.path,
+            name,
+            found.file,
+            &found.meta,
+            t.offset,
+            t.line,
+            Some(true),
+        )
+    }
+
     /// The piece to read from this draft: its range, through the handle already opened.
     fn into_piece(self) -> Piece {
         Piece {
@@ -761,16 +776,7 @@ fn resume_rotated(
     live_has_lines: bool,
     run: &mut Incremental,
 ) -> Result<Draft, Error> {
-    let name = found.path.display().to_string();
-    let mut d = Draft::new(
-        found.path,
-        name,
-        found.file,
-        &found.meta,
-        t.offset,
-        t.line,
-        Some(true),
-    )?;
+    let mut d = Draft::resume(found, t)?;
     let finished = d.size == t.size && d.end == d.size && live_has_lines;
     if finished {
         d.keep = Some(false);
@@ -896,16 +902,7 @@ fn finish_previous(
     match dirs.find(log, t, claimed, true)? {
         Some(found) => {
             claimed.push((found.meta.dev(), found.meta.ino()));
-            let name = found.path.display().to_string();
-            let d = Draft::new(
-                found.path,
-                name,
-                found.file,
-                &found.meta,
-                t.offset,
-                t.line,
-                Some(true),
-            )?;
+            let d = Draft::resume(found, t)?;
             run.notes.push(format!(
                 "{}: {how}; finishing {} from byte {} (line {}), complete lines only: a \
                  line still being written is read at a later run; then reading {} from \
