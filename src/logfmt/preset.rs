@@ -58,24 +58,20 @@ impl Preset {
     }
 }
 
-/// Where the parse of one line stands.
+/// Where the parse of one line stands: the rest of the line.
 struct Cursor<'a> {
-    line: &'a [u8],
-    pos: usize,
+    rest: &'a [u8],
 }
 
 impl<'a> Cursor<'a> {
     /// The next value, up to the first occurrence of `lit` (not empty).
     #[inline(always)]
     fn value(&mut self, rec: &mut Record<'a>, field: Field, lit: &'static [u8]) -> bool {
-        let Some(rest) = self.line.get(self.pos..) else {
+        let Some((value, after)) = split_at_lit(self.rest, lit) else {
             return false;
         };
-        let Some(end) = find_lit(rest, lit) else {
-            return false;
-        };
-        rec.put(field, &rest[..end]);
-        self.pos += end + lit.len();
+        rec.put(field, value);
+        self.rest = after;
         true
     }
 
@@ -83,49 +79,42 @@ impl<'a> Cursor<'a> {
     /// when `lit` is empty).
     #[inline(always)]
     fn last(&mut self, rec: &mut Record<'a>, field: Field, lit: &'static [u8]) -> bool {
-        let Some(rest) = self.line.get(self.pos..) else {
-            return false;
-        };
-        let end = if lit.is_empty() {
-            rest.len()
+        let value = if lit.is_empty() {
+            self.rest
         } else {
-            match find_lit(rest, lit) {
-                Some(end) if end + lit.len() == rest.len() => end,
+            match split_at_lit(self.rest, lit) {
+                Some((value, [])) => value,
                 _ => return false,
             }
         };
-        rec.put(field, &rest[..end]);
+        rec.put(field, value);
         true
     }
 }
 
-/// The first occurrence of `lit` (a constant, not empty) in `hay`.
+/// `hay` split around the first occurrence of `lit` (a constant, not empty): the text before
+/// it and the text after it. Slices rather than positions, so that each step is checked once.
 #[inline(always)]
-fn find_lit(hay: &[u8], lit: &'static [u8]) -> Option<usize> {
-    let (&first, tail) = lit.split_first()?;
-    let first = Needle::new(first);
+fn split_at_lit<'a>(hay: &'a [u8], lit: &'static [u8]) -> Option<(&'a [u8], &'a [u8])> {
+    let first = Needle::new(*lit.first()?);
     let at = find_byte(&first, hay)?;
-    if follows(hay, at, tail) {
-        return Some(at);
+    let (value, from) = hay.split_at_checked(at)?;
+    if let Some(after) = from.strip_prefix(lit) {
+        return Some((value, after));
     }
-    find_lit_after(hay, at + 1, &first, tail)
+    let at = find_lit_after(hay, at + 1, &first, lit)?;
+    let (value, from) = hay.split_at_checked(at)?;
+    Some((value, from.get(lit.len()..)?))
 }
 
-/// Whether `tail` follows `hay[at]`.
-#[inline(always)]
-fn follows(hay: &[u8], at: usize, tail: &[u8]) -> bool {
-    hay.get(at + 1..)
-        .is_some_and(|after| after.starts_with(tail))
-}
-
-/// [`find_lit`] from `from` on, after an occurrence of the literal's first byte that did not
-/// start the literal. Out of line: that is rare, and the loop made every search set up for
-/// it.
+/// The first occurrence of `lit` in `hay` from `from` on, after an occurrence of the
+/// literal's first byte that did not start the literal. Out of line: that is rare, and the
+/// loop made every search set up for it.
 #[inline(never)]
-fn find_lit_after(hay: &[u8], mut from: usize, first: &Needle, tail: &[u8]) -> Option<usize> {
+fn find_lit_after(hay: &[u8], mut from: usize, first: &Needle, lit: &[u8]) -> Option<usize> {
     loop {
         let at = from + find_byte(first, hay.get(from..)?)?;
-        if follows(hay, at, tail) {
+        if hay.get(at..).is_some_and(|rest| rest.starts_with(lit)) {
             return Some(at);
         }
         from = at + 1;
@@ -140,7 +129,7 @@ macro_rules! preset {
         const $slots: &[(Field, &[u8])] = &[$((Field::$field, $lit)),+];
 
         fn $name<'a>(line: &'a [u8], rec: &mut Record<'a>) -> bool {
-            let mut c = Cursor { line, pos: 0 };
+            let mut c = Cursor { rest: line };
             preset!(@steps c, rec, $(($field, $lit)),+)
         }
     };
@@ -234,13 +223,26 @@ mod tests {
         assert_eq!(Preset::of("$remote_addr"), None);
     }
 
-    /// A literal is found at its first occurrence, past partial matches of it.
+    /// A literal is found at its first occurrence, past partial matches of it, and the
+    /// text is split around it.
     #[test]
     fn literals_are_found_at_their_first_whole_occurrence() {
-        assert_eq!(find_lit(b"ab\" \"c\" \"", b"\" \""), Some(2));
-        assert_eq!(find_lit(b"a\"b\" c\" \"", b"\" \""), Some(6));
-        assert_eq!(find_lit(b"a\" ", b"\" \""), None);
-        assert_eq!(find_lit(b"", b" "), None);
-        assert_eq!(find_lit(b" ", b" "), Some(0));
+        let split = |hay: &'static [u8], lit| split_at_lit(hay, lit);
+        assert_eq!(
+            split(b"ab\" \"c\" \"", b"\" \""),
+            Some((&b"ab"[..], &b"c\" \""[..]))
+        );
+        assert_eq!(
+            split(b"a\"b\" c\" \"", b"\" \""),
+            Some((&b"a\"b\" c"[..], &b""[..]))
+        );
+        assert_eq!(split(b"a\" ", b"\" \""), None);
+        assert_eq!(split(b"a\"", b"\" \""), None);
+        assert_eq!(split(b"", b" "), None);
+        assert_eq!(split(b" ", b" "), Some((&b""[..], &b""[..])));
+        assert_eq!(
+            split(b"x\"\"\" y", b"\" "),
+            Some((&b"x\"\""[..], &b"y"[..]))
+        );
     }
 }
