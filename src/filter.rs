@@ -471,6 +471,37 @@ fn field_list() -> String {
 }
 
 fn comparison(i: &str) -> Res<'_, Expr> {
+    let (i, (field, name)) = field_name(i)?;
+    let (i, _) = ws(i)?;
+    let op_at = i;
+    let (i, (op, op_text)) = operator(i, name)?;
+    let kind = field.kind();
+    match (kind, op) {
+        (Kind::Text, Op::Lt | Op::Le | Op::Gt | Op::Ge) => {
+            return failure(
+                op_at,
+                format!("'{name}' is text: use == != =~ !~, not {op_text}"),
+            )
+        }
+        (Kind::Integer | Kind::Seconds, Op::Match | Op::NotMatch) => {
+            return failure(
+                op_at,
+                format!("'{name}' is a number: use == != < <= > >=, not {op_text}"),
+            )
+        }
+        _ => {}
+    }
+    let (i, _) = ws(i)?;
+    if i.starts_with('"') {
+        let (rest, value) = quoted_value(i, field, name, op)?;
+        return Ok((rest, Expr::Cmp(field, op, value)));
+    }
+    let (rest, value) = number_value(i, kind, name)?;
+    Ok((rest, Expr::Cmp(field, op, Value::Num(value))))
+}
+
+/// The field a comparison starts with, and its name as written.
+fn field_name(i: &str) -> Res<'_, (FilterField, &str)> {
     let (i, _) = ws(i)?;
     if i.is_empty() {
         return failure(
@@ -498,8 +529,12 @@ fn comparison(i: &str) -> Res<'_, Expr> {
             ),
         );
     };
-    let (i, _) = ws(i)?;
-    let op_at = i;
+    Ok((i, (field, name)))
+}
+
+/// The comparison operator after field `name`, and its text; a run of operator characters
+/// that is no operator is an error.
+fn operator<'a>(op_at: &'a str, name: &str) -> Res<'a, (Op, &'a str)> {
     let mut op_parser = alt((
         tag("=="),
         tag("!="),
@@ -510,7 +545,7 @@ fn comparison(i: &str) -> Res<'_, Expr> {
         tag("<"),
         tag(">"),
     ));
-    let parsed: Res<'_, &str> = op_parser.parse(i);
+    let parsed: Res<'_, &str> = op_parser.parse(op_at);
     let (i, op_text) = match parsed {
         Ok(ok) => ok,
         Err(_) => {
@@ -542,53 +577,39 @@ fn comparison(i: &str) -> Res<'_, Expr> {
         "<" => Op::Lt,
         _ => Op::Gt,
     };
-    let kind = field.kind();
-    match (kind, op) {
-        (Kind::Text, Op::Lt | Op::Le | Op::Gt | Op::Ge) => {
-            return failure(
-                op_at,
-                format!("'{name}' is text: use == != =~ !~, not {op_text}"),
-            )
-        }
-        (Kind::Integer | Kind::Seconds, Op::Match | Op::NotMatch) => {
-            return failure(
-                op_at,
-                format!("'{name}' is a number: use == != < <= > >=, not {op_text}"),
-            )
-        }
-        _ => {}
+    Ok((i, (op, op_text)))
+}
+
+/// A value in double quotes for `field`: a regular expression, a client network, or text.
+fn quoted_value<'a>(value_at: &'a str, field: FilterField, name: &str, op: Op) -> Res<'a, Value> {
+    let (rest, text) = string(value_at)?;
+    if field.kind() != Kind::Text {
+        return failure(
+            value_at,
+            format!("'{name}' is a number: write the value without quotes"),
+        );
     }
-    let (i, _) = ws(i)?;
-    let value_at = i;
-    if i.starts_with('"') {
-        let (rest, text) = string(i)?;
-        if kind != Kind::Text {
-            return failure(
-                value_at,
-                format!("'{name}' is a number: write the value without quotes"),
-            );
-        }
-        let value = match op {
-            Op::Match | Op::NotMatch => match Regex::new(&text) {
-                Ok(re) => Value::Regex(re),
-                Err(e) => {
-                    let msg = e.to_string().replace('\n', " ");
-                    return failure(value_at, format!("invalid regular expression: {msg}"));
-                }
-            },
-            _ if field == FilterField::Client && text.contains('/') => {
-                match text.parse::<IpNet>() {
-                    Ok(net) => Value::Net(net.trunc()),
-                    Err(_) => {
-                        return failure(value_at, "expected a network such as \"10.0.0.0/8\"")
-                    }
-                }
+    let value = match op {
+        Op::Match | Op::NotMatch => match Regex::new(&text) {
+            Ok(re) => Value::Regex(re),
+            Err(e) => {
+                let msg = e.to_string().replace('\n', " ");
+                return failure(value_at, format!("invalid regular expression: {msg}"));
             }
-            _ => Value::Text(text.into_bytes().into_boxed_slice()),
-        };
-        return Ok((rest, Expr::Cmp(field, op, value)));
-    }
-    let (rest, n) = match number(i) {
+        },
+        _ if field == FilterField::Client && text.contains('/') => match text.parse::<IpNet>() {
+            Ok(net) => Value::Net(net.trunc()),
+            Err(_) => return failure(value_at, "expected a network such as \"10.0.0.0/8\""),
+        },
+        _ => Value::Text(text.into_bytes().into_boxed_slice()),
+    };
+    Ok((rest, value))
+}
+
+/// An unquoted number for a field of `kind`: whole, or seconds (as microseconds) with an
+/// optional unit.
+fn number_value<'a>(value_at: &'a str, kind: Kind, name: &str) -> Res<'a, u64> {
+    let (rest, n) = match number(value_at) {
         Ok(ok) => ok,
         Err(_) => {
             let hint = match kind {
@@ -637,7 +658,7 @@ fn comparison(i: &str) -> Res<'_, Expr> {
             }
         }
     };
-    Ok((rest, Expr::Cmp(field, op, Value::Num(value))))
+    Ok((rest, value))
 }
 
 /// `digits` in units of 1/`scale` seconds, as microseconds.
