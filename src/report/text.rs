@@ -583,6 +583,7 @@ fn verdict_with(a: &AuditView, num: &dyn Fn(u64) -> String) -> String {
     out
 }
 
+/// The audit part of the text report: headline, fixes, settings, LB IP and findings tables.
 fn write_audit(out: &mut String, a: &AuditView, width: Option<usize>) {
     // The headline carries the fixes of each misresolution (and, inferred, what nginx
     // trusts); the lines below add only what it does not say.
@@ -591,6 +592,25 @@ fn write_audit(out: &mut String, a: &AuditView, width: Option<usize>) {
     for fix in a.fixes.iter().filter(|f| !headline.contains(f.as_str())) {
         let _ = writeln!(out, "  fix: {fix}");
     }
+    write_audit_settings(out, a);
+    if !a.peer_logged {
+        let _ = writeln!(
+            out,
+            "  note: the log has no $realip_remote_addr; direct hits and drift cannot be told \
+             apart (see the recommended log_format)"
+        );
+    }
+    if !a.unresolved_lb_ips.is_empty() || !a.trusted_lb_ips.is_empty() {
+        write_lb_ip_table(out, a, width);
+    }
+    if !a.findings.is_empty() {
+        write_findings_table(out, a, width);
+    }
+}
+
+/// The line saying what the audit checked against: header, recursion and (unless
+/// inferred) the trust.
+fn write_audit_settings(out: &mut String, a: &AuditView) {
     let recursion = if a.trust_source == "inferred" {
         if a.recursion_seen {
             "on (seen in the log)"
@@ -627,93 +647,90 @@ fn write_audit(out: &mut String, a: &AuditView, width: Option<usize>) {
         "  {source}real_ip_header {}; real_ip_recursive {recursion}{trust}",
         escape_str(&a.header),
     );
-    if !a.peer_logged {
-        let _ = writeln!(
-            out,
-            "  note: the log has no $realip_remote_addr; direct hits and drift cannot be told \
-             apart (see the recommended log_format)"
-        );
+}
+
+/// The table of LB IPs, untrusted first, with a forwarding-rule column when any has one.
+fn write_lb_ip_table(out: &mut String, a: &AuditView, width: Option<usize>) {
+    let mut rows = vec![[
+        "LB IP",
+        "nginx",
+        "lines",
+        "share",
+        "first",
+        "first seen",
+        "last seen",
+    ]
+    .map(String::from)
+    .to_vec()];
+    let lists = [
+        (&a.unresolved_lb_ips, "NOT trusted"),
+        (&a.trusted_lb_ips, "trusted"),
+    ];
+    // A forwarding-rule column only when --lb-ips-from named some.
+    let named = lists
+        .iter()
+        .any(|(list, _)| list.iter().any(|l| !l.rules.is_empty()));
+    if named {
+        rows[0].push("forwarding rule".into());
     }
-    if !a.unresolved_lb_ips.is_empty() || !a.trusted_lb_ips.is_empty() {
-        let mut rows = vec![[
-            "LB IP",
-            "nginx",
-            "lines",
-            "share",
-            "first",
-            "first seen",
-            "last seen",
-        ]
+    for (list, word) in lists {
+        for l in list {
+            let word = if l.declared && word == "NOT trusted" {
+                "NOT trusted (declared)"
+            } else {
+                word
+            };
+            let mut row = vec![
+                l.ip.clone(),
+                word.to_string(),
+                thousands(l.lines),
+                pct(l.share),
+                escape_str(&l.first).into_owned(),
+                l.first_time.map(utc).unwrap_or_else(|| "-".into()),
+                l.last_time.map(utc).unwrap_or_else(|| "-".into()),
+            ];
+            if named {
+                row.push(if l.rules.is_empty() {
+                    "-".into()
+                } else {
+                    escape_str(&l.rules.join(", ")).into_owned()
+                });
+            }
+            rows.push(row);
+        }
+    }
+    out.push_str(&fitted(rows, width));
+}
+
+/// The table of findings, then the most spoofed header values if any.
+fn write_findings_table(out: &mut String, a: &AuditView, width: Option<usize>) {
+    let mut rows = vec![["finding", "lines", "share", "first sample", "meaning"]
         .map(String::from)
         .to_vec()];
-        let lists = [
-            (&a.unresolved_lb_ips, "NOT trusted"),
-            (&a.trusted_lb_ips, "trusted"),
-        ];
-        // A forwarding-rule column only when --lb-ips-from named some.
-        let named = lists
-            .iter()
-            .any(|(list, _)| list.iter().any(|l| !l.rules.is_empty()));
-        if named {
-            rows[0].push("forwarding rule".into());
-        }
-        for (list, word) in lists {
-            for l in list {
-                let word = if l.declared && word == "NOT trusted" {
-                    "NOT trusted (declared)"
-                } else {
-                    word
-                };
-                let mut row = vec![
-                    l.ip.clone(),
-                    word.to_string(),
-                    thousands(l.lines),
-                    pct(l.share),
-                    escape_str(&l.first).into_owned(),
-                    l.first_time.map(utc).unwrap_or_else(|| "-".into()),
-                    l.last_time.map(utc).unwrap_or_else(|| "-".into()),
-                ];
-                if named {
-                    row.push(if l.rules.is_empty() {
-                        "-".into()
-                    } else {
-                        escape_str(&l.rules.join(", ")).into_owned()
-                    });
-                }
-                rows.push(row);
-            }
-        }
-        out.push_str(&fitted(rows, width));
+    for f in &a.findings {
+        let first = f
+            .samples
+            .first()
+            .map(|s| escape_str(s).into_owned())
+            .unwrap_or_default();
+        let meaning = drift_message(f, &thousands);
+        rows.push(vec![
+            f.kind.to_string(),
+            thousands(f.count),
+            pct(f.share),
+            first,
+            meaning,
+        ]);
     }
-    if !a.findings.is_empty() {
-        let mut rows = vec![["finding", "lines", "share", "first sample", "meaning"]
-            .map(String::from)
-            .to_vec()];
-        for f in &a.findings {
-            let first = f
-                .samples
-                .first()
-                .map(|s| escape_str(s).into_owned())
-                .unwrap_or_default();
-            let meaning = drift_message(f, &thousands);
-            rows.push(vec![
-                f.kind.to_string(),
-                thousands(f.count),
-                pct(f.share),
-                first,
-                meaning,
-            ]);
-        }
-        out.push_str(&fitted(rows, width));
-        if let Some(spoof) = a.findings.iter().find(|f| !f.top.is_empty()) {
-            let top: Vec<String> = spoof
-                .top
-                .iter()
-                .take(5)
-                .map(|(v, n)| format!("{} ({})", escape_str(v), thousands(*n)))
-                .collect();
-            let _ = writeln!(out, "  most spoofed values: {}", top.join(", "));
-        }
+    out.push_str(&fitted(rows, width));
+    if let Some(spoof) = a.findings.iter().find(|f| !f.top.is_empty()) {
+        let top: Vec<String> = spoof
+            .top
+            .iter()
+            .take(5)
+            .map(|(v, n)| format!("{} ({})", escape_str(v), thousands(*n)))
+            .collect();
+        let _ = writeln!(out, "  most spoofed values: {}", top.join(", "));
     }
 }
 
