@@ -15,7 +15,7 @@ use std::sync::Arc;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::audit::{Audit, AuditConfig, AuditOptions, AuditState};
+use crate::audit::{Audit, AuditConfig, AuditOptions, AuditState, AuditView};
 use crate::escape::escape_str;
 use crate::report::ScanReport;
 use crate::resolve::NginxVersion;
@@ -417,6 +417,117 @@ fn merged_summary(states: &[MergeState], parts: &[Part]) -> Result<Option<Summar
     Ok(total)
 }
 
+/// The counts, inputs, errors and samples of the parts, added up in order.
+struct Counts {
+    inputs: Vec<String>,
+    errors: Vec<String>,
+    samples: Vec<Sample>,
+    lines: u64,
+    parsed: u64,
+    malformed: u64,
+    filtered: u64,
+    /// The parts' log format names, each once, in the order they first appear.
+    formats: Vec<String>,
+    /// Whether every part's format was detected.
+    detected: bool,
+}
+
+impl Counts {
+    /// Adds up the parts' counts and lists; malformed samples are not cut here.
+    fn of(parts: &[Part]) -> Result<Self, Error> {
+        let mut t = Counts {
+            inputs: Vec::new(),
+            errors: Vec::new(),
+            samples: Vec::new(),
+            lines: 0,
+            parsed: 0,
+            malformed: 0,
+            filtered: 0,
+            formats: Vec::new(),
+            detected: true,
+        };
+        for p in parts {
+            t.inputs.extend(strings_at(p, "inputs")?);
+            t.errors.extend(strings_at(p, "errors")?);
+            t.lines += u64_at(p, "/lines")?;
+            t.parsed += u64_at(p, "/parsed")?;
+            t.malformed += u64_at(p, "/malformed/count")?;
+            t.filtered += p.json.get("filtered").and_then(Value::as_u64).unwrap_or(0);
+            if let Some(list) = p.json.pointer("/malformed/samples") {
+                let mut s = Vec::<Sample>::deserialize(list)
+                    .map_err(|e| bad(p, format!("malformed.samples: {e}")))?;
+                t.samples.append(&mut s);
+            }
+            let name = p
+                .json
+                .pointer("/format/name")
+                .and_then(Value::as_str)
+                .unwrap_or("?")
+                .to_string();
+            if !t.formats.contains(&name) {
+                t.formats.push(name);
+            }
+            t.detected &= p
+                .json
+                .pointer("/format/detected")
+                .and_then(Value::as_bool)
+                .unwrap_or(false);
+        }
+        Ok(t)
+    }
+}
+
+/// Merges the audit states of `states` under `config`, each part's input numbers shifted
+/// past the inputs of the parts before it.
+fn merged_audit<'c>(
+    config: &'c AuditConfig,
+    states: &[MergeState],
+    parts: &[Part],
+) -> Result<Option<Audit<'c>>, Error> {
+    let mut audit: Option<Audit<'c>> = None;
+    let mut offset = 0u32;
+    for (st, p) in states.iter().zip(parts) {
+        let n = u32::try_from(strings_at(p, "inputs")?.len()).unwrap_or(u32::MAX);
+        if let Some(a) = &st.audit {
+            let a = Audit::from_state(config, a, offset).map_err(|e| bad(p, e))?;
+            match &mut audit {
+                Some(t) => t.merge(a),
+                None => audit = Some(a),
+            }
+        } else {
+            return Err(bad(
+                p,
+                "the audit options are there but the audit state is not",
+            ));
+        }
+        offset = offset.saturating_add(n);
+    }
+    Ok(audit)
+}
+
+/// The merged audit's view: samples located in the merged inputs, LB IPs named after the
+/// parts' forwarding rules.
+fn merged_audit_view(audit: &Audit<'_>, inputs: &[String], parts: &[Part]) -> AuditView {
+    let locate = |at: crate::scan::LineAt| {
+        let name = inputs.get(at.file as usize).map_or("?", String::as_str);
+        format!("{name}:{}", at.line + 1)
+    };
+    let mut view = audit.view(locate);
+    let names = lb_rule_names(parts);
+    if !names.is_empty() {
+        view.name_lb_rules(|ip| names.get(ip).cloned().unwrap_or_default());
+    }
+    view
+}
+
+/// The nginx version every part's audit reproduced, when they all name the same one.
+fn agreed_version(versions: &[Option<NginxVersion>]) -> Option<String> {
+    match versions.first() {
+        Some(&Some(v)) if versions.iter().all(|w| *w == Some(v)) => Some(v.to_string()),
+        _ => None,
+    }
+}
+
 /// Merges reports of `realip scan --output json` into the report of the whole: counts,
 /// status, every group and every percentile as if one run had scanned every part's inputs in
 /// order. Refuses reports made with different options; the forwarding-rule names of
@@ -431,79 +542,25 @@ pub fn merge(parts: &[Part], epoch: u64) -> Result<Merged, Error> {
     let states = states(parts)?;
     let opts = &states[0].options;
     let summary = merged_summary(&states, parts)?;
-    let mut inputs = Vec::new();
-    let mut errors = Vec::new();
-    let mut samples: Vec<Sample> = Vec::new();
-    let (mut lines, mut parsed, mut malformed, mut filtered) = (0u64, 0u64, 0u64, 0u64);
-    let mut formats: Vec<String> = Vec::new();
-    let mut detected = true;
-    for p in parts {
-        inputs.extend(strings_at(p, "inputs")?);
-        errors.extend(strings_at(p, "errors")?);
-        lines += u64_at(p, "/lines")?;
-        parsed += u64_at(p, "/parsed")?;
-        malformed += u64_at(p, "/malformed/count")?;
-        filtered += p.json.get("filtered").and_then(Value::as_u64).unwrap_or(0);
-        if let Some(list) = p.json.pointer("/malformed/samples") {
-            let mut s = Vec::<Sample>::deserialize(list)
-                .map_err(|e| bad(p, format!("malformed.samples: {e}")))?;
-            samples.append(&mut s);
-        }
-        let name = p
-            .json
-            .pointer("/format/name")
-            .and_then(Value::as_str)
-            .unwrap_or("?")
-            .to_string();
-        if !formats.contains(&name) {
-            formats.push(name);
-        }
-        detected &= p
-            .json
-            .pointer("/format/detected")
-            .and_then(Value::as_bool)
-            .unwrap_or(false);
-    }
-    samples.truncate(opts.samples);
+    let mut counts = Counts::of(parts)?;
+    counts.samples.truncate(opts.samples);
     let audit_config = match &opts.audit {
         Some(o) => Some(AuditConfig::from_options(o).map_err(|e| bad(&parts[0], e.to_string()))?),
         None => None,
     };
-    let mut audit: Option<Audit<'_>> = None;
-    if let Some(config) = &audit_config {
-        let mut offset = 0u32;
-        for (st, p) in states.iter().zip(parts) {
-            let n = u32::try_from(strings_at(p, "inputs")?.len()).unwrap_or(u32::MAX);
-            if let Some(a) = &st.audit {
-                let a = Audit::from_state(config, a, offset).map_err(|e| bad(p, e))?;
-                match &mut audit {
-                    Some(t) => t.merge(a),
-                    None => audit = Some(a),
-                }
-            } else {
-                return Err(bad(
-                    p,
-                    "the audit options are there but the audit state is not",
-                ));
-            }
-            offset = offset.saturating_add(n);
-        }
-    }
+    let audit = match &audit_config {
+        Some(config) => merged_audit(config, &states, parts)?,
+        None => None,
+    };
     let audit_note = parts[0]
         .json
         .pointer("/audit/note")
         .or_else(|| parts[0].json.pointer("/audit/skipped"))
         .and_then(Value::as_str)
         .map(str::to_string);
-    let locate = |at: crate::scan::LineAt| {
-        let name = inputs.get(at.file as usize).map_or("?", String::as_str);
-        format!("{name}:{}", at.line + 1)
-    };
-    let mut audit_view = audit.as_ref().map(|a| a.view(locate));
-    let names = lb_rule_names(parts);
-    if let Some(view) = audit_view.as_mut().filter(|_| !names.is_empty()) {
-        view.name_lb_rules(|ip| names.get(ip).cloned().unwrap_or_default());
-    }
+    let audit_view = audit
+        .as_ref()
+        .map(|a| merged_audit_view(a, &counts.inputs, parts));
     let versions = parts
         .iter()
         .map(nginx_version_of)
@@ -518,10 +575,7 @@ pub fn merge(parts: &[Part], epoch: u64) -> Result<Merged, Error> {
         .as_ref()
         .map(|s| s.view(&opts.percentiles, opts.top, opts.sort_by()));
     // The version travels on while every part agrees (a merge of merges compares it again).
-    let nginx_version = match versions.first() {
-        Some(&Some(v)) if versions.iter().all(|w| *w == Some(v)) => Some(v.to_string()),
-        _ => None,
-    };
+    let nginx_version = agreed_version(&versions);
     let mergeable = MergeState {
         version: MERGE_VERSION,
         options: opts.clone(),
@@ -530,14 +584,14 @@ pub fn merge(parts: &[Part], epoch: u64) -> Result<Merged, Error> {
         nginx_version,
     };
     let report = ScanReport {
-        inputs,
-        format: formats.join(", "),
-        format_detected: detected,
-        lines,
-        parsed,
-        malformed,
-        samples,
-        errors,
+        format: counts.formats.join(", "),
+        inputs: counts.inputs,
+        format_detected: counts.detected,
+        lines: counts.lines,
+        parsed: counts.parsed,
+        malformed: counts.malformed,
+        samples: counts.samples,
+        errors: counts.errors,
         summary: view,
         audit: audit_view,
         audit_note,
@@ -546,7 +600,7 @@ pub fn merge(parts: &[Part], epoch: u64) -> Result<Merged, Error> {
         epoch,
         totals: None,
         metrics: crate::report::model::MetricsOptions::default(),
-        filtered,
+        filtered: counts.filtered,
         mergeable: serde_json::to_value(&mergeable).ok(),
     };
     Ok(Merged { report, warnings })
