@@ -558,6 +558,17 @@ fn write_groups(out: &mut String, s: &SummaryView) {
 pub fn render(r: &ScanReport) -> String {
     let mut body = String::new();
     body.push_str("<main>\n<h1>realip report</h1>\n");
+    write_overview(&mut body, r);
+    write_audit_section(&mut body, r);
+    if let Some(s) = &r.summary {
+        write_traffic(&mut body, s);
+    }
+    body.push_str("</main>\n");
+    page(r, &body)
+}
+
+/// The inputs line, the cards of counts and the errors.
+fn write_overview(body: &mut String, r: &ScanReport) {
     let inputs: Vec<String> = r.inputs.iter().map(|i| text(i)).collect();
     let _ = writeln!(
         body,
@@ -588,10 +599,13 @@ pub fn render(r: &ScanReport) -> String {
     for e in &r.errors {
         let _ = writeln!(body, "<p class=\"verdict bad\">error: {}</p>", text(e));
     }
+}
 
+/// The audit section (or why there is none), with the misresolved-per-bucket chart.
+fn write_audit_section(body: &mut String, r: &ScanReport) {
     body.push_str("<h2>Audit</h2>\n");
     match (&r.audit, &r.audit_note) {
-        (Some(a), _) => write_audit(&mut body, a),
+        (Some(a), _) => write_audit(body, a),
         (None, Some(note)) => {
             let _ = writeln!(body, "<p class=\"muted\">{}</p>", text(note));
         }
@@ -601,57 +615,61 @@ pub fn render(r: &ScanReport) -> String {
     if let (Some(s), Some(_)) = (series, &r.audit) {
         if !s.points.is_empty() {
             figure(
-                &mut body,
+                body,
                 "chart-misresolved",
                 &format!("misresolved requests per {}", duration(s.bucket_seconds)),
                 misresolved_chart(s),
             );
         }
     }
+}
 
-    if let Some(s) = &r.summary {
-        body.push_str("<h2>Traffic over time</h2>\n");
-        match &s.series {
-            Some(series) if !series.points.is_empty() => {
-                let every = duration(series.bucket_seconds);
-                figure(
-                    &mut body,
-                    "chart-requests",
-                    &format!("requests per {every} by status class (stacked), UTC"),
-                    requests_chart(series),
-                );
-                figure(
-                    &mut body,
-                    "chart-latency",
-                    &format!("request_time p50, p90 and p99 per {every}, UTC"),
-                    latency_chart(series),
-                );
-            }
-            Some(_) => body.push_str("<p class=\"muted\">no request with a time</p>\n"),
-            None => body.push_str(
-                "<p class=\"muted\">no time series: scan with --bucket (e.g. --bucket 5m)</p>\n",
-            ),
-        }
-        body.push_str("<h2>Latency distribution</h2>\n");
-        if s.request_time_bins.is_empty() {
-            body.push_str("<p class=\"muted\">no $request_time in the log</p>\n");
-        } else {
+/// The summary's sections: traffic over time, the latency distribution and the groups.
+fn write_traffic(body: &mut String, s: &SummaryView) {
+    body.push_str("<h2>Traffic over time</h2>\n");
+    match &s.series {
+        Some(series) if !series.points.is_empty() => {
+            let every = duration(series.bucket_seconds);
             figure(
-                &mut body,
-                "chart-distribution",
-                "requests by request_time, four bins per decade",
-                distribution_chart(&s.request_time_bins),
+                body,
+                "chart-requests",
+                &format!("requests per {every} by status class (stacked), UTC"),
+                requests_chart(series),
+            );
+            figure(
+                body,
+                "chart-latency",
+                &format!("request_time p50, p90 and p99 per {every}, UTC"),
+                latency_chart(series),
             );
         }
-        write_groups(&mut body, s);
-        let _ = writeln!(
+        Some(_) => body.push_str("<p class=\"muted\">no request with a time</p>\n"),
+        None => body.push_str(
+            "<p class=\"muted\">no time series: scan with --bucket (e.g. --bucket 5m)</p>\n",
+        ),
+    }
+    body.push_str("<h2>Latency distribution</h2>\n");
+    if s.request_time_bins.is_empty() {
+        body.push_str("<p class=\"muted\">no $request_time in the log</p>\n");
+    } else {
+        figure(
             body,
-            "<p class=\"muted\">{}</p>",
-            text(s.percentile_definition)
+            "chart-distribution",
+            "requests by request_time, four bins per decade",
+            distribution_chart(&s.request_time_bins),
         );
     }
-    body.push_str("</main>\n");
+    write_groups(body, s);
+    let _ = writeln!(
+        body,
+        "<p class=\"muted\">{}</p>",
+        text(s.percentile_definition)
+    );
+}
 
+/// The HTML document around `body`: head with its content security policy and style, the
+/// report as JSON for the script, and the script.
+fn page(r: &ScanReport, body: &str) -> String {
     let data = json_for_script(
         &crate::escape::json_compact(&super::json::to_value(r)).unwrap_or_else(|_| "{}".into()),
     );
@@ -672,7 +690,7 @@ pub fn render(r: &ScanReport) -> String {
     page.push_str("<meta name=\"referrer\" content=\"no-referrer\">\n");
     page.push_str("<title>realip report</title>\n");
     let _ = writeln!(page, "<style>{STYLE}</style>\n</head>\n<body>");
-    page.push_str(&body);
+    page.push_str(body);
     let _ = writeln!(
         page,
         "<script type=\"application/json\" id=\"realip-data\">{data}</script>"
