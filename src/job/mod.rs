@@ -586,7 +586,7 @@ pub struct PreparedScan {
     plan: Plan,
     audit: Option<Arc<AuditConfig>>,
     audit_note: Option<String>,
-    summary: Option<(Arc<SummaryConfig>, Vec<f64>, usize, SortBy)>,
+    summary: Option<SummaryPlan>,
     scan: ScanOptions,
     metrics: MetricsOptions,
     selection: Selection,
@@ -663,54 +663,10 @@ impl PreparedScan {
             format!("{name}:{line}")
         };
         let (sum, aud) = (&scanned.acc.summary, &scanned.acc.audit);
-        if let (Some(s), Some(width)) = (sum, bucket) {
-            if let Some(n) = s.series_too_long() {
-                return Err(Error::option(
-                    "--bucket",
-                    format!(
-                        "{} gives {n} buckets between the first and the last request (at most \
-                         {MAX_BUCKETS}): use a larger --bucket, or --since/--until",
-                        crate::report::text::duration(width)
-                    ),
-                ));
-            }
-        }
+        check_series_length(sum.as_ref(), bucket)?;
         let mergeable = MergeState {
             version: MERGE_VERSION,
-            options: MergeOptions {
-                percentiles: summary
-                    .as_ref()
-                    .map(|(_, p, ..)| p.clone())
-                    .unwrap_or_default(),
-                group_by: summary
-                    .as_ref()
-                    .and_then(|(c, ..)| crate::summary::group_by_name(&c.group_by)),
-                routes: summary
-                    .as_ref()
-                    .map(|(c, ..)| {
-                        c.routes
-                            .iter()
-                            .map(|r| format!("{}={}", r.regex.as_str(), r.name))
-                            .collect()
-                    })
-                    .unwrap_or_default(),
-                max_groups: summary.as_ref().map_or(0, |(c, ..)| c.max_groups),
-                buckets_us: summary
-                    .as_ref()
-                    .map(|(c, ..)| c.buckets_us.to_vec())
-                    .unwrap_or_default(),
-                bucket,
-                filter: selection.filter.clone(),
-                since: selection.range.since,
-                until: selection.range.until,
-                audit: audit.as_ref().map(|c| c.options()),
-                samples,
-                top: summary.as_ref().map_or(0, |(_, _, top, _)| *top),
-                sort: summary
-                    .as_ref()
-                    .map_or("count", |(.., sort)| sort.name())
-                    .to_string(),
-            },
+            options: merge_options(summary.as_ref(), &selection, audit.as_ref(), samples),
             summary: sum.as_ref().map(Summary::state),
             audit: aud
                 .as_ref()
@@ -749,6 +705,62 @@ impl PreparedScan {
         };
         finished.add_to_totals(now);
         Ok(finished)
+    }
+}
+
+/// The summary of a scan to come: its config, percentiles, `--top` and sort order.
+type SummaryPlan = (Arc<SummaryConfig>, Vec<f64>, usize, SortBy);
+
+/// Refuses a time series with more than [`MAX_BUCKETS`] buckets of `bucket` seconds.
+fn check_series_length(summary: Option<&Summary>, bucket: Option<u64>) -> Result<(), Error> {
+    if let (Some(s), Some(width)) = (summary, bucket) {
+        if let Some(n) = s.series_too_long() {
+            return Err(Error::option(
+                "--bucket",
+                format!(
+                    "{} gives {n} buckets between the first and the last request (at most \
+                     {MAX_BUCKETS}): use a larger --bucket, or --since/--until",
+                    crate::report::text::duration(width)
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// The options a report is made with, as recorded in its mergeable state (`merge` refuses
+/// parts whose options differ).
+fn merge_options(
+    summary: Option<&SummaryPlan>,
+    selection: &Selection,
+    audit: Option<&Arc<AuditConfig>>,
+    samples: usize,
+) -> MergeOptions {
+    MergeOptions {
+        percentiles: summary.map(|(_, p, ..)| p.clone()).unwrap_or_default(),
+        group_by: summary.and_then(|(c, ..)| crate::summary::group_by_name(&c.group_by)),
+        routes: summary
+            .map(|(c, ..)| {
+                c.routes
+                    .iter()
+                    .map(|r| format!("{}={}", r.regex.as_str(), r.name))
+                    .collect()
+            })
+            .unwrap_or_default(),
+        max_groups: summary.map_or(0, |(c, ..)| c.max_groups),
+        buckets_us: summary
+            .map(|(c, ..)| c.buckets_us.to_vec())
+            .unwrap_or_default(),
+        bucket: summary.and_then(|(c, ..)| c.bucket),
+        filter: selection.filter.clone(),
+        since: selection.range.since,
+        until: selection.range.until,
+        audit: audit.map(|c| c.options()),
+        samples,
+        top: summary.map_or(0, |(_, _, top, _)| *top),
+        sort: summary
+            .map_or("count", |(.., sort)| sort.name())
+            .to_string(),
     }
 }
 
