@@ -470,6 +470,7 @@ fn field_list() -> String {
         .join(", ")
 }
 
+/// One comparison: a field, an operator and a value that fits both.
 fn comparison(i: &str) -> Res<'_, Expr> {
     let (i, (field, name)) = field_name(i)?;
     let (i, _) = ws(i)?;
