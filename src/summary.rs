@@ -234,21 +234,42 @@ impl Default for SummaryConfig {
     }
 }
 
+/// Up to this many bucket bounds are searched in fixed steps over [`steps_of`]; more take
+/// the binary search.
+const FIXED_STEPS: usize = 15;
+
+/// `bounds` (at most [`FIXED_STEPS`]) padded to sixteen with `u64::MAX`, which no value is
+/// above: the four halving steps of [`bucket_in`] then need no bounds checks.
+fn steps_of(bounds: &[u64]) -> [u64; 16] {
+    let mut steps = [u64::MAX; 16];
+    if bounds.len() <= FIXED_STEPS {
+        steps[..bounds.len()].copy_from_slice(bounds);
+    }
+    steps
+}
+
 /// The bucket of `us` among sorted `bounds`: how many bounds are below it (the same as
 /// `bounds.partition_point(|&b| b < us)`). Up to 15 bounds (the default list has 15), four
-/// fixed halving steps without a loop; more, the binary search.
+/// fixed halving steps over `steps` (= [`steps_of`]`(bounds)`) without a loop; more, the
+/// binary search.
 #[inline(always)]
-fn bucket_of(bounds: &[u64], us: u64) -> usize {
-    if bounds.len() > 15 {
+fn bucket_in(steps: &[u64; 16], bounds: &[u64], us: u64) -> usize {
+    if bounds.len() > FIXED_STEPS {
         return bounds.partition_point(|&b| b < us);
     }
     let mut i = 0;
     for step in [8, 4, 2, 1] {
-        if bounds.get(i + step - 1).is_some_and(|&b| b < us) {
+        if steps[(i + step - 1) & 15] < us {
             i += step;
         }
     }
     i
+}
+
+/// [`bucket_in`] for tests that have only the bounds.
+#[cfg(test)]
+fn bucket_of(bounds: &[u64], us: u64) -> usize {
+    bucket_in(&steps_of(bounds), bounds, us)
 }
 
 /// A latency distribution in microseconds.
@@ -256,6 +277,8 @@ fn bucket_of(bounds: &[u64], us: u64) -> usize {
 pub struct Latency {
     hist: Histogram<u64>,
     bounds: Arc<[u64]>,
+    /// [`steps_of`]`(bounds)`.
+    steps: [u64; 16],
     /// Values per bucket (not cumulative): `counts[i]` for `bounds[i-1] < v <= bounds[i]`,
     /// the last one above every bound.
     counts: Box<[u64]>,
@@ -275,6 +298,7 @@ impl Latency {
         Latency {
             hist,
             bounds: Arc::clone(bounds),
+            steps: steps_of(bounds),
             counts: vec![0; bounds.len() + 1].into_boxed_slice(),
             sum_us: 0,
             min_us: u64::MAX,
@@ -290,7 +314,7 @@ impl Latency {
             self.clamped += 1;
         }
         self.hist.saturating_record(us.min(MAX_LATENCY_US));
-        let bucket = bucket_of(&self.bounds, us);
+        let bucket = bucket_in(&self.steps, &self.bounds, us);
         if let Some(c) = self.counts.get_mut(bucket) {
             *c += 1;
         }
