@@ -473,14 +473,22 @@ fn parse_seconds_us_checked(v: &[u8]) -> Option<u64> {
 /// `$upstream_response_time`: values separated by `, ` (several upstreams tried) or ` : `
 /// (internal redirect to another upstream group); `-` values (no response) are skipped.
 /// `None` when no value parses.
+#[inline]
 pub fn parse_upstream_times(v: &[u8]) -> Option<UpstreamTime> {
-    // The common case, one upstream: a plain number is its own only part.
+    // The common case, one upstream: a plain number is its own only part. Inlined; lists
+    // out of line.
     if let Some(us) = parse_seconds_us(v) {
         return Some(UpstreamTime {
             total_us: us,
             tries: 1,
         });
     }
+    parse_upstream_list(v)
+}
+
+/// [`parse_upstream_times`] for anything but one plain number.
+#[inline(never)]
+fn parse_upstream_list(v: &[u8]) -> Option<UpstreamTime> {
     let mut total: u64 = 0;
     let mut tries = 0u32;
     for part in v.split(|&b| b == b',' || b == b':') {
