@@ -230,10 +230,21 @@ pub(crate) fn find_byte(needle: &Needle, hay: &[u8]) -> Option<usize> {
     (found != 0).then(|| from + found.trailing_zeros() as usize)
 }
 
-/// [`find_byte`] without SSE2: the first 16 bytes a word at a time, the rest with `memchr`.
+/// [`find_byte`] without SSE2.
 #[cfg(not(all(target_arch = "x86_64", target_feature = "sse2")))]
 #[inline(always)]
 pub(crate) fn find_byte(needle: &Needle, hay: &[u8]) -> Option<usize> {
+    find_byte_by_words(needle, hay)
+}
+
+/// [`find_byte`] on targets without SSE2: the first 16 bytes a word at a time, the rest with
+/// `memchr`. Compiled (and tested) on every target.
+#[cfg_attr(
+    all(target_arch = "x86_64", target_feature = "sse2"),
+    allow(dead_code, reason = "the SSE2 search is used instead; tested here too")
+)]
+#[inline(always)]
+fn find_byte_by_words(needle: &Needle, hay: &[u8]) -> Option<usize> {
     if let (Some(first), Some(second)) = (
         hay.first_chunk::<8>(),
         hay.get(8..).and_then(<[u8]>::first_chunk::<8>),
@@ -506,7 +517,9 @@ mod tests {
             ),
             byte in proptest::sample::select(vec![0u8, b' ', b'"', 0x80, 0xff]),
         ) {
-            proptest::prop_assert_eq!(find_byte(&Needle::new(byte), &hay), hay.iter().position(|&b| b == byte));
+            for search in SEARCHES {
+                proptest::prop_assert_eq!(search(&Needle::new(byte), &hay), hay.iter().position(|&b| b == byte));
+            }
         }
 
         /// Every literal shape finds the first occurrence a plain substring search finds.
@@ -531,38 +544,38 @@ mod tests {
     /// the slice's end is the needle too, so reading past the end would show.
     #[test]
     fn find_byte_finds_the_byte_at_every_offset_and_never_past_the_end() {
-        for byte in [0u8, b' ', b'"', 0x7f, 0x80, 0xff] {
-            let near = [
-                byte ^ 1,
-                byte.wrapping_add(0x80),
-                byte.wrapping_sub(1),
-                byte ^ 0x7f,
-            ];
-            for len in 0..=80 {
-                let mut buf: Vec<u8> = (0..len).map(|i| near[i % near.len()]).collect();
-                buf.push(byte);
-                assert_eq!(
-                    find_byte(&Needle::new(byte), &buf[..len]),
-                    None,
-                    "{byte:#x} in {len} bytes"
-                );
-                for at in 0..len {
-                    let mut hay = buf.clone();
-                    hay[at] = byte;
-                    assert_eq!(
-                        find_byte(&Needle::new(byte), &hay[..len]),
-                        Some(at),
-                        "{byte:#x} {len} {at}"
-                    );
-                    for later in at + 1..len {
-                        let mut twice = hay.clone();
-                        twice[later] = byte;
-                        assert_eq!(find_byte(&Needle::new(byte), &twice[..len]), Some(at));
+        for search in SEARCHES {
+            for byte in [0u8, b' ', b'"', 0x7f, 0x80, 0xff] {
+                let needle = Needle::new(byte);
+                let near = [
+                    byte ^ 1,
+                    byte.wrapping_add(0x80),
+                    byte.wrapping_sub(1),
+                    byte ^ 0x7f,
+                ];
+                for len in 0..=80 {
+                    let mut buf: Vec<u8> = (0..len).map(|i| near[i % near.len()]).collect();
+                    buf.push(byte);
+                    assert_eq!(search(&needle, &buf[..len]), None, "{byte:#x} in {len}");
+                    for at in 0..len {
+                        let mut hay = buf.clone();
+                        hay[at] = byte;
+                        assert_eq!(search(&needle, &hay[..len]), Some(at), "{byte:#x} {at}");
+                        for later in at + 1..len {
+                            let mut twice = hay.clone();
+                            twice[later] = byte;
+                            assert_eq!(search(&needle, &twice[..len]), Some(at));
+                        }
                     }
                 }
             }
         }
     }
+
+    /// A byte search.
+    type Search = fn(&Needle, &[u8]) -> Option<usize>;
+    /// The byte search in use and the word-at-a-time one of targets without SSE2.
+    const SEARCHES: [Search; 2] = [find_byte, find_byte_by_words];
 
     #[test]
     fn combined_compiles_into_head_and_slots() {
