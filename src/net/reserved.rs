@@ -148,34 +148,45 @@ pub fn reserved(ip: IpAddr) -> Option<&'static Reserved> {
     }
 }
 
-/// One family's ranges in list order, with the first octets any of them covers.
+/// One family's ranges in list order, and for each first octet the set of ranges (bits by
+/// list index) that hold addresses starting with it.
 struct Family<N> {
     nets: Vec<(N, &'static Reserved)>,
-    first_octets: [bool; 256],
+    by_first_octet: [u64; 256],
 }
 
 impl<N> Family<N> {
     fn new() -> Self {
         Family {
             nets: Vec::new(),
-            first_octets: [false; 256],
+            by_first_octet: [0; 256],
         }
     }
 
     /// Adds `net`, whose addresses start with first octets `lo..=hi`.
     fn push(&mut self, net: N, (lo, hi): (u8, u8), r: &'static Reserved) {
+        let bit = 1u64.checked_shl(self.nets.len() as u32).unwrap_or(0);
         for o in lo..=hi {
-            self.first_octets[usize::from(o)] = true;
+            self.by_first_octet[usize::from(o)] |= bit;
         }
         self.nets.push((net, r));
     }
 
+    /// The first range in list order that holds the address: only the ranges its first
+    /// octet can be in are tested (none for most public addresses).
     #[inline]
     fn find(&self, first_octet: u8, contains: impl Fn(&N) -> bool) -> Option<&'static Reserved> {
-        if !self.first_octets[usize::from(first_octet)] {
-            return None;
+        let mut candidates = self.by_first_octet[usize::from(first_octet)];
+        while candidates != 0 {
+            let i = candidates.trailing_zeros() as usize;
+            if let Some((n, r)) = self.nets.get(i) {
+                if contains(n) {
+                    return Some(*r);
+                }
+            }
+            candidates &= candidates - 1;
         }
-        self.nets.iter().find(|(n, _)| contains(n)).map(|(_, r)| *r)
+        None
     }
 }
 
@@ -215,6 +226,11 @@ mod tests {
     }
 
     #[test]
+    fn each_family_fits_the_first_octet_sets() {
+        assert!(NETS.v4.nets.len() <= 64 && NETS.v6.nets.len() <= 64);
+    }
+
+    #[test]
     fn every_entry_parses() {
         for e in RESERVED {
             assert!(e.cidr.parse::<IpNet>().is_ok(), "{}", e.cidr);
@@ -251,6 +267,38 @@ mod tests {
         assert_eq!(r("34.120.5.6"), None);
         assert_eq!(r("8.8.8.8"), None);
         assert_eq!(r("2600:1901::1"), None);
+    }
+
+    use proptest::strategy::Strategy;
+
+    proptest::proptest! {
+        /// Any address, with first octets and prefixes of reserved ranges favoured: the
+        /// per-octet candidate sets answer like the plain scan of every range.
+        #[test]
+        fn candidate_sets_answer_like_a_plain_scan(
+            v4 in proptest::prop_oneof![
+                proptest::num::u32::ANY,
+                (proptest::sample::select(vec![0u32, 10, 100, 127, 169, 172, 192, 198, 203, 224, 240, 255]), 0u32..1 << 24)
+                    .prop_map(|(o, rest)| o << 24 | rest),
+            ],
+            v6 in proptest::prop_oneof![
+                proptest::num::u128::ANY,
+                (proptest::sample::select(vec![0u128, 0x0064_ff9b, 0x0100, 0x2001, 0x2001_0db8, 0x2002, 0xfc00, 0xfe80, 0xff00]), 0u128..1 << 96)
+                    .prop_map(|(p, rest)| if p > 0xffff { p << 96 | rest } else { p << 112 | rest }),
+            ],
+        ) {
+            let plain = |ip: IpAddr| {
+                RESERVED
+                    .iter()
+                    .find(|r| r.cidr.parse::<IpNet>().is_ok_and(|n| n.contains(&ip)))
+                    .map(|r| r.rfc)
+            };
+            let ip4 = IpAddr::from(std::net::Ipv4Addr::from(v4));
+            proptest::prop_assert_eq!(reserved(ip4).map(|r| r.rfc), plain(ip4));
+            let ip6 = IpAddr::from(std::net::Ipv6Addr::from(v6));
+            let mapped = ip6.to_canonical();
+            proptest::prop_assert_eq!(reserved(ip6).map(|r| r.rfc), plain(mapped));
+        }
     }
 
     #[test]
