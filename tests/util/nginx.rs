@@ -134,7 +134,7 @@ impl Nginx {
             .prefix("realip-nginx-")
             .tempdir()
             .expect("temp dir");
-        let ports: Vec<u16> = servers.iter().map(|_| free_port()).collect();
+        let ports = free_ports(servers.len());
         let conf = config(dir.path(), http, servers, &ports);
         let conf_path = dir.path().join("nginx.conf");
         fs::write(&conf_path, conf).expect("write nginx.conf");
@@ -159,7 +159,7 @@ impl Nginx {
                     return Err(format!("nginx exited with {status}\n{}", nginx.logs()));
                 }
                 // The port must be listened on by *this* nginx: a free port can be taken by
-                // another test's server between `free_port` and nginx's bind, and a connect
+                // another test's server between `free_ports` and nginx's bind, and a connect
                 // alone would then talk to that stranger while this nginx retries its bind.
                 if listens_on(nginx.child.id(), port) {
                     break;
@@ -331,9 +331,18 @@ fn listens_on(pid: u32, port: u16) -> bool {
 }
 
 /// A port of 127.0.0.1 that was free a moment ago.
-fn free_port() -> u16 {
-    let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).expect("bind 127.0.0.1:0");
-    listener.local_addr().expect("local_addr").port()
+/// `n` distinct free ports. Every listener is held until all are chosen: a port released at
+/// once may come back from the next `bind` to port 0, and two servers on one port would both
+/// be served by the first (nginx accepts the same `listen` twice, as name-based virtual
+/// hosts), so one server's requests would silently get another's answers.
+fn free_ports(n: usize) -> Vec<u16> {
+    let listeners: Vec<TcpListener> = (0..n)
+        .map(|_| TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).expect("bind 127.0.0.1:0"))
+        .collect();
+    listeners
+        .iter()
+        .map(|l| l.local_addr().expect("local_addr").port())
+        .collect()
 }
 
 /// The whole nginx.conf: everything nginx writes stays inside `dir`.
@@ -547,4 +556,13 @@ fn exchange(conn: &mut Conn, request: &[u8]) -> io::Result<(Response, bool)> {
         },
         keep_alive,
     ))
+}
+
+/// The ports of one nginx are distinct, however many are asked for at once.
+#[test]
+fn free_ports_are_distinct() {
+    let mut ports = free_ports(64);
+    ports.sort_unstable();
+    ports.dedup();
+    assert_eq!(ports.len(), 64);
 }
