@@ -531,6 +531,21 @@ impl<K: std::hash::Hash + Eq> Tallies<K> {
     }
 }
 
+impl Tallies<Key> {
+    /// [`Tallies::add`] of `Key::Ip(ip)` (others: `Key::Others`), the per-line call: the hot
+    /// entry's test compares addresses, not keys, and stays inline.
+    #[inline(always)]
+    fn add_ip(&mut self, ip: IpAddr, at: LineAt, time: Option<i64>, cfg: &AuditConfig) {
+        if let Some((Key::Ip(k), t)) = &mut self.hot {
+            if *k == ip {
+                t.add(at, time, cfg.samples);
+                return;
+            }
+        }
+        self.add_cold(Key::Ip(ip), Key::Others, at, time, cfg);
+    }
+}
+
 /// What one line's header shows about nginx's walk, right to left (entry 1 = rightmost).
 struct Walk {
     /// Entries (tokens) in the header.
@@ -842,8 +857,7 @@ impl<'c> Audit<'c> {
                 }
                 if let (true, Some(lb)) = (lb_line, w.e1) {
                     if k >= 2 {
-                        self.trusted_lb_ips
-                            .add(Key::Ip(lb), Key::Others, at, time, cfg);
+                        self.trusted_lb_ips.add_ip(lb, at, time, cfg);
                     } else {
                         wrong = Some(Wrong::LbIp(lb));
                     }
@@ -2073,6 +2087,47 @@ mod tests {
             a.merge(b);
             let loc = |at: LineAt| at.line.to_string();
             assert_eq!(whole.view(loc), a.view(loc));
+        }
+    }
+
+    /// A tally's content, for comparing two tallies.
+    fn tally_parts(t: &Tally) -> (u64, Vec<LineAt>, Option<i64>, Option<i64>) {
+        (t.count, t.samples.clone(), t.first_time, t.last_time)
+    }
+
+    proptest::proptest! {
+        /// `Tallies::add_ip` (the per-line fast path) counts exactly as the general `add`:
+        /// runs of one address, address changes, keys past the bound, lines out of order,
+        /// lines without a time.
+        #[test]
+        fn add_ip_is_add_of_an_ip_key(
+            lines in proptest::collection::vec(
+                (0u8..6, 0u64..50, proptest::option::of(-5i64..5)),
+                0..120,
+            ),
+            max_addresses in 1usize..5,
+        ) {
+            let mut cfg = config(None, true).clone();
+            cfg.max_addresses = max_addresses;
+            cfg.samples = 3;
+            let mut fast = Tallies::<Key>::default();
+            let mut slow = Tallies::<Key>::default();
+            for (k, line, time) in lines {
+                let ip = if k == 5 {
+                    "2001:db8::1".parse().unwrap()
+                } else {
+                    IpAddr::from([192, 0, 2, k])
+                };
+                let at = LineAt { file: 0, unit: 0, line };
+                fast.add_ip(ip, at, time, &cfg);
+                slow.add(Key::Ip(ip), Key::Others, at, time, &cfg);
+            }
+            let sorted = |t: &Tallies<Key>| {
+                let mut v: Vec<_> = t.iter().map(|(k, t)| (k.text(), tally_parts(t))).collect();
+                v.sort();
+                v
+            };
+            proptest::prop_assert_eq!(sorted(&fast), sorted(&slow));
         }
     }
 }
