@@ -779,7 +779,7 @@ impl<'c> Audit<'c> {
         // The same text is the same address: parse each text once per line.
         let peer = if cfg.peer_logged {
             rec.get(Field::RealipRemoteAddr).and_then(|v| {
-                if v == logged_text {
+                if same_bytes(v, logged_text) {
                     Some(logged)
                 } else {
                     Addr::parse_opt(v)
