@@ -131,7 +131,29 @@ pub const RESERVED: &[Reserved] = &[
 
 /// The reserved range `ip` falls in, if any. IPv4-mapped IPv6 addresses are looked up as
 /// IPv4.
+///
+/// Inline, the answer for an address whose first octet no range can hold (most clients):
+/// one table lookup and no call. The audit asks this of every line's client.
+#[inline]
 pub fn reserved(ip: IpAddr) -> Option<&'static Reserved> {
+    let nets = &*NETS;
+    let none = match ip {
+        IpAddr::V4(v4) => nets.v4.by_first_octet[usize::from(v4.octets()[0])] == 0,
+        // IPv4-mapped addresses start with a zero octet: the full lookup maps them.
+        IpAddr::V6(v6) => {
+            let first = v6.octets()[0];
+            first != 0 && nets.v6.by_first_octet[usize::from(first)] == 0
+        }
+    };
+    if none {
+        return None;
+    }
+    reserved_in(ip)
+}
+
+/// [`reserved`] past the first-octet test.
+#[inline(never)]
+fn reserved_in(ip: IpAddr) -> Option<&'static Reserved> {
     let ip = match ip {
         IpAddr::V6(v6) => v6
             .to_ipv4_mapped()
