@@ -547,6 +547,7 @@ impl Tallies<Key> {
 }
 
 /// What one line's header shows about nginx's walk, right to left (entry 1 = rightmost).
+#[cfg_attr(test, derive(Debug, PartialEq))]
 struct Walk {
     /// Entries (tokens) in the header.
     n: usize,
@@ -565,6 +566,71 @@ struct Walk {
 /// `rightmost` remembers the last rightmost entry's text and address: behind a load
 /// balancer it is one of a few LB IPs on almost every line.
 fn walk(value: &[u8], logged: &Addr, logged_text: &[u8], rightmost: &mut TokenMemo) -> Walk {
+    match walk_client_lb(value, logged, logged_text, rightmost) {
+        Some(w) => w,
+        None => walk_entries(value, logged, logged_text, rightmost),
+    }
+}
+
+/// [`walk`] of the shape a Google front end writes when the client sent no header,
+/// `<client>,<lb-ip>` (most lines behind it): the logged client's text, a comma and the last
+/// rightmost entry's text, recognised by three comparisons instead of a token search. `None`
+/// for any other value.
+///
+/// Exact: `logged_text` parsed as an address, so it holds no separator; the memo's text is
+/// a token [`header::token_span`] found, which can hold a separator only as its first byte
+/// (tested here). So the general walk would find the same two tokens.
+#[inline(always)]
+fn walk_client_lb(
+    value: &[u8],
+    logged: &Addr,
+    logged_text: &[u8],
+    rightmost: &TokenMemo,
+) -> Option<Walk> {
+    let lt = logged_text.len();
+    let lb = &rightmost.text;
+    if value.len() != lt + 1 + lb.len() || value.get(lt) != Some(&b',') {
+        return None;
+    }
+    let (client, rest) = value.split_at_checked(lt)?;
+    let lb_text = rest.get(1..)?;
+    if !matches!(lb_text.first(), Some(b) if *b != b' ' && *b != b',')
+        || !same_bytes(lb_text, lb)
+        || !same_bytes(client, logged_text)
+    {
+        return None;
+    }
+    let e1 = if same_bytes(lb_text, logged_text) {
+        logged.ip()
+    } else {
+        rightmost.ip
+    };
+    let e2 = logged.ip();
+    let is_logged = |ip: Option<IpAddr>| ip.is_some_and(|ip| Addr::Ip(ip) == *logged);
+    let stop = if is_logged(e1) {
+        Some(1)
+    } else if is_logged(e2) {
+        Some(2)
+    } else {
+        None
+    };
+    Some(Walk {
+        n: 2,
+        e1,
+        e2,
+        stop,
+        leftmost: 0..lt,
+    })
+}
+
+/// [`walk`] token by token.
+#[inline(always)]
+fn walk_entries(
+    value: &[u8],
+    logged: &Addr,
+    logged_text: &[u8],
+    rightmost: &mut TokenMemo,
+) -> Walk {
     let mut w = Walk {
         n: 0,
         e1: None,
@@ -606,6 +672,7 @@ fn walk(value: &[u8], logged: &Addr, logged_text: &[u8], rightmost: &mut TokenMe
 
 /// The address of the last header entry parsed, by its text (see [`walk`]).
 #[derive(Clone, Debug, Default)]
+#[cfg_attr(test, derive(PartialEq))]
 struct TokenMemo {
     text: Vec<u8>,
     ip: Option<IpAddr>,
@@ -2128,6 +2195,62 @@ mod tests {
                 v
             };
             proptest::prop_assert_eq!(sorted(&fast), sorted(&slow));
+        }
+    }
+
+    /// Header values made of address texts (the logged client's among them), separators
+    /// and junk, favouring `<client>,<lb-ip>`.
+    fn header_value(logged: &'static str) -> impl proptest::strategy::Strategy<Value = String> {
+        use proptest::prelude::*;
+        let piece = proptest::sample::select(vec![
+            logged,
+            "34.120.5.6",
+            "10.0.0.1",
+            "2001:db8::1",
+            "unix:",
+            "x",
+            "",
+            ",",
+            " ",
+            ", ",
+            ",34.120.5.6",
+            "34.120.5.6 ",
+        ]);
+        prop_oneof![
+            proptest::collection::vec(piece, 0..6).prop_map(|p| p.concat()),
+            proptest::sample::select(vec!["34.120.5.6", "10.0.0.1", ",34.120.5.6", "x"])
+                .prop_map(move |lb| format!("{logged},{lb}")),
+        ]
+    }
+
+    proptest::proptest! {
+        /// The `<client>,<lb-ip>` shortcut of the header walk answers as the walk token by
+        /// token, and leaves the memo of the rightmost entry as it does, whatever the memo
+        /// held (a value walked before).
+        #[test]
+        fn the_client_lb_walk_is_the_token_walk(
+            (logged, before, value) in proptest::strategy::Strategy::prop_flat_map(proptest::sample::select(vec![
+                "203.0.113.7", "34.120.5.6", "2001:db8::1", "unix:", "10.0.0.1",
+            ]),
+            |l| {
+                use proptest::strategy::Strategy as _;
+                // A memo whose text starts with a separator comes from a one-token value.
+                let before = proptest::prop_oneof![
+                    header_value(l),
+                    proptest::sample::select(vec![",34.120.5.6", "34.120.5.6", " x", l])
+                        .prop_map(String::from),
+                ];
+                (proptest::strategy::Just(l), before, header_value(l))
+            }),
+        ) {
+            let logged_addr = Addr::parse_opt(logged.as_bytes()).unwrap();
+            let mut memo = TokenMemo::default();
+            walk_entries(before.as_bytes(), &logged_addr, logged.as_bytes(), &mut memo);
+            let mut fast_memo = memo.clone();
+            let fast = walk(value.as_bytes(), &logged_addr, logged.as_bytes(), &mut fast_memo);
+            let slow = walk_entries(value.as_bytes(), &logged_addr, logged.as_bytes(), &mut memo);
+            proptest::prop_assert_eq!(fast, slow);
+            proptest::prop_assert_eq!(fast_memo, memo);
         }
     }
 }
