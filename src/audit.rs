@@ -838,7 +838,7 @@ impl<'c> Audit<'c> {
     pub fn record_at(&mut self, rec: &Record<'_>, at: LineAt, time: Option<i64>) -> bool {
         let cfg = self.config;
         let logged_text = rec.get(Field::RemoteAddr).unwrap_or(b"");
-        let Some(logged) = Addr::parse_opt(logged_text) else {
+        let Some(logged) = Addr::parse_line(logged_text) else {
             self.no_client += 1;
             return false;
         };
@@ -849,7 +849,7 @@ impl<'c> Audit<'c> {
                 if same_bytes(v, logged_text) {
                     Some(logged)
                 } else {
-                    Addr::parse_opt(v)
+                    Addr::parse_line(v)
                 }
             })
         } else {

@@ -29,6 +29,17 @@ pub fn parse_ipv4(text: &[u8]) -> Option<Ipv4Addr> {
     }
 }
 
+/// The common IPv4 shape's address as `1 << 32 | address`, and 0 for every other text: an
+/// answer in one register, for [`Addr::parse_line`](super::Addr::parse_line), which asks
+/// [`parse_ip`] only about the other texts.
+#[inline(never)]
+pub(crate) fn ipv4_common_packed(text: &[u8]) -> u64 {
+    match ipv4_common(text) {
+        Shape::Parsed(v4) => 1 << 32 | u64::from(u32::from(v4)),
+        Shape::NotIpv4 | Shape::Other => 0,
+    }
+}
+
 /// What the common-case IPv4 reader made of a text.
 enum Shape {
     Parsed(Ipv4Addr),
@@ -477,6 +488,16 @@ mod tests {
 
     use proptest::prelude::*;
 
+    use crate::net::Addr;
+
+    #[test]
+    fn the_per_line_reading_takes_unix_and_refuses_junk_like_parse_opt() {
+        for text in [&b"unix:"[..], b"", b"1.2.3.4", b"::1", b"1.2.3", b"x"] {
+            assert_eq!(Addr::parse_line(text), Addr::parse_opt(text));
+        }
+        assert_eq!(Addr::parse_line(b"unix:"), Some(Addr::Unix));
+    }
+
     /// nginx's `ngx_parse_addr` with the general parsers only: the reference for the
     /// common-shape readers.
     fn parse_ip_general(text: &[u8]) -> Option<IpAddr> {
@@ -583,12 +604,15 @@ mod tests {
         fn the_common_ipv4_reader_agrees_with_the_general_parser(text in mutated(ipv4_text())) {
             prop_assert_eq!(parse_ipv4(&text), parse_ipv4_general(&text));
             prop_assert_eq!(parse_ip(&text), parse_ip_general(&text));
+            // The audit's per-line reading (the common shape packed in a register).
+            prop_assert_eq!(Addr::parse_line(&text), Addr::parse_opt(&text));
         }
 
         #[test]
         fn the_common_ipv6_reader_agrees_with_the_general_parser(text in mutated(ipv6_text())) {
             prop_assert_eq!(parse_ipv6(&text), parse_ipv6_general(&text));
             prop_assert_eq!(parse_ip(&text), parse_ip_general(&text));
+            prop_assert_eq!(Addr::parse_line(&text), Addr::parse_opt(&text));
         }
 
         #[test]
