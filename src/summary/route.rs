@@ -123,11 +123,231 @@ fn hash_like(all: u8, len: usize) -> bool {
     len >= 8 && all & (A_HEX | A_NO_DIGIT) == A_HEX
 }
 
-/// [`normalize_route`] in one pass over the path: each segment (and each dot-separated part
-/// of one) is classified while its end is searched, and the unchanged runs between
-/// replacements are copied in one piece. Returns whether the output holds a [`KEY_SEP`]
-/// (copied from the path).
+/// [`normalize_route`], returning whether the output holds a [`KEY_SEP`] (copied from the
+/// path), so that the group key needs no search for one. Paths of 4 to 64 bytes (or whose
+/// query string starts within 64) are classified 16 bytes at a time into bit masks (SSE2);
+/// shorter and longer ones, and other targets, take the byte-at-a-time pass.
 pub(super) fn normalize_route_seen(path: &[u8], out: &mut Vec<u8>) -> bool {
+    #[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
+    if let Some(classes) = sse2::classes(path) {
+        return normalize_classified(path, &classes, out);
+    }
+    normalize_bytewise(path, out)
+}
+
+/// The byte classes of a path's first (up to) 64 bytes, one bit per byte.
+#[derive(Debug)]
+struct Classes {
+    /// Where the path ends: its first `?`, else its length (at most 64).
+    end: usize,
+    /// `/` before `end`.
+    slash: u64,
+    /// `.`.
+    dot: u64,
+    /// ASCII digits.
+    digit: u64,
+    /// Hex digits, either case (digits included).
+    hex: u64,
+    /// Hex digits and `-`.
+    uuid: u64,
+    /// Whether a [`KEY_SEP`] comes before `end`.
+    seen: bool,
+}
+
+/// The bits below `k` (`k < 64`).
+#[inline(always)]
+fn below(k: usize) -> u64 {
+    (1u64 << k) - 1
+}
+
+/// The bits `from..to` (`from <= to < 64`).
+#[inline(always)]
+fn bits(from: usize, to: usize) -> u64 {
+    below(to) & !below(from)
+}
+
+/// Where a UUID's dashes are, from its first byte.
+const UUID_DASHES: u64 = 1 << 8 | 1 << 13 | 1 << 18 | 1 << 23;
+
+/// [`normalize_route`] from the path's [`Classes`] (`c.end < 64`). Every rule replaces a
+/// segment or part that holds a digit or is a run of 8 or more hex digits and dashes, so
+/// only the segments with such a byte are looked at, and every rule is a test of bits. The
+/// unchanged runs between replacements are copied in one piece.
+#[inline(always)]
+fn normalize_classified(path: &[u8], c: &Classes, out: &mut Vec<u8>) -> bool {
+    // Bit `i` of `run8` is set when bytes `i..i + 8` are hex digits or dashes.
+    let mut run8 = c.uuid & c.uuid >> 1;
+    run8 &= run8 >> 2;
+    run8 &= run8 >> 4;
+    let mut candidates = (c.digit | run8) & below(c.end);
+    // `path[copied..]` is not in `out` yet; `path[..copied]` is (or its replacement is).
+    let mut copied = 0;
+    while candidates != 0 {
+        let at = candidates.trailing_zeros() as usize;
+        // The segment around `at`: after the last `/` before it, up to the next or the end.
+        let start = match c.slash & below(at) {
+            0 => 0,
+            before => 64 - before.leading_zeros() as usize,
+        };
+        let end = match c.slash & !below(at) {
+            0 => c.end,
+            after => after.trailing_zeros() as usize,
+        };
+        let seg = bits(start, end);
+        let dots = c.dot & seg;
+        if dots != 0 {
+            // A file name: each dot-separated part may be a content hash.
+            let (mut part, mut rest) = (start, dots);
+            loop {
+                let part_end = match rest {
+                    0 => end,
+                    _ => rest.trailing_zeros() as usize,
+                };
+                let m = bits(part, part_end);
+                if part_end - part >= 8 && c.hex & m == m && c.digit & m != 0 {
+                    put_replaced(out, &path[copied..part], b"{hash}");
+                    copied = part_end;
+                }
+                if rest == 0 {
+                    break;
+                }
+                rest &= rest - 1;
+                part = part_end + 1;
+            }
+        } else {
+            let len = end - start;
+            if c.digit & seg == seg {
+                put_replaced(out, &path[copied..start], b"{id}");
+                copied = end;
+            } else if len >= 8 && c.uuid & seg == seg {
+                let dashes = seg & !c.hex;
+                if len == 36 && dashes == UUID_DASHES << start {
+                    put_replaced(out, &path[copied..start], b"{uuid}");
+                    copied = end;
+                } else if dashes == 0 && (len >= 16 || c.digit & seg != 0) {
+                    let placeholder: &[u8] = if len >= 16 { b"{hex}" } else { b"{hash}" };
+                    put_replaced(out, &path[copied..start], placeholder);
+                    copied = end;
+                }
+            }
+        }
+        candidates &= !below(end);
+    }
+    out.extend_from_slice(&path[copied..c.end]);
+    c.seen
+}
+
+/// [`Classes`] 16 bytes at a time (SSE2, which every x86-64 has, through `safe_arch`: no
+/// `unsafe` here): a compare or two per class and block, and a bit per byte from each.
+#[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
+mod sse2 {
+    use safe_arch::{
+        bitand_m128i, bitor_m128i, cmp_eq_mask_i8_m128i, cmp_gt_mask_i8_m128i,
+        cmp_lt_mask_i8_m128i, load_unaligned_m128i, move_mask_i8_m128i, set_splat_i8_m128i,
+        m128i,
+    };
+
+    use super::{below, Classes, KEY_SEP};
+
+    /// A block's masks: `/`, `?`, `.`, KEY_SEP, digit, hex, hex-or-dash.
+    type Block = [u64; 7];
+
+    /// `/`, `?`, `.`, KEY_SEP, digit, hex, hex-or-dash: bit `i` for byte `i` of `block`.
+    #[inline(always)]
+    fn block(block: &[u8; 16]) -> Block {
+        let v = load_unaligned_m128i(block);
+        let splat = |b: u8| set_splat_i8_m128i(b as i8);
+        let eq = |b: u8| cmp_eq_mask_i8_m128i(v, splat(b));
+        // Bytes of 0x80 and up are negative as i8: below `0` and `a`, so in no range.
+        let within = |x: m128i, lo: u8, hi: u8| {
+            bitand_m128i(
+                cmp_gt_mask_i8_m128i(x, splat(lo - 1)),
+                cmp_lt_mask_i8_m128i(x, splat(hi + 1)),
+            )
+        };
+        let digit = within(v, b'0', b'9');
+        // Or-ing 0x20 maps `A`-`F` (and nothing else outside it) onto `a`-`f`.
+        let hex = bitor_m128i(digit, within(bitor_m128i(v, splat(0x20)), b'a', b'f'));
+        let uuid = bitor_m128i(hex, eq(b'-'));
+        let bits = |m: m128i| u64::from(move_mask_i8_m128i(m) as u16);
+        [
+            bits(eq(b'/')),
+            bits(eq(b'?')),
+            bits(eq(b'.')),
+            bits(eq(KEY_SEP)),
+            bits(digit),
+            bits(hex),
+            bits(uuid),
+        ]
+    }
+
+    /// Ors `masks >> drop << at` into `into`.
+    #[inline(always)]
+    fn put(into: &mut Block, masks: Block, drop: usize, at: usize) {
+        for (i, m) in into.iter_mut().zip(masks) {
+            *i |= m >> drop << at;
+        }
+    }
+
+    /// The classes of `path`, or `None` when it is shorter than 4 bytes or 64 or longer
+    /// without a `?` among its first 64.
+    #[inline(always)]
+    pub(super) fn classes(path: &[u8]) -> Option<Classes> {
+        let n = path.len().min(64);
+        if n < 4 {
+            return None;
+        }
+        let mut m: Block = [0; 7];
+        if n < 16 {
+            // The path right-aligned in a zeroed block (zero is in no class) by two fixed
+            // copies that overlap on the same bytes, then shifted down.
+            let mut b = [0u8; 16];
+            let pad = 16 - n;
+            if n >= 8 {
+                b[pad..pad + 8].copy_from_slice(path.get(..8)?);
+                b[8..].copy_from_slice(path.get(n - 8..n)?);
+            } else {
+                b[pad..pad + 4].copy_from_slice(path.get(..4)?);
+                b[12..].copy_from_slice(path.get(n - 4..n)?);
+            }
+            put(&mut m, block(&b), pad, 0);
+        } else {
+            let mut at = 0;
+            while let Some(b) = path.get(at..at + 16).filter(|_| at + 16 <= n) {
+                put(&mut m, block(b.try_into().ok()?), 0, at);
+                at += 16;
+            }
+            if at < n {
+                // The last 16 bytes, overlapping the block before: its bytes' bits again.
+                let b = path.get(n - 16..n)?.try_into().ok()?;
+                put(&mut m, block(b), 0, n - 16);
+            }
+        }
+        let [slash, query, dot, sep, digit, hex, uuid] = m;
+        let end = match query {
+            0 if path.len() >= 64 => return None,
+            0 => n,
+            q => q.trailing_zeros() as usize,
+        };
+        let within = below(end);
+        Some(Classes {
+            end,
+            slash: slash & within,
+            dot,
+            digit,
+            hex,
+            uuid,
+            seen: sep & within != 0,
+        })
+    }
+}
+
+/// [`normalize_route`] in one pass over the path, a byte at a time: each segment (and each
+/// dot-separated part of one) is classified while its end is searched, and the unchanged
+/// runs between replacements are copied in one piece. Returns whether the output holds a
+/// [`KEY_SEP`] (copied from the path).
+#[inline(never)]
+fn normalize_bytewise(path: &[u8], out: &mut Vec<u8>) -> bool {
     let mut seen = false;
     // `path[copied..]` is not in `out` yet; `path[..copied]` is (or its replacement is).
     let mut copied = 0;
@@ -247,12 +467,7 @@ mod tests {
         fn route_normalisation_agrees_with_the_reference(
             path in "(/|[0-9]{1,20}|[0-9a-f]{1,20}|[0-9A-Fa-f]{6,18}|[a-z]{1,6}|[g-zG-Z%_~+]{1,3}|\\.|-|\\?|\u{1f}|[0-9a-f-]{36}|[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-f]{4}-[0-9A-F]{4}-[0-9a-f]{12}|[0-9a-f-]{8}-[0-9a-f-]{4}-[0-9a-f-]{4}-[0-9a-f-]{4}-[0-9a-f-]{12}){0,12}"
         ) {
-            let (mut a, mut b) = (b"prefix".to_vec(), b"prefix".to_vec());
-            let seen = normalize_route_seen(path.as_bytes(), &mut a);
-            normalize_route_reference(path.as_bytes(), &mut b);
-            proptest::prop_assert_eq!(&a, &b);
-            // The normaliser's word on KEY_SEP lets the group key skip its search.
-            proptest::prop_assert_eq!(seen, a.contains(&KEY_SEP));
+            agrees(path.as_bytes())?;
         }
 
         /// Whole segments near each rule's edges (a digit, hex or dash more or less).
@@ -260,11 +475,56 @@ mod tests {
         fn route_segments_agree_with_the_reference(
             path in "(/([0-9]{0,3}|[0-9a-fA-F]{7,17}|([0-9a-f]{8}|[0-9a-f]{2}-[0-9a-f]{5}|[0-9a-f]{7})-[0-9a-fA-F]{4}-([0-9a-f]{4}|[0-9a-f]{3}-)-[0-9a-f]{4}-([0-9a-f]{12}|[0-9a-f]{6}-[0-9a-f]{5}|[0-9a-f]{13})|[a-z0-9]{0,9}\\.[0-9a-f]{7,9}(\\.[a-z0-9]{0,3})?|[0-9a-f\u{1f}]{1,9})){0,6}/?(\\?[a-z0-9./]{0,8})?"
         ) {
-            let (mut a, mut b) = (Vec::new(), Vec::new());
-            let seen = normalize_route_seen(path.as_bytes(), &mut a);
-            normalize_route_reference(path.as_bytes(), &mut b);
-            proptest::prop_assert_eq!(&a, &b);
-            proptest::prop_assert_eq!(seen, a.contains(&KEY_SEP));
+            agrees(path.as_bytes())?;
+        }
+
+        /// Any bytes of the classes' edges (`/` and `:` around the digits, `` ` `` and `g`
+        /// around `a`-`f`, `@` and `G` around `A`-`F`, bytes of 0x80 and up), at every length
+        /// around the 16-byte blocks and the 64-byte reach of the masks.
+        #[test]
+        fn any_path_agrees_with_the_reference(
+            path in proptest::collection::vec(proptest::sample::select(
+                b"/////...??--0123456789:`abcdefgAFG@\x1f\x00\x80\xc3\xff".to_vec()), 0..100),
+        ) {
+            agrees(&path)?;
+        }
+    }
+
+    /// The normaliser (with its SSE2 masks where it has them) and the byte-at-a-time one
+    /// give the reference's output after a prefix, and say whether it holds a KEY_SEP.
+    fn agrees(path: &[u8]) -> Result<(), proptest::test_runner::TestCaseError> {
+        let mut want = b"prefix".to_vec();
+        normalize_route_reference(path, &mut want);
+        let (mut fast, mut bytewise) = (b"prefix".to_vec(), b"prefix".to_vec());
+        let seen = normalize_route_seen(path, &mut fast);
+        let seen_bytewise = normalize_bytewise(path, &mut bytewise);
+        proptest::prop_assert_eq!(&fast, &want, "{:?}", String::from_utf8_lossy(path));
+        proptest::prop_assert_eq!(&bytewise, &want);
+        // The normaliser's word on KEY_SEP lets the group key skip its search.
+        proptest::prop_assert_eq!(seen, want.contains(&KEY_SEP));
+        proptest::prop_assert_eq!(seen_bytewise, seen);
+        Ok(())
+    }
+
+    /// Each rule's segment at every offset of the masks' reach, and a query string starting
+    /// on each side of byte 64.
+    #[test]
+    fn segments_at_every_offset_agree() {
+        let segments = [
+            "3f2b8c1e-1d2a-4c3b-9a8e-0123456789ab",
+            "3f2b8c1e-1d2a-4c3b-9a8e-0123456789a-",
+            "deadbeefdeadbeef",
+            "deadbee1",
+            "12345",
+            "app.0c5e9f7a.js",
+        ];
+        for seg in segments {
+            for pad in 0..70 {
+                for tail in ["", "/", "?q=1", "/x?y/1"] {
+                    let path = format!("/{}/{seg}{tail}", "a".repeat(pad));
+                    agrees(path.as_bytes()).unwrap();
+                }
+            }
         }
     }
 
