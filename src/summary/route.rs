@@ -243,8 +243,7 @@ fn normalize_classified(path: &[u8], c: &Classes, out: &mut Vec<u8>) -> bool {
 mod sse2 {
     use safe_arch::{
         bitand_m128i, bitor_m128i, cmp_eq_mask_i8_m128i, cmp_gt_mask_i8_m128i,
-        cmp_lt_mask_i8_m128i, load_unaligned_m128i, move_mask_i8_m128i, set_splat_i8_m128i,
-        m128i,
+        cmp_lt_mask_i8_m128i, load_unaligned_m128i, m128i, move_mask_i8_m128i, set_splat_i8_m128i,
     };
 
     use super::{below, Classes, KEY_SEP};
