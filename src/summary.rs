@@ -38,7 +38,7 @@ use crate::logfmt::{Field, Record};
 mod route;
 
 pub use route::normalize_route;
-use route::normalize_route_seen;
+use route::{normalize_route_or_borrow, Route};
 
 /// Maps on the hot path hash with foldhash (seeded per process): SipHash showed in profiles,
 /// and these maps are bounded per worker, so a slow hash buys no protection worth its cost.
@@ -720,8 +720,7 @@ impl Summary {
             [GroupBy::Client] => Some(rec.get(Field::RemoteAddr).unwrap_or(b"-")),
             [GroupBy::Route] => {
                 self.scratch.clear();
-                push_route(&self.config.routes, rec, &mut self.scratch);
-                None
+                route_key(&self.config.routes, rec, &mut self.scratch)
             }
             _ => {
                 self.build_key(rec, status);
@@ -983,6 +982,15 @@ fn push_key_part(
 /// path, else the normalised path; a raw [`KEY_SEP`] in it becomes `?`.
 #[inline(always)]
 fn push_route(routes: &[RouteRule], rec: &Record<'_>, out: &mut Vec<u8>) {
+    if let Some(route) = route_key(routes, rec, out) {
+        out.extend_from_slice(route);
+    }
+}
+
+/// [`push_route`], or the route itself when it is the start of the path as it is (most
+/// paths): the caller then uses that slice of the line and nothing is written.
+#[inline(always)]
+fn route_key<'a>(routes: &[RouteRule], rec: &Record<'a>, out: &mut Vec<u8>) -> Option<&'a [u8]> {
     let start = out.len();
     let path = rec.path().unwrap_or(b"-");
     let may_hold_sep = match routes.iter().find(|r| r.regex.is_match(path)) {
@@ -990,8 +998,11 @@ fn push_route(routes: &[RouteRule], rec: &Record<'_>, out: &mut Vec<u8>) {
             out.extend_from_slice(rule.name.as_bytes());
             true
         }
-        // The normaliser knows whether it copied one: no search on the common path.
-        None => normalize_route_seen(path, out),
+        None => match normalize_route_or_borrow(path, out) {
+            Route::Unchanged(route) => return Some(route),
+            // The normaliser knows whether it copied one: no search on the common path.
+            Route::Written { seen } => seen,
+        },
     };
     if may_hold_sep && memchr::memchr(KEY_SEP, &out[start..]).is_some() {
         for b in &mut out[start..] {
@@ -1000,6 +1011,7 @@ fn push_route(routes: &[RouteRule], rec: &Record<'_>, out: &mut Vec<u8>) {
             }
         }
     }
+    None
 }
 
 impl Summary {

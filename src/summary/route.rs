@@ -124,15 +124,42 @@ fn hash_like(all: u8, len: usize) -> bool {
 }
 
 /// [`normalize_route`], returning whether the output holds a [`KEY_SEP`] (copied from the
-/// path), so that the group key needs no search for one. Paths of 4 to 64 bytes (or whose
-/// query string starts within 64) are classified 16 bytes at a time into bit masks (SSE2);
-/// shorter and longer ones, and other targets, take the byte-at-a-time pass.
+/// path), so that the group key needs no search for one.
 pub(super) fn normalize_route_seen(path: &[u8], out: &mut Vec<u8>) -> bool {
+    match normalize_route_or_borrow(path, out) {
+        Route::Unchanged(route) => {
+            out.extend_from_slice(route);
+            false
+        }
+        Route::Written { seen } => seen,
+    }
+}
+
+/// A route from [`normalize_route_or_borrow`].
+pub(super) enum Route<'p> {
+    /// No rule replaced anything and no [`KEY_SEP`] is in it: the route is this start of
+    /// the path (it only lost its query string), and nothing was written.
+    Unchanged(&'p [u8]),
+    /// The route was appended to the output; `seen` says whether it holds a [`KEY_SEP`].
+    Written {
+        /// A [`KEY_SEP`] was copied from the path.
+        seen: bool,
+    },
+}
+
+/// [`normalize_route`] without a copy when the route is the path's start as it is (the
+/// group key then borrows the log line). Paths of 4 to 64 bytes (or whose query string
+/// starts within 64) are classified 16 bytes at a time into bit masks (SSE2); shorter and
+/// longer ones, and other targets, take the byte-at-a-time pass, which always writes.
+#[inline(always)]
+pub(super) fn normalize_route_or_borrow<'p>(path: &'p [u8], out: &mut Vec<u8>) -> Route<'p> {
     #[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
     if let Some(classes) = sse2::classes(path) {
         return normalize_classified(path, &classes, out);
     }
-    normalize_bytewise(path, out)
+    Route::Written {
+        seen: normalize_bytewise(path, out),
+    }
 }
 
 /// The byte classes of a path's first (up to) 64 bytes, one bit per byte.
@@ -174,7 +201,7 @@ const UUID_DASHES: u64 = 1 << 8 | 1 << 13 | 1 << 18 | 1 << 23;
 /// only the segments with such a byte are looked at, and every rule is a test of bits. The
 /// unchanged runs between replacements are copied in one piece.
 #[inline(always)]
-fn normalize_classified(path: &[u8], c: &Classes, out: &mut Vec<u8>) -> bool {
+fn normalize_classified<'p>(path: &'p [u8], c: &Classes, out: &mut Vec<u8>) -> Route<'p> {
     // Bit `i` of `run8` is set when bytes `i..i + 8` are hex digits or dashes.
     let mut run8 = c.uuid & c.uuid >> 1;
     run8 &= run8 >> 2;
@@ -233,8 +260,11 @@ fn normalize_classified(path: &[u8], c: &Classes, out: &mut Vec<u8>) -> bool {
         }
         candidates &= !below(end);
     }
+    if copied == 0 && !c.seen {
+        return Route::Unchanged(&path[..c.end]);
+    }
     out.extend_from_slice(&path[copied..c.end]);
-    c.seen
+    Route::Written { seen: c.seen }
 }
 
 /// [`Classes`] 16 bytes at a time (SSE2, which every x86-64 has, through `safe_arch`: no
