@@ -420,13 +420,24 @@ pub struct Tally {
 impl Tally {
     #[inline]
     fn add(&mut self, at: LineAt, time: Option<i64>, limit: usize) {
+        self.add_inline(at, time, limit);
+    }
+
+    /// [`Tally::add`] inlined, for the per-line caller ([`Tallies::add_ip`]).
+    #[inline(always)]
+    fn add_inline(&mut self, at: LineAt, time: Option<i64>, limit: usize) {
         self.count += 1;
         if self.samples.len() < limit || self.samples.last().is_some_and(|l| at < *l) {
             self.sample(at, limit);
         }
         if let Some(t) = time {
-            self.first_time = Some(self.first_time.map_or(t, |f| f.min(t)));
-            self.last_time = Some(self.last_time.map_or(t, |l| l.max(t)));
+            // Written only when they move (lines mostly share or advance the second).
+            if !self.first_time.is_some_and(|f| f <= t) {
+                self.first_time = Some(t);
+            }
+            if !self.last_time.is_some_and(|l| l >= t) {
+                self.last_time = Some(t);
+            }
         }
     }
 
@@ -538,7 +549,7 @@ impl Tallies<Key> {
     fn add_ip(&mut self, ip: IpAddr, at: LineAt, time: Option<i64>, cfg: &AuditConfig) {
         if let Some((Key::Ip(k), t)) = &mut self.hot {
             if *k == ip {
-                t.add(at, time, cfg.samples);
+                t.add_inline(at, time, cfg.samples);
                 return;
             }
         }
@@ -2163,6 +2174,21 @@ mod tests {
     }
 
     proptest::proptest! {
+        /// A tally's first and last times are the least and greatest time added, its count
+        /// the lines added, whatever the order and with lines without a time.
+        #[test]
+        fn a_tally_keeps_the_least_and_greatest_time(
+            times in proptest::collection::vec(proptest::option::of(-5i64..5), 0..40),
+        ) {
+            let mut t = Tally::default();
+            for (i, time) in times.iter().enumerate() {
+                t.add(LineAt { file: 0, unit: 0, line: i as u64 }, *time, 3);
+            }
+            proptest::prop_assert_eq!(t.count, times.len() as u64);
+            proptest::prop_assert_eq!(t.first_time, times.iter().flatten().min().copied());
+            proptest::prop_assert_eq!(t.last_time, times.iter().flatten().max().copied());
+        }
+
         /// `Tallies::add_ip` (the per-line fast path) counts exactly as the general `add`:
         /// runs of one address, address changes, keys past the bound, lines out of order,
         /// lines without a time.
