@@ -264,12 +264,13 @@ impl Plan {
     /// `$time_iso8601`, `$msec` or `$time_local` by the shape of its value.
     #[inline]
     pub fn parse<'a>(&self, line: &'a [u8], rec: &mut Record<'a>) -> Result<(), LineError> {
-        rec.clear();
         let line = strip_cr(line);
         if line.is_empty() {
+            rec.clear();
             return Err(LineError::new(LineErrorKind::Empty, 0));
         }
         let parsed = match &self.kind {
+            // The predefined parser clears only the fields it does not write.
             Kind::Template(t, Some(preset)) => {
                 if preset.parse(line, rec) {
                     Ok(())
@@ -279,9 +280,18 @@ impl Plan {
                     line::parse(t, line, rec)
                 }
             }
-            Kind::Template(t, None) => line::parse(t, line, rec),
-            Kind::Ltsv => ltsv::parse(line, rec),
-            Kind::Json => json::parse(line, rec),
+            Kind::Template(t, None) => {
+                rec.clear();
+                line::parse(t, line, rec)
+            }
+            Kind::Ltsv => {
+                rec.clear();
+                ltsv::parse(line, rec)
+            }
+            Kind::Json => {
+                rec.clear();
+                json::parse(line, rec)
+            }
         };
         let parsed = parsed.and_then(|()| check_values(line, rec));
         if parsed.is_err() {

@@ -35,8 +35,10 @@ impl Preset {
         }
     }
 
-    /// Parses a non-empty line without its line ending into `rec` (already clear). `false`
-    /// when the line does not match; `rec` may then hold part of the line.
+    /// Parses a non-empty line without its line ending into `rec`, whatever it held: the
+    /// fields outside the template are cleared, the template's own are each written when the
+    /// line matches. `false` when the line does not match; `rec` may then hold part of the
+    /// line or of what it held.
     #[inline]
     pub(crate) fn parse<'a>(self, line: &'a [u8], rec: &mut Record<'a>) -> bool {
         match self {
@@ -129,6 +131,9 @@ macro_rules! preset {
         const $slots: &[(Field, &[u8])] = &[$((Field::$field, $lit)),+];
 
         fn $name<'a>(line: &'a [u8], rec: &mut Record<'a>) -> bool {
+            // Only the fields this template does not write need clearing.
+            const WRITTEN: u64 = 0 $(| 1u64 << (Field::$field as usize))+;
+            rec.clear_outside(WRITTEN);
             let mut c = Cursor { rest: line };
             preset!(@steps c, rec, $(($field, $lit)),+)
         }

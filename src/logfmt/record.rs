@@ -123,6 +123,20 @@ impl<'a> Record<'a> {
         self.request_time = Parsed::Unknown;
     }
 
+    /// Forgets every field whose bit (`1 << field as usize`) is not in `keep`, for a parser
+    /// that then writes every field in `keep` (a predefined template's parser): the fields
+    /// it writes are not cleared first.
+    #[inline(always)]
+    pub(crate) fn clear_outside(&mut self, keep: u64) {
+        const { assert!(Field::COUNT <= 64) };
+        for (i, value) in self.fields.iter_mut().enumerate() {
+            if keep >> i & 1 == 0 {
+                *value = None;
+            }
+        }
+        self.request_time = Parsed::Unknown;
+    }
+
     /// The raw value of a field as logged, if present and not `-`.
     #[inline]
     pub fn get(&self, field: Field) -> Option<&'a [u8]> {
