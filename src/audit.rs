@@ -432,10 +432,10 @@ impl Tally {
         }
         if let Some(t) = time {
             // Written only when they move (lines mostly share or advance the second).
-            if !self.first_time.is_some_and(|f| f <= t) {
+            if self.first_time.is_none_or(|f| f > t) {
                 self.first_time = Some(t);
             }
-            if !self.last_time.is_some_and(|l| l >= t) {
+            if self.last_time.is_none_or(|l| l < t) {
                 self.last_time = Some(t);
             }
         }
