@@ -60,6 +60,24 @@ def main():
     if batch.exists():
         for row in batch.read_text().splitlines()[:40]:
             put("xff", row.replace("\t", "\n"))
+    # route: the request paths of the sample logs' lines (the second word of "$request"),
+    # and paths at each rule's edges.
+    for p in log_files():
+        for line in p.read_bytes().split(b"\n")[:200]:
+            parts = line.split(b'"')
+            words = parts[1].split(b" ") if len(parts) > 2 else []
+            if len(words) >= 2:
+                put("route", words[1])
+    for seed in [
+        "/o/3f2b8c1e-1d2a-4c3b-9a8e-0123456789ab/items?x=1",
+        "/blob/deadbeefdeadbeef00",
+        "/static/app.0c5e9f7a.js",
+        "/users/123/posts/9?page=2",
+        "/a.b.0c5e9f7a./.0c5e9f7a",
+        "//1//?/2",
+        "/" + "a" * 60 + "/12345678",
+    ]:
+        put("route", seed)
     # nginx_conf: every configuration and dump, and the inputs of the error fixtures.
     for p in sorted((TESTDATA / "nginx").rglob("*")):
         if p.is_file() and p.suffix in (".conf", ".txt"):

@@ -37,7 +37,7 @@ use crate::logfmt::{Field, Record};
 
 mod route;
 
-pub use route::normalize_route;
+pub use route::{normalize_route, normalize_route_reference};
 use route::{normalize_route_or_borrow, Route};
 
 /// Maps on the hot path hash with foldhash (seeded per process): SipHash showed in profiles,

@@ -450,46 +450,49 @@ fn is_uuid_of_hex_and_dashes(s: &[u8]) -> bool {
         && rest.iter().all(|&b| b >= b'0')
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    /// The normalisation as first written: the reference the faster one must agree with.
-    fn normalize_route_reference(path: &[u8], out: &mut Vec<u8>) {
-        let path = match memchr::memchr(b'?', path) {
-            Some(q) => &path[..q],
-            None => path,
-        };
-        let uuid = |s: &[u8]| {
-            s.len() == 36
-                && s.iter().enumerate().all(|(i, &c)| match i {
-                    8 | 13 | 18 | 23 => c == b'-',
-                    _ => c.is_ascii_hexdigit(),
-                })
-        };
-        for (i, seg) in path.split(|&b| b == b'/').enumerate() {
-            if i > 0 {
-                out.push(b'/');
-            }
-            if !seg.is_empty() && seg.iter().all(u8::is_ascii_digit) {
-                out.extend_from_slice(b"{id}");
-            } else if uuid(seg) {
-                out.extend_from_slice(b"{uuid}");
-            } else if seg.len() >= 16 && seg.iter().all(u8::is_ascii_hexdigit) {
-                out.extend_from_slice(b"{hex}");
-            } else {
-                for (j, part) in seg.split(|&b| b == b'.').enumerate() {
-                    if j > 0 {
-                        out.push(b'.');
-                    }
-                    let hashlike = part.len() >= 8
-                        && part.iter().all(u8::is_ascii_hexdigit)
-                        && part.iter().any(u8::is_ascii_digit);
-                    out.extend_from_slice(if hashlike { b"{hash}" } else { part });
+/// [`normalize_route`] as first written, slow and plain: split at `/`, test each segment
+/// against each rule, then split file names at `.`. The oracle the fast normaliser is tested
+/// against (unit and property tests, and the `route` fuzz target); nothing on the hot path
+/// calls it.
+pub fn normalize_route_reference(path: &[u8], out: &mut Vec<u8>) {
+    let path = match memchr::memchr(b'?', path) {
+        Some(q) => &path[..q],
+        None => path,
+    };
+    let uuid = |s: &[u8]| {
+        s.len() == 36
+            && s.iter().enumerate().all(|(i, &c)| match i {
+                8 | 13 | 18 | 23 => c == b'-',
+                _ => c.is_ascii_hexdigit(),
+            })
+    };
+    for (i, seg) in path.split(|&b| b == b'/').enumerate() {
+        if i > 0 {
+            out.push(b'/');
+        }
+        if !seg.is_empty() && seg.iter().all(u8::is_ascii_digit) {
+            out.extend_from_slice(b"{id}");
+        } else if uuid(seg) {
+            out.extend_from_slice(b"{uuid}");
+        } else if seg.len() >= 16 && seg.iter().all(u8::is_ascii_hexdigit) {
+            out.extend_from_slice(b"{hex}");
+        } else {
+            for (j, part) in seg.split(|&b| b == b'.').enumerate() {
+                if j > 0 {
+                    out.push(b'.');
                 }
+                let hashlike = part.len() >= 8
+                    && part.iter().all(u8::is_ascii_hexdigit)
+                    && part.iter().any(u8::is_ascii_digit);
+                out.extend_from_slice(if hashlike { b"{hash}" } else { part });
             }
         }
     }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
 
     proptest::proptest! {
         #[test]
