@@ -29,16 +29,20 @@ pub fn parse_ipv4(text: &[u8]) -> Option<Ipv4Addr> {
     }
 }
 
-/// The common IPv4 shape's address as `1 << 32 | address`, and 0 for every other text: an
-/// answer in one register, for [`Addr::parse_line`](super::Addr::parse_line), which asks
-/// [`parse_ip`] only about the other texts.
+/// The common IPv4 shape's address as `1 << 32 | address`, [`NOT_IPV4`] for a text that
+/// cannot be IPv4, and 0 for every other text: an answer in one register, for
+/// [`Addr::parse_line`](super::Addr::parse_line), which parses the rest.
 #[inline(never)]
 pub(crate) fn ipv4_common_packed(text: &[u8]) -> u64 {
     match ipv4_common(text) {
         Shape::Parsed(v4) => 1 << 32 | u64::from(u32::from(v4)),
-        Shape::NotIpv4 | Shape::Other => 0,
+        Shape::NotIpv4 => NOT_IPV4,
+        Shape::Other => 0,
     }
 }
+
+/// [`ipv4_common_packed`]'s answer for a text [`parse_ip`] reads as IPv6 or nothing.
+pub(crate) const NOT_IPV4: u64 = 1;
 
 /// What the common-case IPv4 reader made of a text.
 enum Shape {

@@ -71,6 +71,12 @@ impl Addr {
                 packed as u32,
             ))));
         }
+        if packed == inet::NOT_IPV4 {
+            // What `parse_ip` does with such a text, without the IPv4 attempt again.
+            if let Some(v6) = inet::parse_ipv6(text) {
+                return Some(Addr::Ip(IpAddr::V6(v6)));
+            }
+        }
         Addr::parse_opt(text)
     }
 
