@@ -1,7 +1,9 @@
 //! Benchmarks per stage of a scan with the audit on (issue #12): the line parser alone, then
 //! parser + summary, parser + summary grouped by route, parser + audit (trust inferred from
 //! the log, and declared), over `testdata/logs/sample.log` (realip format, 2,000 lines), in
-//! bytes per second. The difference between two rows is the cost of a stage.
+//! bytes per second. The difference between two rows is the cost of a stage. Apart, in
+//! `route`: the route normaliser alone on the sample's 2,000 paths, and the plain reference
+//! rule it replaced.
 //!
 //! Owns: one assertion per bench on what the stage computed, before anything is timed.
 //! Does not own: reading and splitting input, threads (`scripts/compare.sh` times the whole
@@ -17,7 +19,9 @@ use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use realip::accumulate::LineAt;
 use realip::audit::{Audit, AuditConfig, TrustChoice};
 use realip::logfmt::{Field, Format, Plan, Record};
-use realip::summary::{GroupBy, Summary, SummaryConfig};
+use realip::summary::{
+    normalize_route, normalize_route_reference, GroupBy, Summary, SummaryConfig,
+};
 use realip::{Header, Resolver, TrustedSet};
 
 fn lines(plan: &Plan) -> Vec<Vec<u8>> {
@@ -120,6 +124,46 @@ fn stages(c: &mut Criterion) {
                 let mut a = Audit::new(cfg);
                 run(&plan, &lines, |r, at| a.record(r, at));
                 black_box(a.checked())
+            })
+        });
+    }
+    g.finish();
+
+    // The route normaliser alone: each line's path into one reused buffer.
+    let paths: Vec<Vec<u8>> = {
+        let mut rec = Record::new();
+        lines
+            .iter()
+            .map(|l| {
+                plan.parse(l, &mut rec).unwrap();
+                rec.path().unwrap_or(b"-").to_vec()
+            })
+            .collect()
+    };
+    let mut out = Vec::new();
+    for p in &paths {
+        let mut want = Vec::new();
+        normalize_route_reference(p, &mut want);
+        out.clear();
+        normalize_route(p, &mut out);
+        assert_eq!(out, want);
+    }
+    let mut g = c.benchmark_group("route");
+    g.throughput(Throughput::Elements(paths.len() as u64));
+    g.measurement_time(Duration::from_secs(3));
+    for (name, f) in [
+        ("normalize", normalize_route as fn(&[u8], &mut Vec<u8>)),
+        ("reference", normalize_route_reference),
+    ] {
+        g.bench_function(name, |b| {
+            b.iter(|| {
+                let mut n = 0;
+                for p in &paths {
+                    out.clear();
+                    f(black_box(p), &mut out);
+                    n += out.len();
+                }
+                black_box(n)
             })
         });
     }
