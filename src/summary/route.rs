@@ -196,17 +196,25 @@ fn bits(from: usize, to: usize) -> u64 {
 /// Where a UUID's dashes are, from its first byte.
 const UUID_DASHES: u64 = 1 << 8 | 1 << 13 | 1 << 18 | 1 << 23;
 
-/// [`normalize_route`] from the path's [`Classes`] (`c.end < 64`). Every rule replaces a
-/// segment or part that holds a digit or is a run of 8 or more hex digits and dashes, so
-/// only the segments with such a byte are looked at, and every rule is a test of bits. The
-/// unchanged runs between replacements are copied in one piece.
+/// [`normalize_route`] from the path's [`Classes`] (`c.end < 64`). A rule replaces either a
+/// whole segment of digits or a segment or part of 8 bytes or more, all hex digits and
+/// dashes, so only the segments holding one of those are looked at, and every rule is a
+/// test of bits. The unchanged runs between replacements are copied in one piece.
 #[inline(always)]
 fn normalize_classified<'p>(path: &'p [u8], c: &Classes, out: &mut Vec<u8>) -> Route<'p> {
+    let within = below(c.end);
     // Bit `i` of `run8` is set when bytes `i..i + 8` are hex digits or dashes.
     let mut run8 = c.uuid & c.uuid >> 1;
     run8 &= run8 >> 2;
     run8 &= run8 >> 4;
-    let mut candidates = (c.digit | run8) & below(c.end);
+    // Segments of digits only: adding a segment's first bit to the digits carries through a
+    // run of them from there to the first byte after it; the run is the whole segment when
+    // that byte ends the segment (a `/` or the end). The bit below it is the last digit.
+    let digits = c.digit & within;
+    let starts = (c.slash << 1 | 1) & within;
+    let ends = c.slash | 1 << c.end;
+    let digit_segments = ((digits + (starts & digits)) & !digits & ends) >> 1;
+    let mut candidates = (digit_segments | run8) & within;
     // `path[copied..]` is not in `out` yet; `path[..copied]` is (or its replacement is).
     let mut copied = 0;
     while candidates != 0 {
