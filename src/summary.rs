@@ -21,7 +21,7 @@
 //! `v` such that at least N % of the requests took `v` or less (nearest rank), within the
 //! histogram's precision; min, max and mean are exact.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BinaryHeap};
 use std::ops::{Add, AddAssign};
 use std::sync::Arc;
 
@@ -578,9 +578,11 @@ pub struct Summary {
     /// Requests of keys outside the kept sample (see the module docs).
     others: Group,
     others_keys_seen: bool,
-    /// The kept key with the largest `(key_hash, key)` while the groups are full; `None`
-    /// when not computed since the groups last changed.
-    cutoff: Option<(u64, Box<[u8]>)>,
+    /// The kept keys by `(key_hash, key)`, the largest (the cutoff) on top, while the groups
+    /// are full: built when first needed, then kept up to date by each eviction and the key
+    /// that replaces it (so a new key costs a heap step, not a pass over every kept key);
+    /// `None` after the groups changed otherwise.
+    kept: Option<BinaryHeap<(u64, Box<[u8]>)>>,
     series: Series,
     scratch: Vec<u8>,
 }
@@ -620,7 +622,7 @@ impl Summary {
             groups: GroupMap::default(),
             others,
             others_keys_seen: false,
-            cutoff: None,
+            kept: None,
             series: Series::default(),
             scratch: Vec::new(),
         }
@@ -757,7 +759,7 @@ impl Summary {
         let scratch = std::mem::take(&mut self.scratch);
         let key = from_record.unwrap_or(&scratch);
         if self.groups.len() < self.config.max_groups {
-            self.cutoff = None;
+            self.kept = None;
             let bounds = &self.config.buckets_us;
             self.groups
                 .entry(Box::from(key))
@@ -777,6 +779,9 @@ impl Summary {
                     .entry(Box::from(key))
                     .or_insert_with(|| Group::new(bounds))
                     .add(status, rt);
+                if let Some(kept) = &mut self.kept {
+                    kept.push((h, Box::from(key)));
+                }
             } else {
                 self.others.add(status, rt);
             }
@@ -784,17 +789,12 @@ impl Summary {
         self.scratch = scratch;
     }
 
-    /// The kept key with the largest `(key_hash, key)`, computed once per change.
+    /// The kept key with the largest `(key_hash, key)`.
     fn cutoff(&mut self) -> Option<&(u64, Box<[u8]>)> {
-        if self.cutoff.is_none() {
-            self.cutoff = self
-                .groups
-                .keys()
-                .map(|k| (key_hash(k), k))
-                .max()
-                .map(|(h, k)| (h, k.clone()));
-        }
-        self.cutoff.as_ref()
+        let groups = &self.groups;
+        self.kept
+            .get_or_insert_with(|| groups.keys().map(|k| (key_hash(k), k.clone())).collect())
+            .peek()
     }
 
     /// Takes one group of another summary: merged into the same key, kept when there is
@@ -805,7 +805,7 @@ impl Summary {
             return;
         }
         if self.groups.len() < self.config.max_groups {
-            self.cutoff = None;
+            self.kept = None;
             self.groups.insert(key, group);
             return;
         }
@@ -816,6 +816,9 @@ impl Summary {
             .is_some_and(|(ch, ck)| (h, &*key) < (*ch, &**ck));
         if below {
             self.evict_cutoff();
+            if let Some(kept) = &mut self.kept {
+                kept.push((h, key.clone()));
+            }
             self.groups.insert(key, group);
         } else {
             self.others.merge(&group);
@@ -824,7 +827,7 @@ impl Summary {
 
     /// Moves the cutoff key's group into "others".
     fn evict_cutoff(&mut self) {
-        if let Some((_, k)) = self.cutoff.take() {
+        if let Some((_, k)) = self.kept.as_mut().and_then(BinaryHeap::pop) {
             if let Some(g) = self.groups.remove(&k) {
                 self.others.merge(&g);
             }
@@ -839,7 +842,7 @@ impl Summary {
             return;
         }
         self.others_keys_seen = true;
-        self.cutoff = None;
+        self.kept = None;
         let mut keys: Vec<(u64, Box<[u8]>)> = self
             .groups
             .keys()
@@ -1163,7 +1166,7 @@ impl AddAssign<&Summary> for Summary {
             if let Some(mine) = self.groups.get_mut(k) {
                 mine.merge(g);
             } else {
-                self.cutoff = None;
+                self.kept = None;
                 self.groups.insert(k.clone(), g.clone());
             }
         }
@@ -1930,6 +1933,49 @@ mod tests {
         assert_eq!(v.groups.len(), 2);
         assert_eq!(v.groups[1].key, "others");
         assert_eq!(v.groups[0].requests + v.groups[1].requests, 5);
+    }
+
+    /// Thousands of keys through a cap of 40 (hundreds of evictions, each a heap step):
+    /// exactly the 40 smallest `(key_hash, key)` are kept, with their own counts, whether
+    /// the lines come one by one or as two summaries merged and a state merged in.
+    #[test]
+    fn many_keys_over_the_cap_keep_exactly_the_smallest_key_hashes() {
+        let paths: Vec<String> = (0..3000)
+            .map(|i| format!("/k{}", i * 7919 % 1201))
+            .collect();
+        let mut keys: Vec<&str> = paths.iter().map(String::as_str).collect();
+        keys.sort_unstable();
+        keys.dedup();
+        keys.sort_by_key(|k| (key_hash(k.as_bytes()), k.as_bytes()));
+        let count = |k: &str| paths.iter().filter(|p| *p == k).count() as u64;
+        let mut want: Vec<(String, u64)> = keys[..40]
+            .iter()
+            .map(|k| (k.to_string(), count(k)))
+            .collect();
+        want.sort_unstable();
+        let c = cfg(Some(GroupBy::Route), 40);
+        let mut one = Summary::new(c.clone());
+        let (mut a, mut b) = (Summary::new(c.clone()), Summary::new(c.clone()));
+        for (i, p) in paths.iter().enumerate() {
+            one.record(&rec("200", "0.1", p));
+            if i % 2 == 0 { &mut a } else { &mut b }.record(&rec("200", "0.1", p));
+        }
+        let merged = a + b;
+        let restored = Summary::from_state(c.clone(), &merged.state()).unwrap();
+        let mut via_state = Summary::new(c);
+        via_state += &restored;
+        for s in [&one, &merged, &via_state] {
+            let v = s.view(DEFAULT_PERCENTILES, 100, SortBy::Count);
+            let mut got: Vec<(String, u64)> = v
+                .groups
+                .iter()
+                .filter(|g| g.key != "others")
+                .map(|g| (g.key.clone(), g.requests))
+                .collect();
+            got.sort_unstable();
+            assert_eq!(got, want);
+            assert_eq!(v.groups.iter().map(|g| g.requests).sum::<u64>(), 3000);
+        }
     }
 
     #[test]
