@@ -17,6 +17,10 @@
 #                        another commit than this checkout
 #   REALIP_BENCH_FILE    an existing combined-format log to use instead of generating one
 #   REALIP_BENCH_RESULTS the directory to write <date>-<host>/ into (default: bench-results)
+#   REALIP_BENCH_ROUNDS  rounds of `wc -l` and the realip runs, interleaved (default 1): each
+#                        time reported is the median of its rounds (peak RSS the largest), so
+#                        that one slow minute of a shared machine does not decide a target;
+#                        GoAccess runs once, after the rounds
 #
 # Writes bench-results/<date>-<host>/{raw.csv,summary} (see bench-results/README.md). Targets
 # from issue #3 are reported as PASS or MISS (INVALID when a tool did not count and parse every
@@ -61,6 +65,8 @@ if [ -n "${REALIP_BIN:-}" ]; then
 fi
 [ -n "${REALIP_BENCH_FILE:-}" ] && REALIP_BENCH_FILE=$(realpath -- "$REALIP_BENCH_FILE")
 [ -n "${REALIP_BENCH_RESULTS:-}" ] && REALIP_BENCH_RESULTS=$(realpath -m -- "$REALIP_BENCH_RESULTS")
+rounds=${REALIP_BENCH_ROUNDS:-1}
+[[ "$rounds" =~ ^[1-9][0-9]*$ ]] || die "REALIP_BENCH_ROUNDS must be a positive number, not '$rounds'"
 
 cd "$(dirname "$0")/.."
 repo=$PWD
@@ -163,7 +169,8 @@ measure() {
   local name=$1 out=$2
   shift 2
   echo "== $name: $*"
-  echo "$name: $*" | sed "s|$log|FILE|g; s|$tmp/|TMP/|g" >>"$tmp/commands"
+  # Each command is listed once in the summary (from the first round).
+  [ "${round:-1}" != 1 ] || echo "$name: $*" | sed "s|$log|FILE|g; s|$tmp/|TMP/|g" >>"$tmp/commands"
   local t_start t_end
   t_start=$(date +%s%N)
   m_status=0
@@ -196,35 +203,39 @@ for expr in exprs:
 PY
 }
 
-measure "wc -l" "$tmp/wc.out" wc -l "$log"
-wc_lines=$(awk '{print $1}' "$tmp/wc.out")
-echo "wc -l,1,$m_status,$m_seconds,$m_rss_kib,$wc_lines,,,,$file_bytes" >>"$raw"
-
 runs=(1 all)
 # With the audit on, the route grouping is timed too (issue #12: <= 6x wc -l).
 [ "$format" = realip ] && runs+=(route)
-for threads in "${runs[@]}"; do
-  jflag=()
-  label="all threads"
-  tool="realip scan"
-  [ "$threads" = 1 ] && jflag=(-j 1) label="1 thread"
-  [ "$threads" = route ] && jflag=(--group-by route) label="all threads, --group-by route" \
-    tool="realip scan --group-by route"
-  out="$tmp/realip-$threads.json"
-  measure "realip scan ($label)" "$out" \
-    "$realip" scan "${jflag[@]}" --output json --no-progress "$log"
-  [ "$threads" = 1 ] || threads=$nproc
-  mapfile -t f < <(json_fields "$out" lines parsed malformed.count summary.requests audit.checked)
-  [ -n "${f[0]}" ] || echo "   WARNING: no JSON from realip (see stderr above)" >&2
-  [ "$format" = realip ] && [ -z "${f[4]}" ] && echo "   WARNING: realip ran no audit" >&2
-  echo "$tool,$threads,$m_status,$m_seconds,$m_rss_kib,${f[0]},${f[1]},${f[2]},${f[3]},$file_bytes" >>"$raw"
-  if [ -n "${f[2]}" ] && [ "${f[2]}" != 0 ]; then
-    echo "   realip reported ${f[2]} malformed lines; first samples:"
-    python3 -c 'import json,sys
+for round in $(seq "$rounds"); do
+  [ "$rounds" = 1 ] || echo "== round $round of $rounds"
+  measure "wc -l" "$tmp/wc.out" wc -l "$log"
+  wc_lines=$(awk '{print $1}' "$tmp/wc.out")
+  echo "wc -l,1,$m_status,$m_seconds,$m_rss_kib,$wc_lines,,,,$file_bytes" >>"$raw"
+  for threads in "${runs[@]}"; do
+    jflag=()
+    label="all threads"
+    tool="realip scan"
+    [ "$threads" = 1 ] && jflag=(-j 1) label="1 thread"
+    [ "$threads" = route ] && jflag=(--group-by route) label="all threads, --group-by route" \
+      tool="realip scan --group-by route"
+    out="$tmp/realip-$threads.json"
+    measure "realip scan ($label)" "$out" \
+      "$realip" scan "${jflag[@]}" --output json --no-progress "$log"
+    [ "$threads" = 1 ] || threads=$nproc
+    mapfile -t f < <(json_fields "$out" lines parsed malformed.count summary.requests audit.checked)
+    [ -n "${f[0]}" ] || echo "   WARNING: no JSON from realip (see stderr above)" >&2
+    [ "$format" = realip ] && [ -z "${f[4]}" ] && echo "   WARNING: realip ran no audit" >&2
+    echo "$tool,$threads,$m_status,$m_seconds,$m_rss_kib,${f[0]},${f[1]},${f[2]},${f[3]},$file_bytes" >>"$raw"
+    if [ -n "${f[2]}" ] && [ "${f[2]}" != 0 ]; then
+      echo "   realip reported ${f[2]} malformed lines; first samples:"
+      python3 -c 'import json,sys
 for s in json.load(open(sys.argv[1]))["malformed"].get("samples", [])[:5]:
     print("   |", s)' "$out" || true
-  fi
+    fi
+  done
 done
+round=1 # GoAccess runs once; its command is listed with the others
+
 
 if [ "$have_goaccess" = 1 ]; then
   # --no-global-config: no /etc/goaccess/goaccess.conf surprises; -o FILE makes it
@@ -280,9 +291,33 @@ goaccess_version="not installed"
 import csv, sys
 
 raw, nproc, file_bytes = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
-rows = list(csv.DictReader(open(raw)))
+runs = list(csv.DictReader(open(raw)))
+file_lines = int(runs[0]["lines_counted"])
+
+def key(r):
+    if r["tool"] == "realip scan":
+        return "realip1" if r["threads"] == "1" else "realipN"
+    return {"realip scan --group-by route": "realipR"}.get(r["tool"], r["tool"])
+
+# A time means nothing without the work behind it: a run that did not count and parse every
+# line the file has cannot pass or miss a target.
+def complete(r):
+    return r["lines_counted"] == str(file_lines) and (
+        r["tool"] == "wc -l" or r["parsed"] == str(file_lines))
+
+# One row per tool: its median round (the lower middle one for an even count), with the
+# largest peak RSS of its rounds; a round that did not count every line stands for the tool
+# instead, so that the run is reported incomplete.
+rounds = {}
+for r in runs:
+    rounds.setdefault(key(r), []).append(r)
+rows = []
+for rs in rounds.values():
+    bad = [r for r in rs if not complete(r)]
+    mid = bad[0] if bad else sorted(rs, key=lambda r: float(r["seconds"]))[(len(rs) - 1) // 2]
+    rows.append(dict(mid, peak_rss_kib=str(max(int(r["peak_rss_kib"]) for r in rs))))
+n_rounds = max(len(rs) for rs in rounds.values())
 wc = rows[0]
-file_lines = int(wc["lines_counted"])
 
 def name(r):
     if r["tool"].startswith("realip scan"):
@@ -319,20 +354,11 @@ for i, line in enumerate([head] + table):
     if i == 0:
         print("  ".join("-" * w for w in widths))
 print("(lines/s and MB/s use the file's line count and size; MB = 10^6 bytes)")
+if n_rounds > 1:
+    print(f"(seconds: the median of {n_rounds} interleaved rounds; peak RSS: the largest)")
 
-by = {}
-for r in rows:
-    key = r["tool"] if r["tool"] != "realip scan" else ("realip1" if r["threads"] == "1" else "realipN")
-    if r["tool"] == "realip scan --group-by route":
-        key = "realipR"
-    by[key] = r
+by = {key(r): r for r in rows}
 secs = lambda k: float(by[k]["seconds"])
-
-# A time means nothing without the work behind it: a run that did not count and parse every
-# line the file has cannot pass or miss a target.
-def complete(r):
-    return r["lines_counted"] == wc["lines_counted"] and (
-        r["tool"] == "wc -l" or r["parsed"] == wc["lines_counted"])
 
 print()
 print("targets (issue #3; with the audit, issue #12)")

@@ -19,6 +19,86 @@ n=$(wc -l < "$last")
 printf '{"lines": %s, "parsed": %s, "malformed": {"count": 0}, "summary": {"requests": %s}, "audit": {"checked": %s}}\n' "$n" "$n" "$n" "$n"
 "#;
 
+/// Runs `scripts/compare.sh --format realip` on a stand-in binary and a 10-line log, with
+/// `REALIP_BENCH_ROUNDS` set when given; returns the output, the run's directory (when it
+/// wrote one), the stand-in's path and the temporary directory holding them.
+fn run_compare(
+    rounds: Option<&str>,
+) -> (
+    std::process::Output,
+    Option<std::path::PathBuf>,
+    std::path::PathBuf,
+    tempfile::TempDir,
+) {
+    let repo = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().canonicalize().unwrap();
+    let bin = dir.join("realip-other");
+    std::fs::write(&bin, FAKE_REALIP).unwrap();
+    std::fs::set_permissions(&bin, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let log = dir.join("access.log");
+    std::fs::write(&log, "a line\n".repeat(10)).unwrap();
+    let results = dir.join("results");
+    let mut cmd = Command::new("bash");
+    cmd.arg(repo.join("scripts/compare.sh"))
+        .args(["--format", "realip"])
+        .env("REALIP_BIN", &bin)
+        .env("REALIP_BENCH_FILE", &log)
+        .env("REALIP_BENCH_RESULTS", &results);
+    if let Some(n) = rounds {
+        cmd.env("REALIP_BENCH_ROUNDS", n);
+    }
+    let out = cmd.output().unwrap();
+    let run = std::fs::read_dir(&results)
+        .ok()
+        .and_then(|mut d| d.next())
+        .map(|e| e.unwrap().path());
+    (out, run, bin, tmp)
+}
+
+/// With `REALIP_BENCH_ROUNDS=3` every tool runs three times, interleaved: raw.csv keeps each
+/// run, the summary one row per tool (its median round) and each command once; a count that
+/// is not a positive number is refused.
+#[test]
+fn compare_reports_the_median_of_its_rounds() {
+    let (out, run, _bin, _tmp) = run_compare(Some("3"));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let run = run.unwrap();
+    let raw = std::fs::read_to_string(run.join("raw.csv")).unwrap();
+    for tool in [
+        "wc -l,",
+        "realip scan,1,",
+        "realip scan,2,",
+        "realip scan --group-by route,",
+    ] {
+        let n = raw.lines().filter(|l| l.starts_with(tool)).count();
+        assert!(
+            n == 3 || (tool == "realip scan,2," && n == 0),
+            "{tool}: {n} in\n{raw}"
+        );
+    }
+    let summary = std::fs::read_to_string(run.join("summary")).unwrap();
+    assert!(
+        summary.contains("(seconds: the median of 3 interleaved rounds"),
+        "{summary}"
+    );
+    assert_eq!(summary.matches("wc -l: wc -l FILE").count(), 1, "{summary}");
+    let table: Vec<&str> = summary
+        .lines()
+        .filter(|l| l.starts_with("realip scan -j 1 "))
+        .collect();
+    assert_eq!(table.len(), 1, "{summary}");
+
+    let (out, run, _bin, _tmp) = run_compare(Some("0"));
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("REALIP_BENCH_ROUNDS"));
+    assert!(run.is_none());
+}
+
 #[test]
 fn compare_labels_a_realip_bin_by_its_own_version_not_by_this_checkouts_commit() {
     // See: issue #12. A REALIP_BIN built from another commit was labelled with the git hash
