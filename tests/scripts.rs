@@ -20,13 +20,13 @@ printf '{"lines": %s, "parsed": %s, "malformed": {"count": 0}, "summary": {"requ
 "#;
 
 /// Runs `scripts/compare.sh --format realip` on a stand-in binary and a 10-line log, with
-/// `REALIP_BENCH_ROUNDS` set when given; returns the output, the run's directory (when it
-/// wrote one), the stand-in's path and the temporary directory holding them.
+/// `REALIP_BENCH_ROUNDS` set when given; returns the output, the run directories it wrote,
+/// the stand-in's path and the temporary directory holding them.
 fn run_compare(
     rounds: Option<&str>,
 ) -> (
     std::process::Output,
-    Option<std::path::PathBuf>,
+    Vec<std::path::PathBuf>,
     std::path::PathBuf,
     tempfile::TempDir,
 ) {
@@ -49,11 +49,10 @@ fn run_compare(
         cmd.env("REALIP_BENCH_ROUNDS", n);
     }
     let out = cmd.output().unwrap();
-    let run = std::fs::read_dir(&results)
-        .ok()
-        .and_then(|mut d| d.next())
-        .map(|e| e.unwrap().path());
-    (out, run, bin, tmp)
+    let runs = std::fs::read_dir(&results)
+        .map(|d| d.map(|e| e.unwrap().path()).collect())
+        .unwrap_or_default();
+    (out, runs, bin, tmp)
 }
 
 /// With `REALIP_BENCH_ROUNDS=3` every tool runs three times, interleaved: raw.csv keeps each
@@ -61,13 +60,14 @@ fn run_compare(
 /// is not a positive number is refused.
 #[test]
 fn compare_reports_the_median_of_its_rounds() {
-    let (out, run, _bin, _tmp) = run_compare(Some("3"));
+    let (out, runs, _bin, _tmp) = run_compare(Some("3"));
     assert!(
         out.status.success(),
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let run = run.unwrap();
+    assert_eq!(runs.len(), 1, "{runs:?}");
+    let run = &runs[0];
     let raw = std::fs::read_to_string(run.join("raw.csv")).unwrap();
     for tool in [
         "wc -l,",
@@ -93,10 +93,10 @@ fn compare_reports_the_median_of_its_rounds() {
         .collect();
     assert_eq!(table.len(), 1, "{summary}");
 
-    let (out, run, _bin, _tmp) = run_compare(Some("0"));
+    let (out, runs, _bin, _tmp) = run_compare(Some("0"));
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("REALIP_BENCH_ROUNDS"));
-    assert!(run.is_none());
+    assert!(runs.is_empty(), "{runs:?}");
 }
 
 #[test]
@@ -115,33 +115,13 @@ fn compare_labels_a_realip_bin_by_its_own_version_not_by_this_checkouts_commit()
         );
     }
     let repo = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let dir = tempfile::tempdir().unwrap();
-    let dir = dir.path().canonicalize().unwrap();
-    let bin = dir.join("realip-other");
-    std::fs::write(&bin, FAKE_REALIP).unwrap();
-    std::fs::set_permissions(&bin, std::fs::Permissions::from_mode(0o755)).unwrap();
-    let log = dir.join("access.log");
-    std::fs::write(&log, "a line\n".repeat(10)).unwrap();
-    let results = dir.join("results");
-
-    let out = Command::new("bash")
-        .arg(repo.join("scripts/compare.sh"))
-        .args(["--format", "realip"])
-        .env("REALIP_BIN", &bin)
-        .env("REALIP_BENCH_FILE", &log)
-        .env("REALIP_BENCH_RESULTS", &results)
-        .output()
-        .unwrap();
+    let (out, runs, bin, _tmp) = run_compare(None);
     assert!(
         out.status.success(),
         "compare.sh failed:\n{}\n{}",
         String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr)
     );
-    let runs: Vec<_> = std::fs::read_dir(&results)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .collect();
     assert_eq!(runs.len(), 1, "{runs:?}");
     let summary = std::fs::read_to_string(runs[0].join("summary")).unwrap();
     let label = summary
