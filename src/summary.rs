@@ -33,6 +33,7 @@ use regex::bytes::Regex;
 use serde::{Deserialize, Serialize};
 
 use crate::accumulate::{Accumulate, LineAt};
+use crate::logfmt::record::same_short;
 use crate::logfmt::{Field, Record};
 
 mod route;
@@ -61,29 +62,7 @@ impl std::hash::Hash for GroupKey<'_> {
 impl hashbrown::Equivalent<Box<[u8]>> for GroupKey<'_> {
     #[inline(always)]
     fn equivalent(&self, key: &Box<[u8]>) -> bool {
-        same_key(self.0, key)
-    }
-}
-
-/// `a == b` for keys of up to 32 bytes as two overlapping loads of 4, 8 or 16 bytes.
-#[inline(always)]
-fn same_key(a: &[u8], b: &[u8]) -> bool {
-    fn ends<const N: usize>(s: &[u8]) -> Option<([u8; N], [u8; N])> {
-        let n = s.len();
-        Some((
-            s.get(..N)?.try_into().ok()?,
-            s.get(n.checked_sub(N)?..)?.try_into().ok()?,
-        ))
-    }
-    let n = a.len();
-    if n != b.len() {
-        return false;
-    }
-    match n {
-        16..=32 => ends::<16>(a) == ends::<16>(b),
-        8..=15 => ends::<8>(a) == ends::<8>(b),
-        4..=7 => ends::<4>(a) == ends::<4>(b),
-        _ => a == b,
+        same_short(self.0, key)
     }
 }
 
@@ -1874,25 +1853,6 @@ mod tests {
     }
 
     proptest::proptest! {
-        /// Keys equal, one byte apart (at any place) or of other lengths around each load size.
-        #[test]
-        fn same_key_is_slice_equality(
-            a in proptest::collection::vec(0u8..4, 0..40),
-            flip in proptest::option::of((0usize..40, 1u8..4)),
-            cut in proptest::option::of(0usize..40),
-        ) {
-            let mut b = a.clone();
-            if let Some((at, by)) = flip {
-                if let Some(x) = b.get_mut(at) {
-                    *x ^= by;
-                }
-            }
-            if let Some(n) = cut {
-                b.truncate(n);
-            }
-            proptest::prop_assert_eq!(same_key(&a, &b), a == b);
-        }
-
         #[test]
         fn bucket_of_is_the_partition_point(
             mut bounds in proptest::collection::vec(0u64..40, 0..20),
