@@ -308,10 +308,8 @@ impl Plan {
 #[inline]
 pub(crate) fn check_values(line: &[u8], rec: &mut Record<'_>) -> Result<(), LineError> {
     let offset = |v: &[u8]| (v.as_ptr() as usize).wrapping_sub(line.as_ptr() as usize);
-    if let Some(v) = rec.get(Field::Status) {
-        if !matches!(v, [a, b, c] if [a, b, c].iter().all(|d| d.is_ascii_digit())) {
-            return Err(LineError::new(LineErrorKind::BadValue, offset(v)).with_field("status"));
-        }
+    if let Err(v) = rec.parse_status_digits() {
+        return Err(LineError::new(LineErrorKind::BadValue, offset(v)).with_field("status"));
     }
     if let Err(v) = rec.parse_request_time() {
         return Err(LineError::new(LineErrorKind::BadValue, offset(v)).with_field("request_time"));
