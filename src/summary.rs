@@ -3,7 +3,9 @@
 //! Owns: [`Summary`] (requests, bytes, status codes and classes, `$request_time` and
 //! `$upstream_response_time` histograms, optional group-by with top-N and an "others"
 //! bucket), its merge (`AddAssign`/`Add`: any split of the input merges to the same result),
-//! and [`SummaryView`], the plain data the reports render (serde `Serialize`).
+//! and [`SummaryView`], the plain data the reports render (serde `Serialize`). With
+//! `--group-by route` alone, a per-worker memo (`memo`) maps raw paths seen before to their
+//! group, so a repeated path skips the normaliser and the group lookup.
 //! Does not own: parsing lines (`logfmt`), parallelism (`scan`), rendering (`report`).
 //!
 //! Group-by beyond `max_groups` distinct keys is deterministic and split-invariant: the keys
@@ -36,8 +38,10 @@ use crate::accumulate::{Accumulate, LineAt};
 use crate::logfmt::record::same_short;
 use crate::logfmt::{Field, Record};
 
+mod memo;
 mod route;
 
+use memo::{Found, RouteMemo};
 pub use route::{normalize_route, normalize_route_reference};
 use route::{normalize_route_or_borrow, Route};
 
@@ -45,8 +49,9 @@ use route::{normalize_route_or_borrow, Route};
 /// and these maps are bounded per worker, so a slow hash buys no protection worth its cost.
 type HashMap<K, V> = std::collections::HashMap<K, V, foldhash::fast::RandomState>;
 
-/// The groups by key: hashbrown's map, whose lookups take a [`GroupKey`] compared inline.
-type GroupMap = hashbrown::HashMap<Box<[u8]>, Group, foldhash::fast::RandomState>;
+/// The groups by key, whose lookups take a [`GroupKey`] compared inline. An index map, so
+/// that the route memo can name a group by its index (see `memo`).
+type GroupMap = indexmap::IndexMap<Box<[u8]>, Group, foldhash::fast::RandomState>;
 
 /// A group key looked up once per line: hashed as the key's bytes (as `Box<[u8]>` is), and
 /// compared without a `memcmp` call, keys being a few dozen bytes.
@@ -59,7 +64,7 @@ impl std::hash::Hash for GroupKey<'_> {
     }
 }
 
-impl hashbrown::Equivalent<Box<[u8]>> for GroupKey<'_> {
+impl indexmap::Equivalent<Box<[u8]>> for GroupKey<'_> {
     #[inline(always)]
     fn equivalent(&self, key: &Box<[u8]>) -> bool {
         same_short(self.0, key)
@@ -564,6 +569,8 @@ pub struct Summary {
     kept: Option<BinaryHeap<(u64, Box<[u8]>)>>,
     series: Series,
     scratch: Vec<u8>,
+    /// With `--group-by route` alone: raw path -> group index.
+    memo: RouteMemo,
 }
 
 /// The fixed 64-bit hash that decides which group keys are kept beyond `max_groups`: FNV-1a
@@ -604,6 +611,7 @@ impl Summary {
             kept: None,
             series: Series::default(),
             scratch: Vec::new(),
+            memo: RouteMemo::default(),
         }
     }
 
@@ -699,10 +707,7 @@ impl Summary {
             [GroupBy::Host] => Some(rec.get(Field::Host).unwrap_or(b"-")),
             [GroupBy::Method] => Some(rec.method().unwrap_or(b"-")),
             [GroupBy::Client] => Some(rec.get(Field::RemoteAddr).unwrap_or(b"-")),
-            [GroupBy::Route] => {
-                self.scratch.clear();
-                route_key(&self.config.routes, rec, &mut self.scratch)
-            }
+            [GroupBy::Route] => return self.add_to_route_group(rec, status, rt),
             _ => {
                 self.build_key(rec, status);
                 None
@@ -718,6 +723,35 @@ impl Summary {
         self.add_to_new_key(from_record, status, rt);
     }
 
+    /// [`add_to_group`](Summary::add_to_group) by route alone: through the route memo.
+    #[inline(always)]
+    fn add_to_route_group(&mut self, rec: &Record<'_>, status: Option<u16>, rt: Option<u64>) {
+        let path = rec.path().unwrap_or(b"-");
+        let found = self.memo.find(path);
+        if let Found::Group(i) = found {
+            if let Some((_, g)) = self.groups.get_index_mut(i) {
+                g.add(status, rt);
+                return;
+            }
+        }
+        self.scratch.clear();
+        let from_path = route_key(&self.config.routes, path, &mut self.scratch);
+        let known = self
+            .groups
+            .get_full_mut(&GroupKey(from_path.unwrap_or(&self.scratch)))
+            .map(|(i, _, g)| {
+                g.add(status, rt);
+                i
+            });
+        let index = match known {
+            Some(i) => Some(i),
+            None => self.add_to_new_key(from_path, status, rt),
+        };
+        if let (Found::Vacant(at), Some(i)) = (found, index) {
+            self.memo.put(at, path, i);
+        }
+    }
+
     /// A status, or several keys: their values joined by KEY_SEP in `scratch`.
     #[inline(never)]
     fn build_key(&mut self, rec: &Record<'_>, status: Option<u16>) {
@@ -731,19 +765,22 @@ impl Summary {
     }
 
     /// Counts a request whose key (`from_record`, else `scratch`) has no group: a new group
-    /// while there is room or the key sorts below the cutoff, else "others". Apart from
-    /// [`add_to_group`](Summary::add_to_group) so that its hot path stays small.
+    /// while there is room or the key sorts below the cutoff, else "others". Returns the new
+    /// group's index, if any. Apart from [`add_to_group`](Summary::add_to_group) so that its
+    /// hot path stays small.
     #[inline(never)]
-    fn add_to_new_key(&mut self, from_record: Option<&[u8]>, status: Option<u16>, rt: Option<u64>) {
+    fn add_to_new_key(
+        &mut self,
+        from_record: Option<&[u8]>,
+        status: Option<u16>,
+        rt: Option<u64>,
+    ) -> Option<usize> {
         let scratch = std::mem::take(&mut self.scratch);
         let key = from_record.unwrap_or(&scratch);
+        let mut index = None;
         if self.groups.len() < self.config.max_groups {
             self.kept = None;
-            let bounds = &self.config.buckets_us;
-            self.groups
-                .entry(Box::from(key))
-                .or_insert_with(|| Group::new(bounds))
-                .add(status, rt);
+            index = Some(self.new_group(key, status, rt));
         } else {
             self.others_keys_seen = true;
             let h = key_hash(key);
@@ -753,11 +790,7 @@ impl Summary {
             if below {
                 // The new key belongs to the sample: the largest kept one leaves it.
                 self.evict_cutoff();
-                let bounds = &self.config.buckets_us;
-                self.groups
-                    .entry(Box::from(key))
-                    .or_insert_with(|| Group::new(bounds))
-                    .add(status, rt);
+                index = Some(self.new_group(key, status, rt));
                 if let Some(kept) = &mut self.kept {
                     kept.push((h, Box::from(key)));
                 }
@@ -766,6 +799,23 @@ impl Summary {
             }
         }
         self.scratch = scratch;
+        index
+    }
+
+    /// Counts a request in the group of `key`, made if need be; returns its index.
+    fn new_group(&mut self, key: &[u8], status: Option<u16>, rt: Option<u64>) -> usize {
+        let bounds = &self.config.buckets_us;
+        let entry = self.groups.entry(Box::from(key));
+        let index = entry.index();
+        entry.or_insert_with(|| Group::new(bounds)).add(status, rt);
+        index
+    }
+
+    /// Removes the group of `key`; the route memo then forgets every path, since the last
+    /// group moves into the removed one's index.
+    fn remove_group(&mut self, key: &[u8]) -> Option<Group> {
+        self.memo.invalidate();
+        self.groups.swap_remove(key)
     }
 
     /// The kept key with the largest `(key_hash, key)`.
@@ -807,7 +857,7 @@ impl Summary {
     /// Moves the cutoff key's group into "others".
     fn evict_cutoff(&mut self) {
         if let Some((_, k)) = self.kept.as_mut().and_then(BinaryHeap::pop) {
-            if let Some(g) = self.groups.remove(&k) {
+            if let Some(g) = self.remove_group(&k) {
                 self.others.merge(&g);
             }
         }
@@ -829,7 +879,7 @@ impl Summary {
             .collect();
         keys.sort_unstable();
         for (_, k) in keys.drain(max..) {
-            if let Some(g) = self.groups.remove(&k) {
+            if let Some(g) = self.remove_group(&k) {
                 self.others.merge(&g);
             }
         }
@@ -964,17 +1014,17 @@ fn push_key_part(
 /// path, else the normalised path; a raw [`KEY_SEP`] in it becomes `?`.
 #[inline(always)]
 fn push_route(routes: &[RouteRule], rec: &Record<'_>, out: &mut Vec<u8>) {
-    if let Some(route) = route_key(routes, rec, out) {
+    if let Some(route) = route_key(routes, rec.path().unwrap_or(b"-"), out) {
         out.extend_from_slice(route);
     }
 }
 
-/// [`push_route`], or the route itself when it is the start of the path as it is (most
-/// paths): the caller then uses that slice of the line and nothing is written.
+/// [`push_route`] of the record's `path`, or the route itself when it is the start of the
+/// path as it is (most paths): the caller then uses that slice of the line and nothing is
+/// written.
 #[inline(always)]
-fn route_key<'a>(routes: &[RouteRule], rec: &Record<'a>, out: &mut Vec<u8>) -> Option<&'a [u8]> {
+fn route_key<'a>(routes: &[RouteRule], path: &'a [u8], out: &mut Vec<u8>) -> Option<&'a [u8]> {
     let start = out.len();
-    let path = rec.path().unwrap_or(b"-");
     let may_hold_sep = match routes.iter().find(|r| r.regex.is_match(path)) {
         Some(rule) => {
             out.extend_from_slice(rule.name.as_bytes());
@@ -1863,6 +1913,53 @@ mod tests {
             proptest::prop_assert_eq!(bucket_of(&bounds, us), bounds.partition_point(|&b| b < us));
         }
 
+        /// `--group-by route` through the route memo (paths seen again, groups evicted under
+        /// a small cap, which renumbers them) counts exactly what the reference normaliser
+        /// and the cap rule give: the `max_groups` smallest `(key_hash, route)` with their
+        /// own counts, every other request in "others".
+        #[test]
+        fn route_groups_through_the_memo_are_the_reference_counts(
+            picks in proptest::collection::vec((0usize..12, 0u32..6), 1..400),
+            max_groups in 1usize..8,
+        ) {
+            let shapes = [
+                "/", "/healthz", "/u/{}", "/u/{}/orders", "/s?q={}", "/a{}.css",
+                "/static/app.0c5e9f7{}.js", "/v/{}{}{}{}{}{}{}{}", "/x/{}?a=1", "/-", "/u/abc", "/{}",
+            ];
+            let paths: Vec<String> = picks
+                .iter()
+                .map(|&(shape, n)| shapes[shape].replace("{}", &n.to_string()))
+                .collect();
+            let mut counts: BTreeMap<Vec<u8>, u64> = BTreeMap::new();
+            for p in &paths {
+                let mut route = Vec::new();
+                normalize_route_reference(p.as_bytes(), &mut route);
+                *counts.entry(route).or_default() += 1;
+            }
+            let mut keys: Vec<&Vec<u8>> = counts.keys().collect();
+            keys.sort_by_key(|k| (key_hash(k), k.as_slice()));
+            let mut want: Vec<(String, u64)> = keys
+                .iter()
+                .take(max_groups)
+                .map(|k| (String::from_utf8_lossy(k).into_owned(), counts[*k]))
+                .collect();
+            want.sort_unstable();
+            let mut s = Summary::new(cfg(Some(GroupBy::Route), max_groups));
+            for p in &paths {
+                s.record(&rec("200", "0.1", p));
+            }
+            let v = s.view(DEFAULT_PERCENTILES, usize::MAX, SortBy::Count);
+            let mut got: Vec<(String, u64)> = v
+                .groups
+                .iter()
+                .filter(|g| g.key != "others" || !v.groups_approximate)
+                .map(|g| (g.key.clone(), g.requests))
+                .collect();
+            got.sort_unstable();
+            let kept: u64 = want.iter().map(|w| w.1).sum();
+            proptest::prop_assert_eq!(got, want);
+            proptest::prop_assert_eq!(v.max_error, paths.len() as u64 - kept);
+        }
     }
 
     #[test]

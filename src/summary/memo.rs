@@ -1,0 +1,254 @@
+//! The route memo of `--group-by route`: per worker, the group that a raw request path went
+//! to, so that a path seen again skips the `--route` rules, the normaliser and the group
+//! lookup (real traffic repeats its paths: `/`, health checks, static files, API lists).
+//!
+//! Owns: [`RouteMemo`], a direct-mapped table of [`SLOTS`] slots of one cache line each,
+//! filled on first use. A slot holds a path of up to [`MAX_PATH`] bytes and the index of its
+//! group in the summary's group map; longer paths are never memoised. A slot is valid for one
+//! generation of the group indices: removing a group (which moves another one into its index)
+//! starts a new generation, and every older slot then misses. A miss only costs time: the
+//! path goes the long way and takes the slot. A path whose key is not a kept group ("others")
+//! is never memoised, so a memo hit is always the group that the long way finds.
+//! Does not own: route keys (`route`), groups (`summary`).
+
+use crate::logfmt::record::same_short;
+
+/// Slots in a worker's memo: 256 KiB, enough to hold the repeated paths of busy hosts.
+pub(super) const SLOTS: usize = 4096;
+
+/// The longest path memoised, so that a slot is one 64-byte cache line.
+pub(super) const MAX_PATH: usize = 55;
+
+/// One memoised path and its group.
+#[derive(Clone, Copy)]
+#[repr(C, align(64))]
+struct Slot {
+    /// The generation of the group indices this slot was written in (0: never written).
+    generation: u32,
+    /// The group's index in the summary's group map.
+    group: u32,
+    /// The path's length.
+    len: u8,
+    /// The path, then zeros.
+    path: [u8; MAX_PATH],
+}
+
+const EMPTY: Slot = Slot {
+    generation: 0,
+    group: 0,
+    len: 0,
+    path: [0; MAX_PATH],
+};
+
+/// A path's place in the memo, from [`RouteMemo::find`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum Found {
+    /// The path's group, memoised in this generation.
+    Group(usize),
+    /// Not memoised; [`RouteMemo::put`] takes its group into this slot.
+    Vacant(usize),
+    /// Too long to memoise.
+    TooLong,
+}
+
+/// Raw request path -> group index, per worker (see the module docs).
+#[derive(Clone)]
+pub(super) struct RouteMemo {
+    /// Empty until the first [`put`](RouteMemo::put), then [`SLOTS`] long.
+    slots: Vec<Slot>,
+    /// The current generation of the group indices, never 0.
+    generation: u32,
+}
+
+impl Default for RouteMemo {
+    fn default() -> Self {
+        RouteMemo {
+            slots: Vec::new(),
+            generation: 1,
+        }
+    }
+}
+
+impl std::fmt::Debug for RouteMemo {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RouteMemo")
+            .field("slots", &self.slots.len())
+            .field("generation", &self.generation)
+            .finish()
+    }
+}
+
+/// The slot of `path` (at most [`MAX_PATH`] bytes): a hash of its length and of its first and
+/// last 16 bytes (all of it up to 32 bytes; an ID is nearly always in them), by one folded
+/// multiply. Paths that differ only in the middle of a long path share a slot, which costs
+/// misses, never a wrong group: a hit compares the whole path.
+#[inline(always)]
+fn slot_of(path: &[u8]) -> usize {
+    /// The `N`-byte words at both ends of `s` (they overlap when `s` is shorter than `2N`).
+    fn ends<const N: usize>(s: &[u8]) -> Option<([u8; N], [u8; N])> {
+        let n = s.len();
+        Some((
+            s.get(..N)?.try_into().ok()?,
+            s.get(n.checked_sub(N)?..)?.try_into().ok()?,
+        ))
+    }
+    fn fold(a: u64, b: u64) -> u64 {
+        let m = u128::from(a ^ 0x243f_6a88_85a3_08d3)
+            .wrapping_mul(u128::from(b ^ 0x1319_8a2e_0370_7344));
+        (m as u64) ^ (m >> 64) as u64
+    }
+    let n = path.len();
+    let (a, b, c, d) = if let Some((head, tail)) = ends::<16>(path) {
+        let w = |x: [u8; 16]| {
+            let [lo, hi] =
+                [&x[..8], &x[8..]].map(|h| u64::from_le_bytes(h.try_into().unwrap_or_default()));
+            (lo, hi)
+        };
+        let ((a, b), (c, d)) = (w(head), w(tail));
+        (a, b, c, d)
+    } else if let Some((head, tail)) = ends::<8>(path) {
+        (u64::from_le_bytes(head), u64::from_le_bytes(tail), 0, 0)
+    } else if let Some((head, tail)) = ends::<4>(path) {
+        (
+            u64::from(u32::from_le_bytes(head)),
+            u64::from(u32::from_le_bytes(tail)),
+            0,
+            0,
+        )
+    } else {
+        let mut w = [0u8; 8];
+        if let Some(to) = w.get_mut(..n) {
+            to.copy_from_slice(path);
+        }
+        (u64::from_le_bytes(w), 0, 0, 0)
+    };
+    // The words at the end are turned so that equal ends (a path of 16 bytes) do not cancel.
+    let h = fold(a ^ c.rotate_left(29), b ^ d.rotate_left(43) ^ n as u64);
+    (h >> 32) as usize % SLOTS
+}
+
+impl RouteMemo {
+    /// Where `path` is in the memo.
+    #[inline(always)]
+    pub(super) fn find(&self, path: &[u8]) -> Found {
+        if path.len() > MAX_PATH {
+            return Found::TooLong;
+        }
+        let at = slot_of(path);
+        match self.slots.get(at) {
+            Some(s)
+                if s.generation == self.generation
+                    && usize::from(s.len) == path.len()
+                    && same_short(s.path.get(..path.len()).unwrap_or_default(), path) =>
+            {
+                Found::Group(s.group as usize)
+            }
+            _ => Found::Vacant(at),
+        }
+    }
+
+    /// Memoises `path` (which [`find`](RouteMemo::find) placed at `at`) as going to the
+    /// group at `group`.
+    #[inline]
+    pub(super) fn put(&mut self, at: usize, path: &[u8], group: usize) {
+        let Ok(group) = u32::try_from(group) else {
+            return;
+        };
+        if self.slots.is_empty() {
+            self.slots = vec![EMPTY; SLOTS];
+        }
+        if let (Some(slot), Ok(len)) = (self.slots.get_mut(at), u8::try_from(path.len())) {
+            if let Some(to) = slot.path.get_mut(..path.len()) {
+                to.copy_from_slice(path);
+                slot.generation = self.generation;
+                slot.group = group;
+                slot.len = len;
+            }
+        }
+    }
+
+    /// Forgets every memoised path: the group indices changed.
+    #[inline]
+    pub(super) fn invalidate(&mut self) {
+        self.generation = self.generation.wrapping_add(1);
+        if self.generation == 0 {
+            // Once in 2^32 removals: slots of generation 1 would look current again.
+            self.slots.fill(EMPTY);
+            self.generation = 1;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_path_is_found_once_put_and_lost_with_its_generation() {
+        let mut memo = RouteMemo::default();
+        let Found::Vacant(at) = memo.find(b"/api/v1/users/47") else {
+            panic!("an empty memo holds nothing");
+        };
+        memo.put(at, b"/api/v1/users/47", 3);
+        assert_eq!(memo.find(b"/api/v1/users/47"), Found::Group(3));
+        assert!(matches!(memo.find(b"/api/v1/users/48"), Found::Vacant(_)));
+        assert!(matches!(memo.find(b"/api/v1/users/4"), Found::Vacant(_)));
+        memo.invalidate();
+        assert_eq!(memo.find(b"/api/v1/users/47"), Found::Vacant(at));
+    }
+
+    #[test]
+    fn paths_up_to_the_limit_are_memoised_and_longer_ones_never() {
+        let mut memo = RouteMemo::default();
+        for n in [0, 1, 4, 8, 16, 17, 32, 33, MAX_PATH] {
+            let path = vec![b'/'; n];
+            let Found::Vacant(at) = memo.find(&path) else {
+                panic!("{n} bytes: found before put");
+            };
+            memo.put(at, &path, n);
+            assert_eq!(memo.find(&path), Found::Group(n), "{n} bytes");
+        }
+        assert_eq!(memo.find(&[b'/'; MAX_PATH + 1]), Found::TooLong);
+    }
+
+    #[test]
+    fn the_generation_wraps_without_reviving_old_slots() {
+        let mut memo = RouteMemo::default();
+        let Found::Vacant(at) = memo.find(b"/a") else {
+            panic!("empty");
+        };
+        memo.put(at, b"/a", 1);
+        memo.generation = u32::MAX;
+        memo.invalidate();
+        assert_eq!(memo.generation, 1);
+        assert_eq!(memo.find(b"/a"), Found::Vacant(at));
+    }
+
+    proptest::proptest! {
+        /// Whatever is put, a hit is the group last put for exactly that path.
+        #[test]
+        fn a_hit_is_the_last_group_put_for_that_path(
+            ops in proptest::collection::vec(
+                (proptest::collection::vec(proptest::sample::select(vec![b'/', b'1', b'a']), 0..60), 0usize..50, proptest::bool::ANY),
+                1..200,
+            ),
+        ) {
+            let mut memo = RouteMemo::default();
+            let mut truth: std::collections::HashMap<Vec<u8>, usize> = Default::default();
+            for (path, group, invalidate) in ops {
+                if invalidate && group % 7 == 0 {
+                    memo.invalidate();
+                    truth.clear();
+                }
+                match memo.find(&path) {
+                    Found::Group(g) => proptest::prop_assert_eq!(Some(&g), truth.get(&path)),
+                    Found::Vacant(at) => {
+                        memo.put(at, &path, group);
+                        truth.insert(path, group);
+                    }
+                    Found::TooLong => proptest::prop_assert!(path.len() > MAX_PATH),
+                }
+            }
+        }
+    }
+}
