@@ -516,6 +516,8 @@ struct Group {
     requests: u64,
     classes: StatusClasses,
     request_time: Latency,
+    /// The route memo's id of this group (0: none; not part of the counts).
+    memo_id: u32,
 }
 
 impl Group {
@@ -524,6 +526,7 @@ impl Group {
             requests: 0,
             classes: StatusClasses::default(),
             request_time: Latency::new(2, bounds),
+            memo_id: 0,
         }
     }
 
@@ -728,27 +731,35 @@ impl Summary {
     fn add_to_route_group(&mut self, rec: &Record<'_>, status: Option<u16>, rt: Option<u64>) {
         let path = rec.path().unwrap_or(b"-");
         let found = self.memo.find(path);
-        if let Found::Group(i) = found {
-            if let Some((_, g)) = self.groups.get_index_mut(i) {
-                g.add(status, rt);
-                return;
+        if let Found::Group { index, id, .. } = found {
+            if let Some((_, g)) = self.groups.get_index_mut(index) {
+                if g.memo_id == id {
+                    g.add(status, rt);
+                    return;
+                }
             }
         }
         self.scratch.clear();
         let from_path = route_key(&self.config.routes, path, &mut self.scratch);
+        let memo = &mut self.memo;
         let known = self
             .groups
             .get_full_mut(&GroupKey(from_path.unwrap_or(&self.scratch)))
             .map(|(i, _, g)| {
                 g.add(status, rt);
-                i
+                if g.memo_id == 0 {
+                    // A group merged in or read from a state file.
+                    g.memo_id = memo.new_id();
+                }
+                (i, g.memo_id)
             });
-        let index = match known {
-            Some(i) => Some(i),
+        let group = match known {
+            Some(group) => Some(group),
             None => self.add_to_new_key(from_path, status, rt),
         };
-        if let (Found::Vacant(at), Some(i)) = (found, index) {
-            self.memo.put(at, path, i);
+        // A stale slot (its group moved or left) is rewritten like a vacant one.
+        if let (Found::Vacant(at) | Found::Group { at, .. }, Some((i, id))) = (found, group) {
+            self.memo.put(at, path, i, id);
         }
     }
 
@@ -766,15 +777,15 @@ impl Summary {
 
     /// Counts a request whose key (`from_record`, else `scratch`) has no group: a new group
     /// while there is room or the key sorts below the cutoff, else "others". Returns the new
-    /// group's index, if any. Apart from [`add_to_group`](Summary::add_to_group) so that its
-    /// hot path stays small.
+    /// group's index and route memo id, if any. Apart from
+    /// [`add_to_group`](Summary::add_to_group) so that its hot path stays small.
     #[inline(never)]
     fn add_to_new_key(
         &mut self,
         from_record: Option<&[u8]>,
         status: Option<u16>,
         rt: Option<u64>,
-    ) -> Option<usize> {
+    ) -> Option<(usize, u32)> {
         let scratch = std::mem::take(&mut self.scratch);
         let key = from_record.unwrap_or(&scratch);
         let mut index = None;
@@ -802,19 +813,23 @@ impl Summary {
         index
     }
 
-    /// Counts a request in the group of `key`, made if need be; returns its index.
-    fn new_group(&mut self, key: &[u8], status: Option<u16>, rt: Option<u64>) -> usize {
+    /// Counts a request in the group of `key`, made if need be with a new route memo id;
+    /// returns its index and id.
+    fn new_group(&mut self, key: &[u8], status: Option<u16>, rt: Option<u64>) -> (usize, u32) {
         let bounds = &self.config.buckets_us;
         let entry = self.groups.entry(Box::from(key));
         let index = entry.index();
-        entry.or_insert_with(|| Group::new(bounds)).add(status, rt);
-        index
+        let group = entry.or_insert_with(|| Group::new(bounds));
+        if group.memo_id == 0 {
+            group.memo_id = self.memo.new_id();
+        }
+        group.add(status, rt);
+        (index, group.memo_id)
     }
 
-    /// Removes the group of `key`; the route memo then forgets every path, since the last
-    /// group moves into the removed one's index.
+    /// Removes the group of `key` (the last group moves into its index: route memo slots
+    /// of either then miss, by their ids).
     fn remove_group(&mut self, key: &[u8]) -> Option<Group> {
-        self.memo.invalidate();
         self.groups.swap_remove(key)
     }
 
@@ -1645,6 +1660,7 @@ impl Group {
                 counts: s.status_class,
             },
             request_time: Latency::from_state(2, bounds, &s.request_time)?,
+            memo_id: 0,
         })
     }
 }

@@ -3,12 +3,14 @@
 //! lookup (real traffic repeats its paths: `/`, health checks, static files, API lists).
 //!
 //! Owns: [`RouteMemo`], a direct-mapped table of [`SLOTS`] slots of one cache line each,
-//! filled on first use. A slot holds a path of up to [`MAX_PATH`] bytes and the index of its
-//! group in the summary's group map; longer paths are never memoised. A slot is valid for one
-//! generation of the group indices: removing a group (which moves another one into its index)
-//! starts a new generation, and every older slot then misses. A miss only costs time: the
-//! path goes the long way and takes the slot. A path whose key is not a kept group ("others")
-//! is never memoised, so a memo hit is always the group that the long way finds.
+//! filled on first use, and the ids it gives groups. A slot holds a path of up to
+//! [`MAX_PATH`] bytes, the index of its group in the summary's group map and that group's id
+//! (never 0); longer paths are never memoised. The caller takes a slot's group only when the
+//! group at that index still has that id: removing a group moves another one into its index,
+//! and ids are not reused (when they wrap, every slot is emptied), so a slot that outlived its
+//! group misses instead of counting into the wrong one. A miss only costs time: the path goes
+//! the long way and takes the slot. A path whose key is not a kept group ("others") is never
+//! memoised, so a hit is always the group that the long way finds.
 //! Does not own: route keys (`route`), groups (`summary`).
 
 use crate::logfmt::record::same_short;
@@ -23,9 +25,9 @@ pub(super) const MAX_PATH: usize = 55;
 #[derive(Clone, Copy)]
 #[repr(C, align(64))]
 struct Slot {
-    /// The generation of the group indices this slot was written in (0: never written).
-    generation: u32,
-    /// The group's index in the summary's group map.
+    /// The group's id (0: an empty slot).
+    id: u32,
+    /// The group's index in the summary's group map when the slot was written.
     group: u32,
     /// The path's length.
     len: u8,
@@ -34,7 +36,7 @@ struct Slot {
 }
 
 const EMPTY: Slot = Slot {
-    generation: 0,
+    id: 0,
     group: 0,
     len: 0,
     path: [0; MAX_PATH],
@@ -43,8 +45,15 @@ const EMPTY: Slot = Slot {
 /// A path's place in the memo, from [`RouteMemo::find`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(super) enum Found {
-    /// The path's group, memoised in this generation.
-    Group(usize),
+    /// The path's group when memoised: valid if the group at `index` still has `id`.
+    Group {
+        /// The slot, which [`RouteMemo::put`] rewrites if the group is not there any more.
+        at: usize,
+        /// Where the group was.
+        index: usize,
+        /// The group's id.
+        id: u32,
+    },
     /// Not memoised; [`RouteMemo::put`] takes its group into this slot.
     Vacant(usize),
     /// Too long to memoise.
@@ -52,28 +61,19 @@ pub(super) enum Found {
 }
 
 /// Raw request path -> group index, per worker (see the module docs).
-#[derive(Clone)]
+#[derive(Clone, Default)]
 pub(super) struct RouteMemo {
     /// Empty until the first [`put`](RouteMemo::put), then [`SLOTS`] long.
     slots: Vec<Slot>,
-    /// The current generation of the group indices, never 0.
-    generation: u32,
-}
-
-impl Default for RouteMemo {
-    fn default() -> Self {
-        RouteMemo {
-            slots: Vec::new(),
-            generation: 1,
-        }
-    }
+    /// The last id given (0: none yet).
+    last_id: u32,
 }
 
 impl std::fmt::Debug for RouteMemo {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("RouteMemo")
             .field("slots", &self.slots.len())
-            .field("generation", &self.generation)
+            .field("last_id", &self.last_id)
             .finish()
     }
 }
@@ -137,45 +137,53 @@ impl RouteMemo {
         let at = slot_of(path);
         match self.slots.get(at) {
             Some(s)
-                if s.generation == self.generation
+                if s.id != 0
                     && usize::from(s.len) == path.len()
                     && same_short(s.path.get(..path.len()).unwrap_or_default(), path) =>
             {
-                Found::Group(s.group as usize)
+                Found::Group {
+                    at,
+                    index: s.group as usize,
+                    id: s.id,
+                }
             }
             _ => Found::Vacant(at),
         }
     }
 
     /// Memoises `path` (which [`find`](RouteMemo::find) placed at `at`) as going to the
-    /// group at `group`.
+    /// group at `group`, whose id is `id` (0, a group without one: not memoised).
     #[inline]
-    pub(super) fn put(&mut self, at: usize, path: &[u8], group: usize) {
+    pub(super) fn put(&mut self, at: usize, path: &[u8], group: usize, id: u32) {
         let Ok(group) = u32::try_from(group) else {
             return;
         };
+        if id == 0 {
+            return;
+        }
         if self.slots.is_empty() {
             self.slots = vec![EMPTY; SLOTS];
         }
         if let (Some(slot), Ok(len)) = (self.slots.get_mut(at), u8::try_from(path.len())) {
             if let Some(to) = slot.path.get_mut(..path.len()) {
                 to.copy_from_slice(path);
-                slot.generation = self.generation;
+                slot.id = id;
                 slot.group = group;
                 slot.len = len;
             }
         }
     }
 
-    /// Forgets every memoised path: the group indices changed.
+    /// An id for a new group, never 0 and not given before in any slot still filled.
     #[inline]
-    pub(super) fn invalidate(&mut self) {
-        self.generation = self.generation.wrapping_add(1);
-        if self.generation == 0 {
-            // Once in 2^32 removals: slots of generation 1 would look current again.
+    pub(super) fn new_id(&mut self) -> u32 {
+        self.last_id = self.last_id.wrapping_add(1);
+        if self.last_id == 0 {
+            // Once in 2^32 groups: the ids start again, so no slot may keep an old one.
             self.slots.fill(EMPTY);
-            self.generation = 1;
+            self.last_id = 1;
         }
+        self.last_id
     }
 }
 
@@ -184,17 +192,25 @@ mod tests {
     use super::*;
 
     #[test]
-    fn a_path_is_found_once_put_and_lost_with_its_generation() {
+    fn a_path_is_found_once_put_with_its_group_and_id() {
         let mut memo = RouteMemo::default();
+        let id = memo.new_id();
         let Found::Vacant(at) = memo.find(b"/api/v1/users/47") else {
             panic!("an empty memo holds nothing");
         };
-        memo.put(at, b"/api/v1/users/47", 3);
-        assert_eq!(memo.find(b"/api/v1/users/47"), Found::Group(3));
+        memo.put(at, b"/api/v1/users/47", 3, id);
+        assert_eq!(
+            memo.find(b"/api/v1/users/47"),
+            Found::Group { at, index: 3, id }
+        );
         assert!(matches!(memo.find(b"/api/v1/users/48"), Found::Vacant(_)));
         assert!(matches!(memo.find(b"/api/v1/users/4"), Found::Vacant(_)));
-        memo.invalidate();
-        assert_eq!(memo.find(b"/api/v1/users/47"), Found::Vacant(at));
+        // A group without an id is never memoised.
+        let Found::Vacant(at) = memo.find(b"/b") else {
+            panic!("not put");
+        };
+        memo.put(at, b"/b", 1, 0);
+        assert_eq!(memo.find(b"/b"), Found::Vacant(at));
     }
 
     #[test]
@@ -205,46 +221,50 @@ mod tests {
             let Found::Vacant(at) = memo.find(&path) else {
                 panic!("{n} bytes: found before put");
             };
-            memo.put(at, &path, n);
-            assert_eq!(memo.find(&path), Found::Group(n), "{n} bytes");
+            let id = memo.new_id();
+            memo.put(at, &path, n, id);
+            assert_eq!(
+                memo.find(&path),
+                Found::Group { at, index: n, id },
+                "{n} bytes"
+            );
         }
         assert_eq!(memo.find(&[b'/'; MAX_PATH + 1]), Found::TooLong);
     }
 
     #[test]
-    fn the_generation_wraps_without_reviving_old_slots() {
+    fn ids_wrap_to_1_and_empty_every_slot() {
         let mut memo = RouteMemo::default();
+        assert_eq!(memo.new_id(), 1);
         let Found::Vacant(at) = memo.find(b"/a") else {
             panic!("empty");
         };
-        memo.put(at, b"/a", 1);
-        memo.generation = u32::MAX;
-        memo.invalidate();
-        assert_eq!(memo.generation, 1);
+        memo.put(at, b"/a", 0, 1);
+        memo.last_id = u32::MAX;
+        assert_eq!(memo.new_id(), 1);
         assert_eq!(memo.find(b"/a"), Found::Vacant(at));
     }
 
     proptest::proptest! {
-        /// Whatever is put, a hit is the group last put for exactly that path.
+        /// Whatever is put, a hit is the group and id last put for exactly that path.
         #[test]
         fn a_hit_is_the_last_group_put_for_that_path(
             ops in proptest::collection::vec(
-                (proptest::collection::vec(proptest::sample::select(vec![b'/', b'1', b'a']), 0..60), 0usize..50, proptest::bool::ANY),
+                (proptest::collection::vec(proptest::sample::select(vec![b'/', b'1', b'a']), 0..60), 0usize..50),
                 1..200,
             ),
         ) {
             let mut memo = RouteMemo::default();
-            let mut truth: std::collections::HashMap<Vec<u8>, usize> = Default::default();
-            for (path, group, invalidate) in ops {
-                if invalidate && group % 7 == 0 {
-                    memo.invalidate();
-                    truth.clear();
-                }
+            let mut truth: std::collections::HashMap<Vec<u8>, (usize, u32)> = Default::default();
+            for (path, group) in ops {
                 match memo.find(&path) {
-                    Found::Group(g) => proptest::prop_assert_eq!(Some(&g), truth.get(&path)),
+                    Found::Group { index, id, .. } => {
+                        proptest::prop_assert_eq!(Some(&(index, id)), truth.get(&path));
+                    }
                     Found::Vacant(at) => {
-                        memo.put(at, &path, group);
-                        truth.insert(path, group);
+                        let id = memo.new_id();
+                        memo.put(at, &path, group, id);
+                        truth.insert(path, (group, id));
                     }
                     Found::TooLong => proptest::prop_assert!(path.len() > MAX_PATH),
                 }
