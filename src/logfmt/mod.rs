@@ -42,6 +42,7 @@ pub mod template;
 use std::fmt;
 use std::str::FromStr;
 
+pub(crate) use preset::Preset;
 pub use record::{Field, Record, TimeCache};
 pub use template::{Piece, Var};
 
@@ -264,21 +265,18 @@ impl Plan {
     /// `$time_iso8601`, `$msec` or `$time_local` by the shape of its value.
     #[inline]
     pub fn parse<'a>(&self, line: &'a [u8], rec: &mut Record<'a>) -> Result<(), LineError> {
+        if let Kind::Template(_, Some(preset)) = self.kind {
+            return self.parse_preset(preset, line, rec);
+        }
         let line = strip_cr(line);
         if line.is_empty() {
             rec.clear();
             return Err(LineError::new(LineErrorKind::Empty, 0));
         }
         let parsed = match &self.kind {
-            // The predefined parser clears only the fields it does not write.
-            Kind::Template(t, Some(preset)) => {
-                if preset.parse(line, rec) {
-                    Ok(())
-                } else {
-                    // The general parser says where and why the line does not match.
-                    rec.clear();
-                    line::parse(t, line, rec)
-                }
+            Kind::Template(t, Some(_)) => {
+                rec.clear();
+                line::parse(t, line, rec)
             }
             Kind::Template(t, None) => {
                 rec.clear();
@@ -298,6 +296,58 @@ impl Plan {
             rec.clear();
         }
         parsed
+    }
+}
+
+impl Plan {
+    /// The specialised parser of the plan's predefined template, if it has one.
+    #[inline]
+    pub(crate) fn preset(&self) -> Option<Preset> {
+        match self.kind {
+            Kind::Template(_, preset) => preset,
+            Kind::Ltsv | Kind::Json => None,
+        }
+    }
+
+    /// [`Plan::parse`] of a plan whose [`preset`](Plan::preset) is `preset`. Inlined, so that
+    /// a scan loop that picks the preset once per block of lines (a constant `preset`) runs
+    /// its parser without a call or a jump on the format per line.
+    #[inline(always)]
+    pub(crate) fn parse_preset<'a>(
+        &self,
+        preset: Preset,
+        line: &'a [u8],
+        rec: &mut Record<'a>,
+    ) -> Result<(), LineError> {
+        let line = strip_cr(line);
+        if line.is_empty() {
+            rec.clear();
+            return Err(LineError::new(LineErrorKind::Empty, 0));
+        }
+        // The predefined parser clears only the fields it does not write.
+        let parsed = if preset.parse(line, rec) {
+            Ok(())
+        } else {
+            self.explain(line, rec)
+        };
+        let parsed = parsed.and_then(|()| check_values(line, rec));
+        if parsed.is_err() {
+            rec.clear();
+        }
+        parsed
+    }
+
+    /// A line the predefined parser refused: the general parser says where and why it does
+    /// not match.
+    #[cold]
+    #[inline(never)]
+    fn explain<'a>(&self, line: &'a [u8], rec: &mut Record<'a>) -> Result<(), LineError> {
+        rec.clear();
+        match &self.kind {
+            Kind::Template(t, _) => line::parse(t, line, rec),
+            Kind::Ltsv => ltsv::parse(line, rec),
+            Kind::Json => json::parse(line, rec),
+        }
     }
 }
 

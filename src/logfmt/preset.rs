@@ -39,7 +39,7 @@ impl Preset {
     /// fields outside the template are cleared, the template's own are each written when the
     /// line matches. `false` when the line does not match; `rec` may then hold part of the
     /// line or of what it held.
-    #[inline]
+    #[inline(always)]
     pub(crate) fn parse<'a>(self, line: &'a [u8], rec: &mut Record<'a>) -> bool {
         match self {
             Preset::Combined => combined(line, rec),
@@ -130,6 +130,7 @@ macro_rules! preset {
         #[cfg(test)]
         const $slots: &[(Field, &[u8])] = &[$((Field::$field, $lit)),+];
 
+        #[inline(always)]
         fn $name<'a>(line: &'a [u8], rec: &mut Record<'a>) -> bool {
             // Only the fields this template does not write need clearing.
             const WRITTEN: u64 = 0 $(| 1u64 << (Field::$field as usize))+;
