@@ -36,6 +36,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::accumulate::{Accumulate, LineAt};
 use crate::logfmt::record::same_short;
+use crate::logfmt::template::{find_byte, Needle};
 use crate::logfmt::{Field, Record};
 
 mod memo;
@@ -43,7 +44,7 @@ mod route;
 
 use memo::{Found, RouteMemo};
 pub use route::{normalize_route, normalize_route_reference};
-use route::{normalize_route_or_borrow, Route};
+use route::{normalize_route_or_borrow, replaced_tail, Route};
 
 /// Maps on the hot path hash with foldhash (seeded per process): SipHash showed in profiles,
 /// and these maps are bounded per worker, so a slow hash buys no protection worth its cost.
@@ -730,7 +731,22 @@ impl Summary {
     #[inline(always)]
     fn add_to_route_group(&mut self, rec: &Record<'_>, status: Option<u16>, rt: Option<u64>) {
         let path = rec.path().unwrap_or(b"-");
-        let found = self.memo.find(path);
+        // Without `--route` rules (which read the raw path), the key is the path without its
+        // query string (which the route drops) and with every ID under one prefix sharing one
+        // key.
+        let (key, tail) = if self.config.routes.is_empty() {
+            let path = match find_byte(&Needle::new(b'?'), path) {
+                Some(q) => &path[..q],
+                None => path,
+            };
+            match replaced_tail(path) {
+                Some((start, tail)) => (&path[..start], tail as u8),
+                None => (path, 0),
+            }
+        } else {
+            (path, 0)
+        };
+        let found = self.memo.find(key, tail);
         if let Found::Group { index, id, .. } = found {
             if let Some((_, g)) = self.groups.get_index_mut(index) {
                 if g.memo_id == id {
@@ -759,7 +775,7 @@ impl Summary {
         };
         // A stale slot (its group moved or left) is rewritten like a vacant one.
         if let (Found::Vacant(at) | Found::Group { at, .. }, Some((i, id))) = (found, group) {
-            self.memo.put(at, path, i, id);
+            self.memo.put(at, key, tail, i, id);
         }
     }
 
@@ -1935,12 +1951,13 @@ mod tests {
         /// own counts, every other request in "others".
         #[test]
         fn route_groups_through_the_memo_are_the_reference_counts(
-            picks in proptest::collection::vec((0usize..12, 0u32..6), 1..400),
+            picks in proptest::collection::vec((0usize..15, 0u32..6), 1..400),
             max_groups in 1usize..8,
         ) {
             let shapes = [
                 "/", "/healthz", "/u/{}", "/u/{}/orders", "/s?q={}", "/a{}.css",
                 "/static/app.0c5e9f7{}.js", "/v/{}{}{}{}{}{}{}{}", "/x/{}?a=1", "/-", "/u/abc", "/{}",
+                "/o/0c5e9f7a-1b2c-4d3e-8f9a-0b1c2d3e4f5{}", "/s?q=/{}", "/u/{}/{}",
             ];
             let paths: Vec<String> = picks
                 .iter()

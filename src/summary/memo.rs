@@ -18,8 +18,8 @@ use crate::logfmt::record::same_short;
 /// Slots in a worker's memo: 256 KiB, enough to hold the repeated paths of busy hosts.
 pub(super) const SLOTS: usize = 4096;
 
-/// The longest path memoised, so that a slot is one 64-byte cache line.
-pub(super) const MAX_PATH: usize = 55;
+/// The longest key memoised, so that a slot is one 64-byte cache line.
+pub(super) const MAX_PATH: usize = 54;
 
 /// One memoised path and its group.
 #[derive(Clone, Copy)]
@@ -29,9 +29,11 @@ struct Slot {
     id: u32,
     /// The group's index in the summary's group map when the slot was written.
     group: u32,
-    /// The path's length.
+    /// The key's length.
     len: u8,
-    /// The path, then zeros.
+    /// The key's tail (see [`RouteMemo::find`]).
+    tail: u8,
+    /// The key, then zeros.
     path: [u8; MAX_PATH],
 }
 
@@ -39,6 +41,7 @@ const EMPTY: Slot = Slot {
     id: 0,
     group: 0,
     len: 0,
+    tail: 0,
     path: [0; MAX_PATH],
 };
 
@@ -83,7 +86,7 @@ impl std::fmt::Debug for RouteMemo {
 /// multiply. Paths that differ only in the middle of a long path share a slot, which costs
 /// misses, never a wrong group: a hit compares the whole path.
 #[inline(always)]
-fn slot_of(path: &[u8]) -> usize {
+fn slot_of(path: &[u8], tail: u8) -> usize {
     /// The `N`-byte words at both ends of `s` (they overlap when `s` is shorter than `2N`).
     fn ends<const N: usize>(s: &[u8]) -> Option<([u8; N], [u8; N])> {
         let n = s.len();
@@ -123,22 +126,28 @@ fn slot_of(path: &[u8]) -> usize {
         (u64::from_le_bytes(w), 0, 0, 0)
     };
     // The words at the end are turned so that equal ends (a path of 16 bytes) do not cancel.
-    let h = fold(a ^ c.rotate_left(29), b ^ d.rotate_left(43) ^ n as u64);
+    let h = fold(
+        a ^ c.rotate_left(29),
+        b ^ d.rotate_left(43) ^ (n as u64 | u64::from(tail) << 8),
+    );
     (h >> 32) as usize % SLOTS
 }
 
 impl RouteMemo {
-    /// Where `path` is in the memo.
+    /// Where the key (`path`, `tail`) is in the memo: a raw path with `tail` 0, or the start
+    /// of a path before a last segment that the normaliser replaces whole, with that
+    /// segment's kind (`route::Tail` as a byte).
     #[inline(always)]
-    pub(super) fn find(&self, path: &[u8]) -> Found {
+    pub(super) fn find(&self, path: &[u8], tail: u8) -> Found {
         if path.len() > MAX_PATH {
             return Found::TooLong;
         }
-        let at = slot_of(path);
+        let at = slot_of(path, tail);
         match self.slots.get(at) {
             Some(s)
                 if s.id != 0
                     && usize::from(s.len) == path.len()
+                    && s.tail == tail
                     && same_short(s.path.get(..path.len()).unwrap_or_default(), path) =>
             {
                 Found::Group {
@@ -151,10 +160,11 @@ impl RouteMemo {
         }
     }
 
-    /// Memoises `path` (which [`find`](RouteMemo::find) placed at `at`) as going to the
-    /// group at `group`, whose id is `id` (0, a group without one: not memoised).
+    /// Memoises the key (`path`, `tail`), which [`find`](RouteMemo::find) placed at `at`, as
+    /// going to the group at `group`, whose id is `id` (0, a group without one: not
+    /// memoised).
     #[inline]
-    pub(super) fn put(&mut self, at: usize, path: &[u8], group: usize, id: u32) {
+    pub(super) fn put(&mut self, at: usize, path: &[u8], tail: u8, group: usize, id: u32) {
         let Ok(group) = u32::try_from(group) else {
             return;
         };
@@ -170,6 +180,7 @@ impl RouteMemo {
                 slot.id = id;
                 slot.group = group;
                 slot.len = len;
+                slot.tail = tail;
             }
         }
     }
@@ -195,22 +206,37 @@ mod tests {
     fn a_path_is_found_once_put_with_its_group_and_id() {
         let mut memo = RouteMemo::default();
         let id = memo.new_id();
-        let Found::Vacant(at) = memo.find(b"/api/v1/users/47") else {
+        let Found::Vacant(at) = memo.find(b"/api/v1/users/47", 0) else {
             panic!("an empty memo holds nothing");
         };
-        memo.put(at, b"/api/v1/users/47", 3, id);
+        memo.put(at, b"/api/v1/users/47", 0, 3, id);
         assert_eq!(
-            memo.find(b"/api/v1/users/47"),
+            memo.find(b"/api/v1/users/47", 0),
             Found::Group { at, index: 3, id }
         );
-        assert!(matches!(memo.find(b"/api/v1/users/48"), Found::Vacant(_)));
-        assert!(matches!(memo.find(b"/api/v1/users/4"), Found::Vacant(_)));
+        assert!(matches!(
+            memo.find(b"/api/v1/users/48", 0),
+            Found::Vacant(_)
+        ));
+        assert!(matches!(memo.find(b"/api/v1/users/4", 0), Found::Vacant(_)));
         // A group without an id is never memoised.
-        let Found::Vacant(at) = memo.find(b"/b") else {
+        let Found::Vacant(at) = memo.find(b"/b", 0) else {
             panic!("not put");
         };
-        memo.put(at, b"/b", 1, 0);
-        assert_eq!(memo.find(b"/b"), Found::Vacant(at));
+        memo.put(at, b"/b", 0, 1, 0);
+        assert_eq!(memo.find(b"/b", 0), Found::Vacant(at));
+        // The same bytes with another tail are another key.
+        let id = memo.new_id();
+        let Found::Vacant(at) = memo.find(b"/api/v1/users/", 1) else {
+            panic!("not put");
+        };
+        memo.put(at, b"/api/v1/users/", 1, 4, id);
+        assert!(matches!(
+            memo.find(b"/api/v1/users/", 1),
+            Found::Group { index: 4, .. }
+        ));
+        assert!(matches!(memo.find(b"/api/v1/users/", 0), Found::Vacant(_)));
+        assert!(matches!(memo.find(b"/api/v1/users/", 2), Found::Vacant(_)));
     }
 
     #[test]
@@ -218,31 +244,31 @@ mod tests {
         let mut memo = RouteMemo::default();
         for n in [0, 1, 4, 8, 16, 17, 32, 33, MAX_PATH] {
             let path = vec![b'/'; n];
-            let Found::Vacant(at) = memo.find(&path) else {
+            let Found::Vacant(at) = memo.find(&path, 0) else {
                 panic!("{n} bytes: found before put");
             };
             let id = memo.new_id();
-            memo.put(at, &path, n, id);
+            memo.put(at, &path, 0, n, id);
             assert_eq!(
-                memo.find(&path),
+                memo.find(&path, 0),
                 Found::Group { at, index: n, id },
                 "{n} bytes"
             );
         }
-        assert_eq!(memo.find(&[b'/'; MAX_PATH + 1]), Found::TooLong);
+        assert_eq!(memo.find(&[b'/'; MAX_PATH + 1], 0), Found::TooLong);
     }
 
     #[test]
     fn ids_wrap_to_1_and_empty_every_slot() {
         let mut memo = RouteMemo::default();
         assert_eq!(memo.new_id(), 1);
-        let Found::Vacant(at) = memo.find(b"/a") else {
+        let Found::Vacant(at) = memo.find(b"/a", 0) else {
             panic!("empty");
         };
-        memo.put(at, b"/a", 0, 1);
+        memo.put(at, b"/a", 0, 0, 1);
         memo.last_id = u32::MAX;
         assert_eq!(memo.new_id(), 1);
-        assert_eq!(memo.find(b"/a"), Found::Vacant(at));
+        assert_eq!(memo.find(b"/a", 0), Found::Vacant(at));
     }
 
     proptest::proptest! {
@@ -257,13 +283,13 @@ mod tests {
             let mut memo = RouteMemo::default();
             let mut truth: std::collections::HashMap<Vec<u8>, (usize, u32)> = Default::default();
             for (path, group) in ops {
-                match memo.find(&path) {
+                match memo.find(&path, 0) {
                     Found::Group { index, id, .. } => {
                         proptest::prop_assert_eq!(Some(&(index, id)), truth.get(&path));
                     }
                     Found::Vacant(at) => {
                         let id = memo.new_id();
-                        memo.put(at, &path, group, id);
+                        memo.put(at, &path, 0, group, id);
                         truth.insert(path, (group, id));
                     }
                     Found::TooLong => proptest::prop_assert!(path.len() > MAX_PATH),

@@ -275,6 +275,64 @@ fn normalize_classified<'p>(path: &'p [u8], c: &Classes, out: &mut Vec<u8>) -> R
     Route::Written { seen: c.seen }
 }
 
+/// A last segment that the normaliser replaces whole, whatever comes before it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum Tail {
+    /// All digits: `{id}`.
+    Id = 1,
+    /// A UUID: `{uuid}`.
+    Uuid = 2,
+}
+
+/// Where `path`'s last segment starts and what it is, when it is all digits or a UUID (the
+/// segments REST APIs end with: `/users/47`, `/orders/<uuid>`). Two paths with the same bytes
+/// before that start and the same [`Tail`] have the same route: every rule applies to one
+/// segment alone, and when the start is in the query string both lose it. The route memo
+/// keys such paths by what comes before the tail, so that one slot serves every ID.
+#[inline(always)]
+pub(super) fn replaced_tail(path: &[u8]) -> Option<(usize, Tail)> {
+    let n = path.len();
+    let digits = trailing_digits(path);
+    if digits > 0 && digits < n && path.get(n - digits - 1) == Some(&b'/') {
+        return Some((n - digits, Tail::Id));
+    }
+    let start = n.checked_sub(36)?;
+    let uuid = path.get(start..)?;
+    (start > 0
+        && path.get(start - 1) == Some(&b'/')
+        && all_hex_or_dash(uuid)
+        && is_uuid_of_hex_and_dashes(uuid))
+    .then_some((start, Tail::Uuid))
+}
+
+/// How many ASCII digits `s` ends with: the last eight bytes as one word, then a byte at a
+/// time when they are all digits.
+#[inline(always)]
+fn trailing_digits(s: &[u8]) -> usize {
+    if let Some(w) = s.last_chunk::<8>() {
+        // The last byte lowest. A digit's byte becomes 0x00..=0x09 after the xor: no bit in
+        // its high nibble, and adding 6 does not reach 0x10. A carry out of another byte only
+        // runs into the bytes before it in the path, which are not counted.
+        let x = u64::from_be_bytes(*w) ^ 0x3030_3030_3030_3030;
+        let not_digit = x & 0xf0f0_f0f0_f0f0_f0f0
+            | x.wrapping_add(0x0606_0606_0606_0606) & 0x1010_1010_1010_1010;
+        if not_digit != 0 {
+            return (not_digit.trailing_zeros() / 8) as usize;
+        }
+    }
+    s.iter().rev().take_while(|b| b.is_ascii_digit()).count()
+}
+
+/// Whether every byte of `s` is a hex digit or a dash.
+#[inline(always)]
+fn all_hex_or_dash(s: &[u8]) -> bool {
+    #[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
+    if let Some(all) = sse2::all_hex_or_dash(s) {
+        return all;
+    }
+    s.iter().all(|&b| ROUTE_CLASS[usize::from(b)] & A_UUID != 0)
+}
+
 /// [`Classes`] 16 bytes at a time (SSE2, which every x86-64 has, through `safe_arch`: no
 /// `unsafe` here): a compare or two per class and block, and a bit per byte from each.
 #[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
@@ -324,6 +382,25 @@ mod sse2 {
         for (i, m) in into.iter_mut().zip(masks) {
             *i |= m >> drop << at;
         }
+    }
+
+    /// Whether every byte of `s` (16 to 64 bytes long, else `None`) is a hex digit or a dash.
+    #[inline(always)]
+    pub(super) fn all_hex_or_dash(s: &[u8]) -> Option<bool> {
+        let n = s.len();
+        if !(16..=64).contains(&n) {
+            return None;
+        }
+        let mut all = true;
+        let mut at = 0;
+        while at < n {
+            // The last block overlaps the one before it instead of reading past the end.
+            let from = at.min(n - 16);
+            let b: &[u8; 16] = s.get(from..from + 16)?.try_into().ok()?;
+            all &= block(b)[6] == 0xffff;
+            at += 16;
+        }
+        Some(all)
     }
 
     /// The classes of `path`, or `None` when it is shorter than 4 bytes or 64 or longer
@@ -502,7 +579,65 @@ pub fn normalize_route_reference(path: &[u8], out: &mut Vec<u8>) {
 mod tests {
     use super::*;
 
+    #[test]
+    fn replaced_tails_are_whole_segments_of_digits_or_a_uuid() {
+        let u = "0c5e9f7a-1b2c-4d3e-8f9a-0b1c2d3e4f5a";
+        for (path, want) in [
+            ("/users/47".to_string(), Some((7, Tail::Id))),
+            ("/users/0123456789012".to_string(), Some((7, Tail::Id))),
+            ("/47".to_string(), Some((1, Tail::Id))),
+            ("47".to_string(), None),
+            ("/users/a47".to_string(), None),
+            ("/users/".to_string(), None),
+            ("/v1".to_string(), None),
+            ("/search?page=/3".to_string(), Some((14, Tail::Id))),
+            (format!("/orders/{u}"), Some((8, Tail::Uuid))),
+            (
+                format!("/orders/{}", u.to_uppercase()),
+                Some((8, Tail::Uuid)),
+            ),
+            (format!("/orders/{}1", &u[..35]), Some((8, Tail::Uuid))),
+            (format!("/orders/x{u}"), None),
+            (format!("/orders/{}", u.replace('-', "0")), None),
+            (format!("/orders/{}", &u[..35]), None),
+            (u.to_string(), None),
+        ] {
+            assert_eq!(replaced_tail(path.as_bytes()), want, "{path}");
+        }
+    }
+
     proptest::proptest! {
+        /// The digit count by words is the count byte by byte, for any bytes before them.
+        #[test]
+        fn trailing_digits_by_words_count_like_bytes(
+            s in proptest::collection::vec(proptest::sample::select(
+                b"0123456789/:\x00\x2f\x3a\x39\x30\xff\xc9\x36\x40".to_vec()), 0..24),
+        ) {
+            proptest::prop_assert_eq!(
+                trailing_digits(&s),
+                s.iter().rev().take_while(|b| b.is_ascii_digit()).count()
+            );
+        }
+
+        /// Paths with the same bytes before a replaced tail, and tails of the same kind, have
+        /// the same route (what the route memo's keys rely on).
+        #[test]
+        fn paths_that_differ_only_in_a_replaced_tail_share_their_route(
+            prefix in "(/|[0-9]{1,3}|[a-f]{1,9}|[g-z]{1,3}|\\.|-|\\?|\u{1f}){0,8}/",
+            a in "[0-9]{1,12}|[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}",
+            b in "[0-9]{1,12}|[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}",
+        ) {
+            let (pa, pb) = (format!("{prefix}{a}"), format!("{prefix}{b}"));
+            let (ta, tb) = (replaced_tail(pa.as_bytes()), replaced_tail(pb.as_bytes()));
+            proptest::prop_assert_eq!(ta.map(|t| t.0), Some(prefix.len()));
+            if ta.map(|t| t.1) == tb.map(|t| t.1) {
+                let (mut ra, mut rb) = (Vec::new(), Vec::new());
+                normalize_route_reference(pa.as_bytes(), &mut ra);
+                normalize_route_reference(pb.as_bytes(), &mut rb);
+                proptest::prop_assert_eq!(ra, rb);
+            }
+        }
+
         #[test]
         fn route_normalisation_agrees_with_the_reference(
             path in "(/|[0-9]{1,20}|[0-9a-f]{1,20}|[0-9A-Fa-f]{6,18}|[a-z]{1,6}|[g-zG-Z%_~+]{1,3}|\\.|-|\\?|\u{1f}|[0-9a-f-]{36}|[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-f]{4}-[0-9A-F]{4}-[0-9a-f]{12}|[0-9a-f-]{8}-[0-9a-f-]{4}-[0-9a-f-]{4}-[0-9a-f-]{4}-[0-9a-f-]{12}){0,12}"
