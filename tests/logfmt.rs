@@ -450,6 +450,9 @@ const LITERALS: &[&str] = &[
 /// Values that fit most fields of the predefined templates.
 const WELL_FORMED: &[&[u8]] = &[b"200", b"0.123", b"-", b"", b"10.0.0.1", b"a b"];
 
+/// Values next to the shapes the predefined parsers try first: `-` before a literal.
+const USUAL_SHAPES: &[&[u8]] = &[b"- [", b"-\" \"", b"-]", b"--", b"-\""];
+
 const VALUE_BYTES: &[u8] = b" \t\"[]{}|,:=-_.\\/aZ09\x00\x1b\x7f\xc3\xa9\xff\r\n$";
 
 fn literal() -> impl Strategy<Value = String> {
@@ -772,6 +775,9 @@ proptest! {
                 select(WELL_FORMED).prop_map(<[u8]>::to_vec),
                 prop::collection::vec(select(&b"az09./:"[..]), 0..8),
                 prop::collection::vec(select(VALUE_BYTES), 0..8),
+                // The shapes the parsers try first (`-`, a 26-byte `$time_local`), near misses.
+                select(USUAL_SHAPES).prop_map(<[u8]>::to_vec),
+                prop::collection::vec(select(&b"0/: ]\"-"[..]), 25..28),
             ],
             12,
         ),

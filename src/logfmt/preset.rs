@@ -3,7 +3,9 @@
 //! Owns: one straight-line parser per predefined template, generated from the template's
 //! list of (field, literal that ends it) by [`preset!`], in which every literal is a
 //! constant: its first byte, the word pattern of the search and the comparison of its other
-//! bytes are folded in at compile time, and no per-value step is read from a table.
+//! bytes are folded in at compile time, and no per-value step is read from a table. Values
+//! with a usual shape are tried in it first, with a comparison instead of a search:
+//! `$remote_user` and `$http_referer` as `-`, `$time_local` as 26 bytes.
 //! Does not own: the rules (`line.rs`'s, matched exactly: a value runs to the first
 //! occurrence of the literal after it, the final literal must end the line), error reports
 //! (a line these parsers refuse is handed to `line.rs`, which says where and why), other
@@ -66,10 +68,26 @@ struct Cursor<'a> {
 }
 
 impl<'a> Cursor<'a> {
-    /// The next value, up to the first occurrence of `lit` (not empty).
+    /// The next value, up to the first occurrence of `lit` (not empty). Fields with a usual
+    /// shape are tried in that shape first, which costs a comparison instead of a search:
+    /// `$remote_user` and `$http_referer` are most often `-`, `$time_local` is 26 bytes.
     #[inline(always)]
-    fn value(&mut self, rec: &mut Record<'a>, field: Field, lit: &'static [u8]) -> bool {
-        let Some((value, after)) = split_at_lit(self.rest, lit) else {
+    fn value<const N: usize>(
+        &mut self,
+        rec: &mut Record<'a>,
+        field: Field,
+        lit: &'static [u8; N],
+    ) -> bool {
+        let usual = match field {
+            Field::RemoteUser | Field::HttpReferer => dash_then(self.rest, lit),
+            Field::TimeLocal => sized_then::<TIME_LOCAL_BYTES, N>(self.rest, lit),
+            _ => None,
+        };
+        let found = match usual {
+            Some(split) => Some(split),
+            None => split_at_lit(self.rest, lit),
+        };
+        let Some((value, after)) = found else {
             return false;
         };
         rec.put(field, value);
@@ -80,8 +98,13 @@ impl<'a> Cursor<'a> {
     /// The last value: up to `lit`, which must end the line (or to the end of the line
     /// when `lit` is empty).
     #[inline(always)]
-    fn last(&mut self, rec: &mut Record<'a>, field: Field, lit: &'static [u8]) -> bool {
-        let value = if lit.is_empty() {
+    fn last<const N: usize>(
+        &mut self,
+        rec: &mut Record<'a>,
+        field: Field,
+        lit: &'static [u8; N],
+    ) -> bool {
+        let value = if N == 0 {
             self.rest
         } else {
             match split_at_lit(self.rest, lit) {
@@ -94,19 +117,71 @@ impl<'a> Cursor<'a> {
     }
 }
 
+/// The length of every `$time_local` (`10/Oct/2000:13:55:36 -0700`).
+const TIME_LOCAL_BYTES: usize = 26;
+
+/// `hay` split as [`split_at_lit`] splits it when it starts with `-` and `lit`: the value
+/// `-` (a `-` is not the literal's first byte in any predefined template, so the literal
+/// cannot start earlier).
+#[inline(always)]
+fn dash_then<'a, const N: usize>(
+    hay: &'a [u8],
+    lit: &'static [u8; N],
+) -> Option<(&'a [u8], &'a [u8])> {
+    const { assert!(N > 0) };
+    let (value, rest) = hay.split_first_chunk::<1>()?;
+    let (head, after) = rest.split_first_chunk::<N>()?;
+    (value == b"-" && lit[0] != b'-' && head == lit).then_some((&value[..], after))
+}
+
+/// `hay` split as [`split_at_lit`] splits it when its first `W` bytes (16 to 32) are
+/// followed by `lit` and do not hold the literal's first byte (so that the literal cannot
+/// start earlier): two overlapping blocks tested instead of a search.
+#[inline(always)]
+fn sized_then<'a, const W: usize, const N: usize>(
+    hay: &'a [u8],
+    lit: &'static [u8; N],
+) -> Option<(&'a [u8], &'a [u8])> {
+    const { assert!(N > 0 && W >= 16 && W <= 32) };
+    let (value, rest) = hay.split_first_chunk::<W>()?;
+    let (head, after) = rest.split_first_chunk::<N>()?;
+    if head != lit || holds_byte(value, lit[0]) {
+        return None;
+    }
+    Some((&value[..], after))
+}
+
+/// Whether 16 to 32 bytes hold `byte`: their first 16 and their last 16 tested at once.
+#[inline(always)]
+fn holds_byte<const W: usize>(bytes: &[u8; W], byte: u8) -> bool {
+    #[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
+    if let (Some(a), Some(b)) = (bytes.first_chunk::<16>(), bytes.last_chunk::<16>()) {
+        let needle = Needle::new(byte);
+        return needle.in_block(a) | needle.in_block(b) != 0;
+    }
+    bytes.contains(&byte)
+}
+
 /// `hay` split around the first occurrence of `lit` (a constant, not empty): the text before
 /// it and the text after it. Slices rather than positions, so that each step is checked once.
 #[inline(always)]
-fn split_at_lit<'a>(hay: &'a [u8], lit: &'static [u8]) -> Option<(&'a [u8], &'a [u8])> {
+fn split_at_lit<'a, const N: usize>(
+    hay: &'a [u8],
+    lit: &'static [u8; N],
+) -> Option<(&'a [u8], &'a [u8])> {
     let first = Needle::new(*lit.first()?);
     let at = find_byte(&first, hay)?;
-    let (value, from) = hay.split_at_checked(at)?;
-    if let Some(after) = from.strip_prefix(lit) {
-        return Some((value, after));
+    // One bounds check for the value and the literal after it.
+    if let Some((head, after)) = hay.split_at_checked(at + N) {
+        if let Some((value, found)) = head.split_last_chunk::<N>() {
+            if found == lit {
+                return Some((value, after));
+            }
+        }
     }
     let at = find_lit_after(hay, at + 1, &first, lit)?;
     let (value, from) = hay.split_at_checked(at)?;
-    Some((value, from.get(lit.len()..)?))
+    Some((value, from.get(N..)?))
 }
 
 /// The first occurrence of `lit` in `hay` from `from` on, after an occurrence of the
@@ -229,25 +304,80 @@ mod tests {
         assert_eq!(Preset::of("$remote_addr"), None);
     }
 
+    /// The usual shapes tried first split a value exactly where the search does, or not at
+    /// all: every text of up to six bytes over the literals' bytes for the `-` value.
+    #[test]
+    fn a_dash_value_is_split_like_the_search_splits_it() {
+        let alphabet = [b'-', b' ', b'[', b'"', b']', b'a'];
+        let mut found = 0;
+        for len in 0..=6u32 {
+            for code in 0..6usize.pow(len) {
+                let hay: Vec<u8> = (0..len)
+                    .map(|i| alphabet[code / 6usize.pow(i) % 6])
+                    .collect();
+                for (got, want) in [
+                    (dash_then(&hay, b" ["), split_at_lit(&hay, b" [")),
+                    (dash_then(&hay, b"\" \""), split_at_lit(&hay, b"\" \"")),
+                    (dash_then(&hay, b" "), split_at_lit(&hay, b" ")),
+                ] {
+                    if got.is_some() {
+                        found += 1;
+                        assert_eq!(got, want, "{hay:?}");
+                        assert_eq!(got.map(|(v, _)| v), Some(&b"-"[..]));
+                    }
+                }
+            }
+        }
+        assert!(found > 100, "{found}");
+    }
+
+    proptest::proptest! {
+        /// A value of a fixed width is split exactly where the search splits it, or not at
+        /// all; with the literal at that width and not before, always.
+        #[test]
+        fn a_sized_value_is_split_like_the_search_splits_it(
+            hay in proptest::collection::vec(proptest::sample::select(vec![b']', b' ', b'"', b'a', b'-']), 0..40),
+            at in 0usize..40,
+        ) {
+            let mut hay = hay;
+            for (got, want) in [
+                (sized_then::<26, 3>(&hay, b"] \""), split_at_lit(&hay, b"] \"")),
+                (sized_then::<16, 3>(&hay, b"] \""), split_at_lit(&hay, b"] \"")),
+                (sized_then::<32, 2>(&hay, b"\" "), split_at_lit(&hay, b"\" ")),
+            ] {
+                proptest::prop_assert!(got.is_none() || got == want, "{:?}", hay);
+            }
+            // The usual line: 26 bytes without `]`, then the literal.
+            hay.retain(|&b| b != b']');
+            hay.resize(26, b'a');
+            hay.extend_from_slice(b"] \" x");
+            if let Some(b) = hay.get_mut(26 + 3 + at) {
+                *b = b']';
+            }
+            let got = sized_then::<26, 3>(&hay, b"] \"");
+            proptest::prop_assert!(got.is_some());
+            proptest::prop_assert_eq!(got, split_at_lit(&hay, b"] \""));
+        }
+    }
+
     /// A literal is found at its first occurrence, past partial matches of it, and the
     /// text is split around it.
     #[test]
     fn literals_are_found_at_their_first_whole_occurrence() {
-        let split = |hay: &'static [u8], lit| split_at_lit(hay, lit);
         assert_eq!(
-            split(b"ab\" \"c\" \"", b"\" \""),
+            split_at_lit(b"ab\" \"c\" \"", b"\" \""),
             Some((&b"ab"[..], &b"c\" \""[..]))
         );
         assert_eq!(
-            split(b"a\"b\" c\" \"", b"\" \""),
+            split_at_lit(b"a\"b\" c\" \"", b"\" \""),
             Some((&b"a\"b\" c"[..], &b""[..]))
         );
-        assert_eq!(split(b"a\" ", b"\" \""), None);
-        assert_eq!(split(b"a\"", b"\" \""), None);
-        assert_eq!(split(b"", b" "), None);
-        assert_eq!(split(b" ", b" "), Some((&b""[..], &b""[..])));
+        assert_eq!(split_at_lit(b"a\" ", b"\" \""), None);
+        assert_eq!(split_at_lit(b"a\"", b"\" \""), None);
+        assert_eq!(split_at_lit(b"", b" "), None);
+        assert_eq!(split_at_lit(b" ", b" "), Some((&b""[..], &b""[..])));
         assert_eq!(
-            split(b"x\"\"\" y", b"\" "),
+            split_at_lit(b"x\"\"\" y", b"\" "),
             Some((&b"x\"\""[..], &b"y"[..]))
         );
     }

@@ -188,7 +188,7 @@ impl Needle {
     /// The bytes of `block` equal to the needle, one bit each (bit `i` for byte `i`).
     #[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
     #[inline(always)]
-    fn in_block(&self, block: &[u8; 16]) -> u32 {
+    pub(crate) fn in_block(&self, block: &[u8; 16]) -> u32 {
         use safe_arch::{cmp_eq_mask_i8_m128i, load_unaligned_m128i, move_mask_i8_m128i};
         let eq = cmp_eq_mask_i8_m128i(load_unaligned_m128i(block), self.lanes);
         move_mask_i8_m128i(eq) as u32
