@@ -355,7 +355,7 @@ impl Plan {
 /// (nginx prints it with `%03ui`, so `000` and `009` are real) and a `$request_time` that is
 /// not seconds with decimals. Such a line is malformed, not a request without a status.
 /// Shared by the fast and the reference parser, which call it after a successful parse.
-#[inline]
+#[inline(always)]
 pub(crate) fn check_values(line: &[u8], rec: &mut Record<'_>) -> Result<(), LineError> {
     let offset = |v: &[u8]| (v.as_ptr() as usize).wrapping_sub(line.as_ptr() as usize);
     if let Err(v) = rec.parse_status_digits() {

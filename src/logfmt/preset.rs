@@ -5,7 +5,9 @@
 //! constant: its first byte, the word pattern of the search and the comparison of its other
 //! bytes are folded in at compile time, and no per-value step is read from a table. Values
 //! with a usual shape are tried in it first, with a comparison instead of a search:
-//! `$remote_user` and `$http_referer` as `-`, `$time_local` as 26 bytes.
+//! `$remote_user` and `$http_referer` as `-`, `$time_local` as 26 bytes, `$status` as three
+//! digits and `$request_time` as `d.ddd` (their numbers are read there and kept in the
+//! record).
 //! Does not own: the rules (`line.rs`'s, matched exactly: a value runs to the first
 //! occurrence of the literal after it, the final literal must end the line), error reports
 //! (a line these parsers refuse is handed to `line.rs`, which says where and why), other
@@ -15,6 +17,7 @@
 //! on the literal's shape and the loads of its search constants; on the formats nearly
 //! every log uses that was a third of the parser's instructions.
 
+use super::record::{short_seconds_us, status_digits};
 use super::template::{find_byte, Needle};
 use super::{Field, Record};
 
@@ -70,7 +73,8 @@ struct Cursor<'a> {
 impl<'a> Cursor<'a> {
     /// The next value, up to the first occurrence of `lit` (not empty). Fields with a usual
     /// shape are tried in that shape first, which costs a comparison instead of a search:
-    /// `$remote_user` and `$http_referer` are most often `-`, `$time_local` is 26 bytes.
+    /// `$remote_user` and `$http_referer` are most often `-`, `$time_local` is 26 bytes,
+    /// `$status` three digits, `$request_time` `d.ddd`.
     #[inline(always)]
     fn value<const N: usize>(
         &mut self,
@@ -78,6 +82,22 @@ impl<'a> Cursor<'a> {
         field: Field,
         lit: &'static [u8; N],
     ) -> bool {
+        if field == Field::Status {
+            if let Some((value, after, status)) = status_then(self.rest, lit) {
+                rec.put(field, value);
+                rec.know_status(status);
+                self.rest = after;
+                return true;
+            }
+        }
+        if field == Field::RequestTime {
+            if let Some((value, after, us)) = seconds_then(self.rest, lit) {
+                rec.put(field, value);
+                rec.know_request_time(us);
+                self.rest = after;
+                return true;
+            }
+        }
         let usual = match field {
             Field::RemoteUser | Field::HttpReferer => dash_then(self.rest, lit),
             Field::TimeLocal => sized_then::<TIME_LOCAL_BYTES, N>(self.rest, lit),
@@ -132,6 +152,41 @@ fn dash_then<'a, const N: usize>(
     let (value, rest) = hay.split_first_chunk::<1>()?;
     let (head, after) = rest.split_first_chunk::<N>()?;
     (value == b"-" && lit[0] != b'-' && head == lit).then_some((&value[..], after))
+}
+
+/// `hay` split as [`split_at_lit`] splits it when it starts with three digits and `lit` (not
+/// a digit, so it cannot start earlier), and the status the digits spell, read once here
+/// instead of in a check after the parse ([`status_digits`]).
+#[inline(always)]
+fn status_then<'a, const N: usize>(
+    hay: &'a [u8],
+    lit: &'static [u8; N],
+) -> Option<(&'a [u8], &'a [u8], Option<u16>)> {
+    const { assert!(N > 0) };
+    let (value, rest) = hay.split_first_chunk::<3>()?;
+    let (head, after) = rest.split_first_chunk::<N>()?;
+    if lit[0].is_ascii_digit() || head != lit {
+        return None;
+    }
+    Some((&value[..], after, status_digits(*value)?))
+}
+
+/// `hay` split as [`split_at_lit`] splits it when it starts with `d.ddd` seconds and `lit`
+/// (neither a digit nor a dot, so it cannot start earlier), and those seconds in
+/// microseconds, read once here instead of in a check after the parse
+/// ([`short_seconds_us`]).
+#[inline(always)]
+fn seconds_then<'a, const N: usize>(
+    hay: &'a [u8],
+    lit: &'static [u8; N],
+) -> Option<(&'a [u8], &'a [u8], u64)> {
+    const { assert!(N > 0) };
+    let (value, rest) = hay.split_first_chunk::<5>()?;
+    let (head, after) = rest.split_first_chunk::<N>()?;
+    if lit[0].is_ascii_digit() || lit[0] == b'.' || head != lit {
+        return None;
+    }
+    Some((&value[..], after, short_seconds_us(*value)?))
 }
 
 /// `hay` split as [`split_at_lit`] splits it when its first `W` bytes (16 to 32) are
@@ -329,6 +384,40 @@ mod tests {
             }
         }
         assert!(found > 100, "{found}");
+    }
+
+    /// `$status` and `$request_time` read in their usual shape split where the search splits
+    /// and read the numbers the record's own parsers read: every text of up to seven bytes
+    /// over digits, a dot, a space and a letter.
+    #[test]
+    fn numbers_in_their_usual_shape_are_split_and_read_like_the_search_and_the_record() {
+        let alphabet = [b'0', b'9', b'.', b' ', b'a'];
+        let (mut statuses, mut seconds) = (0, 0);
+        for len in 0..=7u32 {
+            for code in 0..5usize.pow(len) {
+                let hay: Vec<u8> = (0..len)
+                    .map(|i| alphabet[code / 5usize.pow(i) % 5])
+                    .collect();
+                if let Some((value, after, status)) = status_then(&hay, b" ") {
+                    statuses += 1;
+                    assert_eq!(Some((value, after)), split_at_lit(&hay, b" "), "{hay:?}");
+                    let mut rec = Record::new();
+                    rec.set(Field::Status, value);
+                    assert_eq!(rec.status(), status, "{hay:?}");
+                    assert_eq!(rec.parse_status_digits(), Ok(()), "{hay:?}");
+                }
+                if let Some((value, after, us)) = seconds_then(&hay, b" ") {
+                    seconds += 1;
+                    assert_eq!(Some((value, after)), split_at_lit(&hay, b" "), "{hay:?}");
+                    assert_eq!(
+                        crate::logfmt::record::parse_seconds_us(value),
+                        Some(us),
+                        "{hay:?}"
+                    );
+                }
+            }
+        }
+        assert!(statuses > 100 && seconds > 10, "{statuses} {seconds}");
     }
 
     proptest::proptest! {

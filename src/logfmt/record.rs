@@ -160,11 +160,16 @@ impl<'a> Record<'a> {
         self.fields[field as usize] = present(value);
     }
 
-    /// [`Record::set`] for the line parser, which cleared the record first: nothing derived
-    /// from a field is remembered yet, so there is nothing to forget.
+    /// [`Record::set`] for the line parser, which cleared the record first and writes each
+    /// field once: nothing derived from the field is remembered yet, so there is nothing to
+    /// forget.
     #[inline(always)]
     pub(crate) fn put(&mut self, field: Field, value: &'a [u8]) {
-        debug_assert!(self.request_time == Parsed::Unknown && self.status == Parsed::Unknown);
+        debug_assert!(match field {
+            Field::RequestTime => self.request_time == Parsed::Unknown,
+            Field::Status => self.status == Parsed::Unknown,
+            _ => true,
+        });
         self.fields[field as usize] = present(value);
     }
 
@@ -185,14 +190,23 @@ impl<'a> Record<'a> {
         let status = match self.get(Field::Status) {
             None => None,
             Some(v) => {
+                if let Parsed::Known(_) = self.status {
+                    // The line parser read it already (`know_status`).
+                    return Ok(());
+                }
                 let &[a, b, c] = v else { return Err(v) };
-                let n = four_digits([b'0', a, b, c]).ok_or(v)?;
-                // Below 100 the first digit is 0: not a status (`parse_status`).
-                u16::try_from(n).ok().filter(|&n| n >= 100)
+                status_digits([a, b, c]).ok_or(v)?
             }
         };
         self.status = Parsed::Known(status);
         Ok(())
+    }
+
+    /// Remembers the status the line parser read from `$status` with [`status_digits`],
+    /// right after [`put`](Record::put)ting the field.
+    #[inline(always)]
+    pub(crate) fn know_status(&mut self, status: Option<u16>) {
+        self.status = Parsed::Known(status);
     }
 
     /// `$request_time` in microseconds.
@@ -208,12 +222,23 @@ impl<'a> Record<'a> {
     /// something else than seconds.
     #[inline]
     pub(crate) fn parse_request_time(&mut self) -> Result<Option<u64>, &'a [u8]> {
+        if let Parsed::Known(value) = self.request_time {
+            // Read already: by the line parser (`know_request_time`) or by an earlier call.
+            return Ok(value);
+        }
         let value = match self.get(Field::RequestTime) {
             None => None,
             Some(v) => Some(parse_seconds_us(v).ok_or(v)?),
         };
         self.request_time = Parsed::Known(value);
         Ok(value)
+    }
+
+    /// Remembers the `$request_time` the line parser read with [`short_seconds_us`], right
+    /// after [`put`](Record::put)ting the field.
+    #[inline(always)]
+    pub(crate) fn know_request_time(&mut self, us: u64) {
+        self.request_time = Parsed::Known(Some(us));
     }
 
     /// `$upstream_response_time`: the sum in microseconds and the number of values.
@@ -419,6 +444,15 @@ pub fn parse_status(v: &[u8]) -> Option<u16> {
     }
 }
 
+/// Three bytes of `$status`: `None` when one is not a digit, else the status, which is
+/// `None` below 100 (the first digit 0: nginx writes `000` and `009`, [`parse_status`] reads
+/// no status in them).
+#[inline(always)]
+pub(crate) fn status_digits([a, b, c]: [u8; 3]) -> Option<Option<u16>> {
+    let n = four_digits([b'0', a, b, c])?;
+    Some(u16::try_from(n).ok().filter(|&n| n >= 100))
+}
+
 /// A decimal unsigned integer (no sign, no spaces), without overflow.
 #[inline]
 pub fn parse_u64(v: &[u8]) -> Option<u64> {
@@ -495,12 +529,21 @@ fn eight_digits(v: &[u8]) -> Option<u64> {
 pub fn parse_seconds_us(v: &[u8]) -> Option<u64> {
     // Requests under ten seconds, the shape of almost every value: `d.ddd`, read as one word
     // and inlined; anything else out of line.
-    if let [s, b'.', a, b, c] = *v {
-        if let Some(ms) = four_digits([s, a, b, c]) {
-            return Some(u64::from(ms) * 1_000);
+    if let Ok(short) = <[u8; 5]>::try_from(v) {
+        if let Some(us) = short_seconds_us(short) {
+            return Some(us);
         }
     }
     parse_seconds_us_any(v)
+}
+
+/// `d.ddd` seconds in microseconds, or `None` for any other five bytes.
+#[inline(always)]
+pub(crate) fn short_seconds_us([s, dot, a, b, c]: [u8; 5]) -> Option<u64> {
+    if dot != b'.' {
+        return None;
+    }
+    Some(u64::from(four_digits([s, a, b, c])?) * 1_000)
 }
 
 /// Four ASCII digits as the number they spell, or `None` when a byte is not a digit. The
