@@ -266,7 +266,7 @@ impl Plan {
     #[inline]
     pub fn parse<'a>(&self, line: &'a [u8], rec: &mut Record<'a>) -> Result<(), LineError> {
         if let Kind::Template(_, Some(preset)) = self.kind {
-            return self.parse_preset(preset, line, rec);
+            return self.parse_preset(preset, line, rec, false);
         }
         let line = strip_cr(line);
         if line.is_empty() {
@@ -311,13 +311,16 @@ impl Plan {
 
     /// [`Plan::parse`] of a plan whose [`preset`](Plan::preset) is `preset`. Inlined, so that
     /// a scan loop that picks the preset once per block of lines (a constant `preset`) runs
-    /// its parser without a call or a jump on the format per line.
+    /// its parser without a call or a jump on the format per line. `reused`: `rec` is new or
+    /// has been given to this function only, with this plan (its fields outside the template
+    /// are absent, and are not cleared again).
     #[inline(always)]
     pub(crate) fn parse_preset<'a>(
         &self,
         preset: Preset,
         line: &'a [u8],
         rec: &mut Record<'a>,
+        reused: bool,
     ) -> Result<(), LineError> {
         let line = strip_cr(line);
         if line.is_empty() {
@@ -325,7 +328,7 @@ impl Plan {
             return Err(LineError::new(LineErrorKind::Empty, 0));
         }
         // The predefined parser clears only the fields it does not write.
-        let parsed = if preset.parse(line, rec) {
+        let parsed = if preset.parse(line, rec, reused) {
             Ok(())
         } else {
             self.explain(line, rec)

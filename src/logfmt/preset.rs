@@ -43,13 +43,20 @@ impl Preset {
     /// Parses a non-empty line without its line ending into `rec`, whatever it held: the
     /// fields outside the template are cleared, the template's own are each written when the
     /// line matches. `false` when the line does not match; `rec` may then hold part of the
-    /// line or of what it held.
+    /// line or of what it held. `outside_clear`: the fields outside the template are known
+    /// to be absent already (a new record, or one only this template has written since), so
+    /// only the values derived from fields are forgotten.
     #[inline(always)]
-    pub(crate) fn parse<'a>(self, line: &'a [u8], rec: &mut Record<'a>) -> bool {
+    pub(crate) fn parse<'a>(
+        self,
+        line: &'a [u8],
+        rec: &mut Record<'a>,
+        outside_clear: bool,
+    ) -> bool {
         match self {
-            Preset::Combined => combined(line, rec),
-            Preset::Main => main(line, rec),
-            Preset::Realip => realip(line, rec),
+            Preset::Combined => combined(line, rec, outside_clear),
+            Preset::Main => main(line, rec, outside_clear),
+            Preset::Realip => realip(line, rec, outside_clear),
         }
     }
 
@@ -261,10 +268,14 @@ macro_rules! preset {
         const $slots: &[(Field, &[u8])] = &[$((Field::$field, $lit)),+];
 
         #[inline(always)]
-        fn $name<'a>(line: &'a [u8], rec: &mut Record<'a>) -> bool {
+        fn $name<'a>(line: &'a [u8], rec: &mut Record<'a>, outside_clear: bool) -> bool {
             // Only the fields this template does not write need clearing.
             const WRITTEN: u64 = 0 $(| 1u64 << (Field::$field as usize))+;
-            rec.clear_outside(WRITTEN);
+            if outside_clear {
+                rec.forget_derived(WRITTEN);
+            } else {
+                rec.clear_outside(WRITTEN);
+            }
             let mut c = Cursor { rest: line };
             preset!(@steps c, rec, $(($field, $lit)),+)
         }

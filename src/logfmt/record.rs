@@ -143,6 +143,19 @@ impl<'a> Record<'a> {
         self.status = Parsed::Unknown;
     }
 
+    /// [`clear_outside`](Record::clear_outside) for a record whose fields outside `keep` are
+    /// absent already: only the values derived from fields are forgotten.
+    #[inline(always)]
+    pub(crate) fn forget_derived(&mut self, keep: u64) {
+        debug_assert!(self
+            .fields
+            .iter()
+            .enumerate()
+            .all(|(i, v)| keep >> i & 1 == 1 || v.is_none()));
+        self.request_time = Parsed::Unknown;
+        self.status = Parsed::Unknown;
+    }
+
     /// The raw value of a field as logged, if present and not `-`.
     #[inline]
     pub fn get(&self, field: Field) -> Option<&'a [u8]> {

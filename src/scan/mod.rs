@@ -152,16 +152,17 @@ impl<A: Accumulate> Worker<A> {
         let start = at.line;
         match block {
             // The format is picked here, once per block: each predefined template gets a
-            // loop of its own with its parser inlined.
+            // loop of its own with its parser inlined, and its record (new for the block, and
+            // given to that parser only) has its other fields cleared once.
             Block::Lines(bytes) => match plan.preset() {
                 Some(Preset::Realip) => self.lines(bytes, max_line, &mut at, |line, rec| {
-                    plan.parse_preset(Preset::Realip, line, rec)
+                    plan.parse_preset(Preset::Realip, line, rec, true)
                 }),
                 Some(Preset::Main) => self.lines(bytes, max_line, &mut at, |line, rec| {
-                    plan.parse_preset(Preset::Main, line, rec)
+                    plan.parse_preset(Preset::Main, line, rec, true)
                 }),
                 Some(Preset::Combined) => self.lines(bytes, max_line, &mut at, |line, rec| {
-                    plan.parse_preset(Preset::Combined, line, rec)
+                    plan.parse_preset(Preset::Combined, line, rec, true)
                 }),
                 None => self.lines(bytes, max_line, &mut at, |line, rec| plan.parse(line, rec)),
             },
