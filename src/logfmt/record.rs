@@ -90,8 +90,9 @@ fields! {
 }
 
 /// One log line's fields, borrowed from the line. Fields the format does not have, and `-`
-/// values, are `None`.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+/// values, are `None`. Two records are equal when their fields are, and their status and
+/// request time read the same (whether either was parsed yet or not).
+#[derive(Clone, Copy, Debug, Default)]
 pub struct Record<'a> {
     fields: [Option<&'a [u8]>; Field::COUNT],
     /// `$request_time` once parsed (the line parser validates it, and the summary needs it
@@ -101,6 +102,19 @@ pub struct Record<'a> {
     /// parsed once per line.
     status: Parsed<u16>,
 }
+
+impl PartialEq for Record<'_> {
+    /// The fields, and the values read from them: a record a line parser filled (which
+    /// remembers the numbers it read) equals one built with [`Record::set`], and a number
+    /// remembered wrongly still shows.
+    fn eq(&self, other: &Self) -> bool {
+        self.fields == other.fields
+            && self.status() == other.status()
+            && self.request_time_us() == other.request_time_us()
+    }
+}
+
+impl Eq for Record<'_> {}
 
 /// A value derived from a field, remembered until the field changes.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -769,6 +783,25 @@ impl fmt::Display for Field {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A record whose numbers were read (as a line parser does) equals one built with `set`,
+    /// and a remembered number that disagrees with its field makes them differ.
+    #[test]
+    fn equality_reads_the_numbers_whether_remembered_or_not() {
+        let mut built = Record::new();
+        built.set(Field::Status, b"404");
+        built.set(Field::RequestTime, b"0.250");
+        let mut parsed = built;
+        assert_eq!(parsed.parse_status_digits(), Ok(()));
+        assert_eq!(parsed.parse_request_time(), Ok(Some(250_000)));
+        assert_eq!(parsed, built);
+        let mut wrong = parsed;
+        wrong.status = Parsed::Known(Some(200));
+        assert_ne!(wrong, built);
+        let mut wrong = parsed;
+        wrong.request_time = Parsed::Known(None);
+        assert_ne!(wrong, built);
+    }
 
     /// `present` keeps every value but `-` and the empty one: all values up to three bytes
     /// over an alphabet with `-` in it, against the plain rule.
