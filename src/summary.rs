@@ -757,19 +757,16 @@ impl Summary {
         }
         self.scratch.clear();
         let from_path = route_key(&self.config.routes, path, &mut self.scratch);
-        let memo = &mut self.memo;
         let known = self
             .groups
             .get_full_mut(&GroupKey(from_path.unwrap_or(&self.scratch)))
             .map(|(i, _, g)| {
                 g.add(status, rt);
-                if g.memo_id == 0 {
-                    // A group merged in or read from a state file.
-                    g.memo_id = memo.new_id();
-                }
                 (i, g.memo_id)
             });
         let group = match known {
+            // A group merged in or read from a state file has no id yet.
+            Some((i, 0)) => Some((i, self.give_memo_id(i))),
             Some(group) => Some(group),
             None => self.add_to_new_key(from_path, status, rt),
         };
@@ -836,11 +833,33 @@ impl Summary {
         let entry = self.groups.entry(Box::from(key));
         let index = entry.index();
         let group = entry.or_insert_with(|| Group::new(bounds));
-        if group.memo_id == 0 {
-            group.memo_id = self.memo.new_id();
-        }
         group.add(status, rt);
-        (index, group.memo_id)
+        match group.memo_id {
+            0 => (index, self.give_memo_id(index)),
+            id => (index, id),
+        }
+    }
+
+    /// Gives the group at `index` a new route memo id and returns it. When the ids run out
+    /// (after 2^32 - 1 groups in one worker), the memo is emptied and every group's id taken
+    /// back first, so that no id is ever held by two groups.
+    #[cold]
+    #[inline(never)]
+    fn give_memo_id(&mut self, index: usize) -> u32 {
+        let id = match self.memo.new_id() {
+            Some(id) => id,
+            None => {
+                self.memo.clear();
+                for g in self.groups.values_mut() {
+                    g.memo_id = 0;
+                }
+                self.memo.new_id().unwrap_or(0)
+            }
+        };
+        if let Some((_, g)) = self.groups.get_index_mut(index) {
+            g.memo_id = id;
+        }
+        id
     }
 
     /// Removes the group of `key` (the last group moves into its index: route memo slots
@@ -1953,6 +1972,7 @@ mod tests {
         fn route_groups_through_the_memo_are_the_reference_counts(
             picks in proptest::collection::vec((0usize..15, 0u32..6), 1..400),
             max_groups in 1usize..8,
+            ids_left in proptest::option::of(0u32..12),
         ) {
             let shapes = [
                 "/", "/healthz", "/u/{}", "/u/{}/orders", "/s?q={}", "/a{}.css",
@@ -1978,6 +1998,10 @@ mod tests {
                 .collect();
             want.sort_unstable();
             let mut s = Summary::new(cfg(Some(GroupBy::Route), max_groups));
+            if let Some(left) = ids_left {
+                // The memo's ids run out (and start again) within the run.
+                s.memo.use_ids_up_to(u32::MAX - left);
+            }
             for p in &paths {
                 s.record(&rec("200", "0.1", p));
             }
@@ -2023,6 +2047,34 @@ mod tests {
         assert_eq!(v.groups.len(), 2);
         assert_eq!(v.groups[1].key, "others");
         assert_eq!(v.groups[0].requests + v.groups[1].requests, 5);
+    }
+
+    /// The route memo's ids running out (after 2^32 - 1 groups in a worker) take every
+    /// group's id back: a path memoised as one group's never counts into another group that
+    /// was given the same id after the restart and moved into its index by an eviction.
+    #[test]
+    fn route_memo_ids_running_out_never_send_a_path_to_another_group() {
+        let mut keys: Vec<String> = (0..10).map(|i| format!("/k{i}")).collect();
+        keys.sort_by_key(|k| key_hash(k.as_bytes()));
+        let (c, b, a) = (&keys[0], &keys[1], &keys[2]);
+        let mut s = Summary::new(cfg(Some(GroupBy::Route), 2));
+        s.record(&rec("200", "0.1", a));
+        s.memo.use_ids_up_to(u32::MAX);
+        // `b` finds the ids used up; `a` is memoised again; `c` evicts `a` (the largest
+        // kept hash), which moves `b` into `a`'s index; `a` must then go to "others".
+        for p in [b, a, c, a, a] {
+            s.record(&rec("200", "0.1", p));
+        }
+        let v = s.view(DEFAULT_PERCENTILES, usize::MAX, SortBy::Count);
+        let mut got: Vec<(String, u64)> = v
+            .groups
+            .iter()
+            .map(|g| (g.key.clone(), g.requests))
+            .collect();
+        got.sort_unstable();
+        let mut want = vec![(b.clone(), 1), (c.clone(), 1), ("others".to_string(), 4)];
+        want.sort_unstable();
+        assert_eq!(got, want);
     }
 
     /// Thousands of keys through a cap of 40 (hundreds of evictions, each a heap step):

@@ -7,8 +7,9 @@
 //! [`MAX_PATH`] bytes, the index of its group in the summary's group map and that group's id
 //! (never 0); longer paths are never memoised. The caller takes a slot's group only when the
 //! group at that index still has that id: removing a group moves another one into its index,
-//! and ids are not reused (when they wrap, every slot is emptied), so a slot that outlived its
-//! group misses instead of counting into the wrong one. A miss only costs time: the path goes
+//! and ids are never reused (when they run out, after 2^32 - 1 groups, the caller empties the
+//! memo and takes every group's id back), so a slot that outlived its group misses instead of
+//! counting into the wrong one. A miss only costs time: the path goes
 //! the long way and takes the slot. A path whose key is not a kept group ("others") is never
 //! memoised, so a hit is always the group that the long way finds.
 //! Does not own: route keys (`route`), groups (`summary`).
@@ -185,16 +186,25 @@ impl RouteMemo {
         }
     }
 
-    /// An id for a new group, never 0 and not given before in any slot still filled.
+    /// An id for a group, never 0 and never given before; `None` once every id was given:
+    /// the caller then [`clear`](RouteMemo::clear)s the memo and takes back every group's id
+    /// before it asks again.
     #[inline]
-    pub(super) fn new_id(&mut self) -> u32 {
-        self.last_id = self.last_id.wrapping_add(1);
-        if self.last_id == 0 {
-            // Once in 2^32 groups: the ids start again, so no slot may keep an old one.
-            self.slots.fill(EMPTY);
-            self.last_id = 1;
-        }
-        self.last_id
+    pub(super) fn new_id(&mut self) -> Option<u32> {
+        self.last_id = self.last_id.checked_add(1)?;
+        Some(self.last_id)
+    }
+
+    /// Empties every slot and starts the ids again.
+    pub(super) fn clear(&mut self) {
+        self.slots.fill(EMPTY);
+        self.last_id = 0;
+    }
+
+    /// Makes the next id the last one (tests of running out of ids).
+    #[cfg(test)]
+    pub(super) fn use_ids_up_to(&mut self, last: u32) {
+        self.last_id = last;
     }
 }
 
@@ -205,7 +215,7 @@ mod tests {
     #[test]
     fn a_path_is_found_once_put_with_its_group_and_id() {
         let mut memo = RouteMemo::default();
-        let id = memo.new_id();
+        let id = memo.new_id().unwrap();
         let Found::Vacant(at) = memo.find(b"/api/v1/users/47", 0) else {
             panic!("an empty memo holds nothing");
         };
@@ -226,7 +236,7 @@ mod tests {
         memo.put(at, b"/b", 0, 1, 0);
         assert_eq!(memo.find(b"/b", 0), Found::Vacant(at));
         // The same bytes with another tail are another key.
-        let id = memo.new_id();
+        let id = memo.new_id().unwrap();
         let Found::Vacant(at) = memo.find(b"/api/v1/users/", 1) else {
             panic!("not put");
         };
@@ -247,7 +257,7 @@ mod tests {
             let Found::Vacant(at) = memo.find(&path, 0) else {
                 panic!("{n} bytes: found before put");
             };
-            let id = memo.new_id();
+            let id = memo.new_id().unwrap();
             memo.put(at, &path, 0, n, id);
             assert_eq!(
                 memo.find(&path, 0),
@@ -259,16 +269,20 @@ mod tests {
     }
 
     #[test]
-    fn ids_wrap_to_1_and_empty_every_slot() {
+    fn ids_run_out_instead_of_wrapping_and_clear_starts_again_empty() {
         let mut memo = RouteMemo::default();
-        assert_eq!(memo.new_id(), 1);
+        assert_eq!(memo.new_id(), Some(1));
         let Found::Vacant(at) = memo.find(b"/a", 0) else {
             panic!("empty");
         };
         memo.put(at, b"/a", 0, 0, 1);
-        memo.last_id = u32::MAX;
-        assert_eq!(memo.new_id(), 1);
+        memo.use_ids_up_to(u32::MAX - 1);
+        assert_eq!(memo.new_id(), Some(u32::MAX));
+        assert_eq!(memo.new_id(), None);
+        assert_eq!(memo.new_id(), None);
+        memo.clear();
         assert_eq!(memo.find(b"/a", 0), Found::Vacant(at));
+        assert_eq!(memo.new_id(), Some(1));
     }
 
     proptest::proptest! {
@@ -288,7 +302,7 @@ mod tests {
                         proptest::prop_assert_eq!(Some(&(index, id)), truth.get(&path));
                     }
                     Found::Vacant(at) => {
-                        let id = memo.new_id();
+                        let id = memo.new_id().unwrap();
                         memo.put(at, &path, 0, group, id);
                         truth.insert(path, (group, id));
                     }
