@@ -7,6 +7,7 @@
 //! `$msec`).
 //! Does not own: where fields are in a line (`line`, `ltsv`, `json`), aggregation (`summary`).
 
+use crate::bytes::ends;
 use std::fmt;
 
 macro_rules! fields {
@@ -431,13 +432,6 @@ impl TimeCache {
 /// `$time_local` (26 bytes) and `$time_iso8601` (25) take two 16-byte loads.
 #[inline(always)]
 pub(crate) fn same_short(a: &[u8], b: &[u8]) -> bool {
-    fn ends<const N: usize>(s: &[u8]) -> Option<([u8; N], [u8; N])> {
-        let n = s.len();
-        Some((
-            s.get(..N)?.try_into().ok()?,
-            s.get(n.checked_sub(N)?..)?.try_into().ok()?,
-        ))
-    }
     let n = a.len();
     if n != b.len() {
         return false;

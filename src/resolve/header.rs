@@ -152,15 +152,7 @@ mod sse2 {
         if len <= 16 {
             // The value right-aligned in a block, zeros (not separators) before it; byte 0
             // is never a separator.
-            let mut block = [0u8; 16];
-            let pad = 16 - len;
-            if len >= 8 {
-                block[pad..pad + 8].copy_from_slice(value.get(..8)?);
-                block[8..].copy_from_slice(value.get(len - 8..len)?);
-            } else {
-                block[pad..pad + 4].copy_from_slice(value.get(..4)?);
-                block[12..].copy_from_slice(value.get(len - 4..len)?);
-            }
+            let (block, pad) = crate::bytes::right_aligned(value.get(..len)?)?;
             let mask = separators(&block) & !(1u32 << pad);
             let (end, below) = trim(mask, len)?;
             return Some(match below {

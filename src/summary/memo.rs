@@ -14,6 +14,7 @@
 //! memoised, so a hit is always the group that the long way finds.
 //! Does not own: route keys (`route`), groups (`summary`).
 
+use crate::bytes::ends;
 use crate::logfmt::record::same_short;
 
 /// Slots in a worker's memo: 256 KiB, enough to hold the repeated paths of busy hosts.
@@ -88,14 +89,6 @@ impl std::fmt::Debug for RouteMemo {
 /// misses, never a wrong group: a hit compares the whole path.
 #[inline(always)]
 fn slot_of(path: &[u8], tail: u8) -> usize {
-    /// The `N`-byte words at both ends of `s` (they overlap when `s` is shorter than `2N`).
-    fn ends<const N: usize>(s: &[u8]) -> Option<([u8; N], [u8; N])> {
-        let n = s.len();
-        Some((
-            s.get(..N)?.try_into().ok()?,
-            s.get(n.checked_sub(N)?..)?.try_into().ok()?,
-        ))
-    }
     fn fold(a: u64, b: u64) -> u64 {
         let m = u128::from(a ^ 0x243f_6a88_85a3_08d3)
             .wrapping_mul(u128::from(b ^ 0x1319_8a2e_0370_7344));

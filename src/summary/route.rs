@@ -413,17 +413,9 @@ mod sse2 {
         }
         let mut m: Block = [0; 7];
         if n < 16 {
-            // The path right-aligned in a zeroed block (zero is in no class) by two fixed
-            // copies that overlap on the same bytes, then shifted down.
-            let mut b = [0u8; 16];
-            let pad = 16 - n;
-            if n >= 8 {
-                b[pad..pad + 8].copy_from_slice(path.get(..8)?);
-                b[8..].copy_from_slice(path.get(n - 8..n)?);
-            } else {
-                b[pad..pad + 4].copy_from_slice(path.get(..4)?);
-                b[12..].copy_from_slice(path.get(n - 4..n)?);
-            }
+            // The path right-aligned in a zeroed block (zero is in no class), then shifted
+            // down.
+            let (b, pad) = crate::bytes::right_aligned(path.get(..n)?)?;
             put(&mut m, block(&b), pad, 0);
         } else {
             let mut at = 0;
